@@ -1,0 +1,42 @@
+/**
+ * numfuse: numexpr for Deno and Node. An array expression written as a string
+ * is compiled once to bytecode and run by a native virtual machine over typed
+ * arrays, block by block, on every core, writing into buffers you own.
+ *
+ * @example
+ * ```ts ignore
+ * import { compile, evaluate } from "./mod.ts";
+ *
+ * const x = new Float32Array([-1, 0.5, 2]);
+ * evaluate("tanh(where(x > 0, x, 0))", { x }); // Float32Array [0, 0.4621…, 0.9640…]
+ *
+ * const p = new Float32Array(1024), g = new Float32Array(1024).fill(1);
+ * evaluate("p - lr * g", { p, g, lr: 0.01 }, { out: p }); // in place
+ *
+ * const sgd = compile("p - lr * g", { p: "float32", g: "float32", lr: "float32" });
+ * sgd.run({ p, g, lr: 0.01 }, { out: p });
+ * ```
+ *
+ * @module
+ */
+
+import { useBinding } from "./src/api.ts";
+import { openDenoBinding } from "./src/ffi_deno.ts";
+
+useBinding(openDenoBinding);
+
+export {
+  type ArrayOperand,
+  compile,
+  evaluate,
+  evaluateAsync,
+  type EvaluateOptions,
+  getNumThreads,
+  type Kernel,
+  type Operand,
+  type Scalar,
+  setNumThreads,
+  type Variables,
+} from "./src/api.ts";
+export { type Casting, type DType, type NumericArray } from "./src/dtype.ts";
+export { ExpressionError } from "./src/errors.ts";

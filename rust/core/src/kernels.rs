@@ -1,0 +1,702 @@
+//! Kernels: one generic loop per arity ([`map1`], [`map2`], [`map3`]), one
+//! zero-sized type per operation ([`ops`]), and element traits that say what
+//! each operation means for each element type. [`kernel_for`] instantiates
+//! the loop for an opcode's signature; nothing is written per dtype by hand.
+//!
+//! Element types as stored: bool is a byte (any nonzero byte reads as true,
+//! bools are written as 0 or 1), then `i32`, `i64`, `f32`, `f64`.
+
+use crate::opcodes::{DType, Op, OpInfo};
+
+/// A pre-decoded instruction's work: `n` elements from the sources `a`, `b`,
+/// `c` (null when unused) into `dst`. Returns 0, or a nonzero status for a
+/// domain error (see [`STATUS_NEGATIVE_POWER`]).
+///
+/// # Safety
+///
+/// `dst` is valid for writes and each used source for reads of `n` elements
+/// of the opcode's dtypes, all aligned; `dst` and a source are either
+/// disjoint or start at the same address with the same element size.
+pub(crate) type Kernel =
+    unsafe fn(n: usize, dst: *mut u8, a: *const u8, b: *const u8, c: *const u8) -> u32;
+
+/// Writes `n` copies of a pool or scalar value (its 8 raw little-endian
+/// bytes) into a register buffer.
+///
+/// # Safety
+///
+/// `dst` is valid for writes of `n` aligned elements of the register's dtype.
+pub(crate) type Fill = unsafe fn(dst: *mut u8, n: usize, raw: [u8; 8]);
+
+/// Kernel status bit: an integer was raised to a negative integer power.
+pub(crate) const STATUS_NEGATIVE_POWER: u32 = 1;
+
+/// Elements per step of the vectorized loops: a chunk is read whole into
+/// locals before any of it is written, which is what makes an exactly
+/// aliased `dst` safe without telling LLVM the pointers may overlap.
+const CHUNK: usize = 16;
+
+/// A value on its way through a conversion: what C would promote it to.
+#[derive(Clone, Copy)]
+pub(crate) enum Num {
+    Int(i64),
+    Float(f64),
+}
+
+/// An element type as stored in a register.
+pub(crate) trait Elem: Copy + 'static {
+    /// The value as an integer (bool and ints) or a float.
+    fn to_num(self) -> Num;
+    /// The conversion of `cast`: ints wrap, floats round to nearest, floats to
+    /// ints truncate (NaN and out of range give the minimum, as x86 NumPy),
+    /// anything to bool is `!= 0`.
+    fn from_num(v: Num) -> Self;
+    /// The canonical form: bools become 0 or 1, numbers are unchanged.
+    fn canon(self) -> Self;
+    /// A pool entry or scalar: float registers read the bytes as `f64`,
+    /// integer and bool registers as `i64`, then convert as [`Elem::from_num`].
+    fn from_raw(raw: [u8; 8]) -> Self;
+}
+
+impl Elem for u8 {
+    #[inline(always)]
+    fn to_num(self) -> Num {
+        Num::Int(i64::from(self != 0))
+    }
+    #[inline(always)]
+    fn from_num(v: Num) -> u8 {
+        match v {
+            Num::Int(i) => u8::from(i != 0),
+            Num::Float(f) => u8::from(f != 0.0),
+        }
+    }
+    #[inline(always)]
+    fn canon(self) -> u8 {
+        u8::from(self != 0)
+    }
+    fn from_raw(raw: [u8; 8]) -> u8 {
+        u8::from_num(Num::Int(i64::from_le_bytes(raw)))
+    }
+}
+
+/// Arithmetic shared by integers and floats.
+pub(crate) trait Arith: Elem {
+    fn plus(self, b: Self) -> Self;
+    fn minus(self, b: Self) -> Self;
+    fn times(self, b: Self) -> Self;
+    fn negated(self) -> Self;
+    fn magnitude(self) -> Self;
+    /// NumPy's `%`: the remainder has the sign of the divisor.
+    fn floor_mod(self, b: Self) -> Self;
+    fn power(self, b: Self) -> Self;
+    /// The status of `self ** b`: nonzero when it is a domain error.
+    fn power_status(b: Self) -> u32;
+}
+
+/// Float-only functions.
+pub(crate) trait Float: Arith {
+    fn quot(self, b: Self) -> Self;
+    fn sqrt(self) -> Self;
+    fn exp(self) -> Self;
+    fn ln(self) -> Self;
+    fn sin(self) -> Self;
+    fn cos(self) -> Self;
+    fn tanh(self) -> Self;
+}
+
+/// What comparisons compare: bools as `bool` (any nonzero byte is true),
+/// numbers as themselves.
+pub(crate) trait Ordered: Elem {
+    type Key: PartialOrd;
+    fn key(self) -> Self::Key;
+}
+
+impl Ordered for u8 {
+    type Key = bool;
+    #[inline(always)]
+    fn key(self) -> bool {
+        self != 0
+    }
+}
+
+macro_rules! int_elem {
+    ($($t:ty),*) => {$(
+        impl Elem for $t {
+            #[inline(always)]
+            fn to_num(self) -> Num {
+                Num::Int(i64::from(self))
+            }
+            #[inline(always)]
+            fn from_num(v: Num) -> $t {
+                match v {
+                    Num::Int(i) => i as $t,
+                    Num::Float(f) => {
+                        // <$t>::MIN and its negation are powers of two, exact in f64.
+                        if f >= <$t>::MIN as f64 && f < -(<$t>::MIN as f64) {
+                            f as $t
+                        } else {
+                            <$t>::MIN
+                        }
+                    }
+                }
+            }
+            #[inline(always)]
+            fn canon(self) -> $t {
+                self
+            }
+            fn from_raw(raw: [u8; 8]) -> $t {
+                <$t>::from_num(Num::Int(i64::from_le_bytes(raw)))
+            }
+        }
+
+        impl Arith for $t {
+            #[inline(always)]
+            fn plus(self, b: $t) -> $t {
+                self.wrapping_add(b)
+            }
+            #[inline(always)]
+            fn minus(self, b: $t) -> $t {
+                self.wrapping_sub(b)
+            }
+            #[inline(always)]
+            fn times(self, b: $t) -> $t {
+                self.wrapping_mul(b)
+            }
+            #[inline(always)]
+            fn negated(self) -> $t {
+                self.wrapping_neg()
+            }
+            #[inline(always)]
+            fn magnitude(self) -> $t {
+                self.wrapping_abs()
+            }
+            #[inline(always)]
+            fn floor_mod(self, b: $t) -> $t {
+                if b == 0 {
+                    return 0;
+                }
+                // wrapping_rem: MIN % -1 is 0 instead of an overflow.
+                let r = self.wrapping_rem(b);
+                if r != 0 && ((r < 0) != (b < 0)) {
+                    r + b
+                } else {
+                    r
+                }
+            }
+            #[inline(always)]
+            fn power(self, b: $t) -> $t {
+                let (mut base, mut e, mut acc): ($t, $t, $t) = (self, b, 1);
+                while e > 0 {
+                    if e & 1 == 1 {
+                        acc = acc.wrapping_mul(base);
+                    }
+                    base = base.wrapping_mul(base);
+                    e >>= 1;
+                }
+                acc
+            }
+            #[inline(always)]
+            fn power_status(b: $t) -> u32 {
+                u32::from(b < 0) * STATUS_NEGATIVE_POWER
+            }
+        }
+
+        impl Ordered for $t {
+            type Key = $t;
+            #[inline(always)]
+            fn key(self) -> $t {
+                self
+            }
+        }
+    )*};
+}
+
+macro_rules! float_elem {
+    ($($t:ty),*) => {$(
+        impl Elem for $t {
+            #[inline(always)]
+            fn to_num(self) -> Num {
+                Num::Float(f64::from(self))
+            }
+            #[inline(always)]
+            fn from_num(v: Num) -> $t {
+                match v {
+                    Num::Int(i) => i as $t,
+                    Num::Float(f) => f as $t,
+                }
+            }
+            #[inline(always)]
+            fn canon(self) -> $t {
+                self
+            }
+            fn from_raw(raw: [u8; 8]) -> $t {
+                <$t>::from_num(Num::Float(f64::from_le_bytes(raw)))
+            }
+        }
+
+        impl Arith for $t {
+            #[inline(always)]
+            fn plus(self, b: $t) -> $t {
+                self + b
+            }
+            #[inline(always)]
+            fn minus(self, b: $t) -> $t {
+                self - b
+            }
+            #[inline(always)]
+            fn times(self, b: $t) -> $t {
+                self * b
+            }
+            #[inline(always)]
+            fn negated(self) -> $t {
+                -self
+            }
+            #[inline(always)]
+            fn magnitude(self) -> $t {
+                self.abs()
+            }
+            #[inline(always)]
+            fn floor_mod(self, b: $t) -> $t {
+                // NumPy's npy_divmod remainder; `%` is C's fmod (NaN for b == 0).
+                let r = self % b;
+                if r != 0.0 {
+                    if (b < 0.0) != (r < 0.0) {
+                        r + b
+                    } else {
+                        r
+                    }
+                } else {
+                    <$t>::copysign(0.0, b)
+                }
+            }
+            #[inline(always)]
+            fn power(self, b: $t) -> $t {
+                self.powf(b)
+            }
+            #[inline(always)]
+            fn power_status(_: $t) -> u32 {
+                0
+            }
+        }
+
+        impl Float for $t {
+            #[inline(always)]
+            fn quot(self, b: $t) -> $t {
+                self / b
+            }
+            #[inline(always)]
+            fn sqrt(self) -> $t {
+                <$t>::sqrt(self)
+            }
+            #[inline(always)]
+            fn exp(self) -> $t {
+                <$t>::exp(self)
+            }
+            #[inline(always)]
+            fn ln(self) -> $t {
+                <$t>::ln(self)
+            }
+            #[inline(always)]
+            fn sin(self) -> $t {
+                <$t>::sin(self)
+            }
+            #[inline(always)]
+            fn cos(self) -> $t {
+                <$t>::cos(self)
+            }
+            #[inline(always)]
+            fn tanh(self) -> $t {
+                <$t>::tanh(self)
+            }
+        }
+
+        impl Ordered for $t {
+            type Key = $t;
+            #[inline(always)]
+            fn key(self) -> $t {
+                self
+            }
+        }
+    )*};
+}
+
+int_elem!(i32, i64);
+float_elem!(f32, f64);
+
+/// One operation on one element; see [`ops`].
+pub(crate) trait Fn1<A, R> {
+    fn call(a: A) -> R;
+}
+
+/// One operation on two elements; `status` flags domain errors.
+pub(crate) trait Fn2<A, B, R> {
+    fn call(a: A, b: B) -> R;
+    #[inline(always)]
+    fn status(_: A, _: B) -> u32 {
+        0
+    }
+}
+
+/// One operation on three elements.
+pub(crate) trait Fn3<A, B, C, R> {
+    fn call(a: A, b: B, c: C) -> R;
+}
+
+/// The operations, one zero-sized type each, generic over their element types.
+pub(crate) mod ops {
+    use super::{Arith, Elem, Float, Fn1, Fn2, Fn3, Ordered};
+
+    macro_rules! unary {
+        ($($name:ident: $bound:ident, |$a:ident| $e:expr;)*) => {$(
+            pub(crate) struct $name;
+            impl<T: $bound> Fn1<T, T> for $name {
+                #[inline(always)]
+                fn call($a: T) -> T {
+                    $e
+                }
+            }
+        )*};
+    }
+
+    macro_rules! binary {
+        ($($name:ident: $bound:ident, |$a:ident, $b:ident| $e:expr;)*) => {$(
+            pub(crate) struct $name;
+            impl<T: $bound> Fn2<T, T, T> for $name {
+                #[inline(always)]
+                fn call($a: T, $b: T) -> T {
+                    $e
+                }
+            }
+        )*};
+    }
+
+    macro_rules! compare {
+        ($($name:ident: $op:tt;)*) => {$(
+            pub(crate) struct $name;
+            impl<T: Ordered> Fn2<T, T, u8> for $name {
+                #[inline(always)]
+                fn call(a: T, b: T) -> u8 {
+                    u8::from(a.key() $op b.key())
+                }
+            }
+        )*};
+    }
+
+    unary! {
+        Copy: Elem, |a| a.canon();
+        Neg: Arith, |a| a.negated();
+        Abs: Arith, |a| a.magnitude();
+        Sqrt: Float, |a| a.sqrt();
+        Exp: Float, |a| a.exp();
+        Log: Float, |a| a.ln();
+        Sin: Float, |a| a.sin();
+        Cos: Float, |a| a.cos();
+        Tanh: Float, |a| a.tanh();
+    }
+
+    binary! {
+        Add: Arith, |a, b| a.plus(b);
+        Sub: Arith, |a, b| a.minus(b);
+        Mul: Arith, |a, b| a.times(b);
+        Div: Float, |a, b| a.quot(b);
+        Mod: Arith, |a, b| a.floor_mod(b);
+    }
+
+    compare! {
+        Lt: <;
+        Le: <=;
+        Gt: >;
+        Ge: >=;
+        Eq: ==;
+        Ne: !=;
+    }
+
+    pub(crate) struct Pow;
+    impl<T: Arith> Fn2<T, T, T> for Pow {
+        #[inline(always)]
+        fn call(a: T, b: T) -> T {
+            a.power(b)
+        }
+        #[inline(always)]
+        fn status(_: T, b: T) -> u32 {
+            T::power_status(b)
+        }
+    }
+
+    pub(crate) struct Cast;
+    impl<A: Elem, R: Elem> Fn1<A, R> for Cast {
+        #[inline(always)]
+        fn call(a: A) -> R {
+            R::from_num(a.to_num())
+        }
+    }
+
+    pub(crate) struct And;
+    impl Fn2<u8, u8, u8> for And {
+        #[inline(always)]
+        fn call(a: u8, b: u8) -> u8 {
+            u8::from(a != 0 && b != 0)
+        }
+    }
+
+    pub(crate) struct Or;
+    impl Fn2<u8, u8, u8> for Or {
+        #[inline(always)]
+        fn call(a: u8, b: u8) -> u8 {
+            u8::from(a != 0 || b != 0)
+        }
+    }
+
+    pub(crate) struct Not;
+    impl Fn1<u8, u8> for Not {
+        #[inline(always)]
+        fn call(a: u8) -> u8 {
+            u8::from(a == 0)
+        }
+    }
+
+    pub(crate) struct Where;
+    impl<T: Elem> Fn3<u8, T, T, T> for Where {
+        #[inline(always)]
+        fn call(a: u8, b: T, c: T) -> T {
+            if a != 0 {
+                b.canon()
+            } else {
+                c.canon()
+            }
+        }
+    }
+}
+
+/// `dst[i] := F(a[i])`.
+///
+/// # Safety
+///
+/// As [`Kernel`].
+unsafe fn map1<A: Elem, R: Elem, F: Fn1<A, R>>(
+    n: usize,
+    dst: *mut u8,
+    a: *const u8,
+    _: *const u8,
+    _: *const u8,
+) -> u32 {
+    let (dst, a) = (dst.cast::<R>(), a.cast::<A>());
+    let mut i = 0;
+    while n - i >= CHUNK {
+        // SAFETY: i + CHUNK <= n, so the chunk is in bounds of both arrays
+        // (the caller's contract); [T; CHUNK] has T's alignment. The chunk is
+        // read whole into a local before dst is written, so an exactly
+        // aliased dst is only written after it was read.
+        unsafe {
+            let x = a.add(i).cast::<[A; CHUNK]>().read();
+            let r: [R; CHUNK] = std::array::from_fn(|j| F::call(x[j]));
+            dst.add(i).cast::<[R; CHUNK]>().write(r);
+        }
+        i += CHUNK;
+    }
+    while i < n {
+        // SAFETY: i < n; element i is read before it is written.
+        unsafe { dst.add(i).write(F::call(a.add(i).read())) };
+        i += 1;
+    }
+    0
+}
+
+/// `dst[i] := F(a[i], b[i])`, OR-ing the statuses.
+///
+/// # Safety
+///
+/// As [`Kernel`].
+unsafe fn map2<A: Elem, B: Elem, R: Elem, F: Fn2<A, B, R>>(
+    n: usize,
+    dst: *mut u8,
+    a: *const u8,
+    b: *const u8,
+    _: *const u8,
+) -> u32 {
+    let (dst, a, b) = (dst.cast::<R>(), a.cast::<A>(), b.cast::<B>());
+    let mut status = 0;
+    let mut i = 0;
+    while n - i >= CHUNK {
+        // SAFETY: as in map1: in bounds, aligned, both sources read whole
+        // before dst is written.
+        unsafe {
+            let x = a.add(i).cast::<[A; CHUNK]>().read();
+            let y = b.add(i).cast::<[B; CHUNK]>().read();
+            let r: [R; CHUNK] = std::array::from_fn(|j| F::call(x[j], y[j]));
+            for j in 0..CHUNK {
+                status |= F::status(x[j], y[j]);
+            }
+            dst.add(i).cast::<[R; CHUNK]>().write(r);
+        }
+        i += CHUNK;
+    }
+    while i < n {
+        // SAFETY: i < n; element i of each source is read before dst's is written.
+        unsafe {
+            let (x, y) = (a.add(i).read(), b.add(i).read());
+            status |= F::status(x, y);
+            dst.add(i).write(F::call(x, y));
+        }
+        i += 1;
+    }
+    status
+}
+
+/// `dst[i] := F(a[i], b[i], c[i])`.
+///
+/// # Safety
+///
+/// As [`Kernel`].
+unsafe fn map3<A: Elem, B: Elem, C: Elem, R: Elem, F: Fn3<A, B, C, R>>(
+    n: usize,
+    dst: *mut u8,
+    a: *const u8,
+    b: *const u8,
+    c: *const u8,
+) -> u32 {
+    let (dst, a, b, c) = (dst.cast::<R>(), a.cast::<A>(), b.cast::<B>(), c.cast::<C>());
+    let mut i = 0;
+    while n - i >= CHUNK {
+        // SAFETY: as in map1: in bounds, aligned, all sources read whole
+        // before dst is written.
+        unsafe {
+            let x = a.add(i).cast::<[A; CHUNK]>().read();
+            let y = b.add(i).cast::<[B; CHUNK]>().read();
+            let z = c.add(i).cast::<[C; CHUNK]>().read();
+            let r: [R; CHUNK] = std::array::from_fn(|j| F::call(x[j], y[j], z[j]));
+            dst.add(i).cast::<[R; CHUNK]>().write(r);
+        }
+        i += CHUNK;
+    }
+    while i < n {
+        // SAFETY: i < n; element i of each source is read before dst's is written.
+        unsafe {
+            let (x, y, z) = (a.add(i).read(), b.add(i).read(), c.add(i).read());
+            dst.add(i).write(F::call(x, y, z));
+        }
+        i += 1;
+    }
+    0
+}
+
+/// Broadcasts one pool or scalar value.
+///
+/// # Safety
+///
+/// As [`Fill`].
+unsafe fn fill<T: Elem>(dst: *mut u8, n: usize, raw: [u8; 8]) {
+    let (dst, v) = (dst.cast::<T>(), T::from_raw(raw));
+    for i in 0..n {
+        // SAFETY: i < n, in bounds and aligned by the caller's contract.
+        unsafe { dst.add(i).write(v) };
+    }
+}
+
+/// `Some(expr)` with `$T` bound to the Rust element type of dtype `$dt`, for
+/// the dtypes listed; `None` for the others.
+macro_rules! typed {
+    ($dt:expr, [$($D:ident: $ty:ty),*], |$T:ident| $k:expr) => {
+        match $dt {
+            $(DType::$D => {
+                type $T = $ty;
+                Some($k)
+            })*
+            _ => None,
+        }
+    };
+}
+
+macro_rules! all_types {
+    ($dt:expr, |$T:ident| $k:expr) => {
+        typed!($dt, [Bool: u8, Int32: i32, Int64: i64, Float32: f32, Float64: f64], |$T| $k)
+    };
+}
+
+macro_rules! num_types {
+    ($dt:expr, |$T:ident| $k:expr) => {
+        typed!($dt, [Int32: i32, Int64: i64, Float32: f32, Float64: f64], |$T| $k)
+    };
+}
+
+macro_rules! float_types {
+    ($dt:expr, |$T:ident| $k:expr) => {
+        typed!($dt, [Float32: f32, Float64: f64], |$T| $k)
+    };
+}
+
+/// The filler for registers of this dtype; `None` for a dtype the VM does not
+/// store (the validator refuses such registers).
+pub(crate) fn fill_for(dtype: DType) -> Option<Fill> {
+    all_types!(dtype, |T| fill::<T> as Fill)
+}
+
+fn cast_from<A: Elem>(ret: DType) -> Option<Kernel> {
+    all_types!(ret, |R| map1::<A, R, ops::Cast> as Kernel)
+}
+
+/// The kernel of an opcode, from its operation and signature; `None` if this
+/// VM has none (a test checks every entry of `OPCODES` has one).
+pub(crate) fn kernel_for(info: &OpInfo) -> Option<Kernel> {
+    let ret = info.ret;
+    let arg = *info.args.first()?;
+    match info.op {
+        Op::Copy => all_types!(ret, |T| map1::<T, T, ops::Copy> as Kernel),
+        Op::Cast => all_types!(arg, |A| cast_from::<A>(ret)).flatten(),
+        Op::Neg => num_types!(ret, |T| map1::<T, T, ops::Neg> as Kernel),
+        Op::Add => num_types!(ret, |T| map2::<T, T, T, ops::Add> as Kernel),
+        Op::Sub => num_types!(ret, |T| map2::<T, T, T, ops::Sub> as Kernel),
+        Op::Mul => num_types!(ret, |T| map2::<T, T, T, ops::Mul> as Kernel),
+        Op::Div => float_types!(ret, |T| map2::<T, T, T, ops::Div> as Kernel),
+        Op::Mod => num_types!(ret, |T| map2::<T, T, T, ops::Mod> as Kernel),
+        Op::Pow => num_types!(ret, |T| map2::<T, T, T, ops::Pow> as Kernel),
+        Op::Lt => all_types!(arg, |T| map2::<T, T, u8, ops::Lt> as Kernel),
+        Op::Le => all_types!(arg, |T| map2::<T, T, u8, ops::Le> as Kernel),
+        Op::Gt => all_types!(arg, |T| map2::<T, T, u8, ops::Gt> as Kernel),
+        Op::Ge => all_types!(arg, |T| map2::<T, T, u8, ops::Ge> as Kernel),
+        Op::Eq => all_types!(arg, |T| map2::<T, T, u8, ops::Eq> as Kernel),
+        Op::Ne => all_types!(arg, |T| map2::<T, T, u8, ops::Ne> as Kernel),
+        Op::And => Some(map2::<u8, u8, u8, ops::And> as Kernel),
+        Op::Or => Some(map2::<u8, u8, u8, ops::Or> as Kernel),
+        Op::Not => Some(map1::<u8, u8, ops::Not> as Kernel),
+        Op::Where => all_types!(ret, |T| map3::<u8, T, T, T, ops::Where> as Kernel),
+        Op::Abs => num_types!(ret, |T| map1::<T, T, ops::Abs> as Kernel),
+        Op::Sqrt => float_types!(ret, |T| map1::<T, T, ops::Sqrt> as Kernel),
+        Op::Exp => float_types!(ret, |T| map1::<T, T, ops::Exp> as Kernel),
+        Op::Log => float_types!(ret, |T| map1::<T, T, ops::Log> as Kernel),
+        Op::Sin => float_types!(ret, |T| map1::<T, T, ops::Sin> as Kernel),
+        Op::Cos => float_types!(ret, |T| map1::<T, T, ops::Cos> as Kernel),
+        Op::Tanh => float_types!(ret, |T| map1::<T, T, ops::Tanh> as Kernel),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opcodes::OPCODES;
+
+    #[test]
+    fn every_opcode_has_a_kernel() {
+        for (code, info) in OPCODES.iter().enumerate() {
+            assert!(
+                kernel_for(info).is_some(),
+                "opcode {code} ({}) has no kernel",
+                info.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_opcode_dtype_can_be_stored() {
+        for info in OPCODES.iter() {
+            for &d in info.args.iter().chain([&info.ret]) {
+                assert!(
+                    fill_for(d).is_some(),
+                    "{}: no filler for {}",
+                    info.name,
+                    d.name()
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,572 @@
+//! Every opcode against a naive scalar reference, over random data with
+//! NaN, ±Inf, -0.0 and integer extremes, at lengths around the chunk and
+//! block sizes, on one and two threads, in place, through temps, and with a
+//! broadcast scalar operand.
+
+use crate::common::{run_bufs, Buf, Builder, Rng};
+use numfuse_core::opcodes::{DType, Op, OpInfo, OPCODES};
+use numfuse_core::{ErrorCode, Program, BLOCK};
+
+/// A value of one of the VM's dtypes.
+#[derive(Clone, Copy, Debug)]
+enum V {
+    B(bool),
+    I(i32),
+    L(i64),
+    F(f32),
+    D(f64),
+}
+
+fn load(dtype: DType, bits: u64) -> V {
+    match dtype {
+        DType::Bool => V::B(bits as u8 != 0),
+        DType::Int32 => V::I(bits as u32 as i32),
+        DType::Int64 => V::L(bits as i64),
+        DType::Float32 => V::F(f32::from_bits(bits as u32)),
+        DType::Float64 => V::D(f64::from_bits(bits)),
+        other => panic!("no such VM dtype {other:?}"),
+    }
+}
+
+fn store(v: V) -> u64 {
+    match v {
+        V::B(b) => u64::from(b),
+        V::I(x) => u64::from(x as u32),
+        V::L(x) => x as u64,
+        V::F(x) => u64::from(x.to_bits()),
+        V::D(x) => x.to_bits(),
+    }
+}
+
+/// C-style float to int as x86 NumPy: NaN and out of range give the minimum.
+fn float_to_int(x: f64, bits: u32) -> i64 {
+    let limit = 2f64.powi(bits as i32 - 1);
+    if x.is_nan() || x < -limit || x >= limit {
+        if bits == 32 {
+            i64::from(i32::MIN)
+        } else {
+            i64::MIN
+        }
+    } else {
+        x.trunc() as i64
+    }
+}
+
+fn cast(v: V, to: DType) -> V {
+    match to {
+        DType::Bool => V::B(match v {
+            V::B(b) => b,
+            V::I(x) => x != 0,
+            V::L(x) => x != 0,
+            V::F(x) => x != 0.0,
+            V::D(x) => x != 0.0,
+        }),
+        DType::Int32 => V::I(match v {
+            V::B(b) => i32::from(b),
+            V::I(x) => x,
+            V::L(x) => x as i32,
+            V::F(x) => float_to_int(f64::from(x), 32) as i32,
+            V::D(x) => float_to_int(x, 32) as i32,
+        }),
+        DType::Int64 => V::L(match v {
+            V::B(b) => i64::from(b),
+            V::I(x) => i64::from(x),
+            V::L(x) => x,
+            V::F(x) => float_to_int(f64::from(x), 64),
+            V::D(x) => float_to_int(x, 64),
+        }),
+        DType::Float32 => V::F(match v {
+            V::B(b) => f32::from(u8::from(b)),
+            V::I(x) => x as f32,
+            V::L(x) => x as f32,
+            V::F(x) => x,
+            V::D(x) => x as f32,
+        }),
+        DType::Float64 => V::D(match v {
+            V::B(b) => f64::from(u8::from(b)),
+            V::I(x) => f64::from(x),
+            V::L(x) => x as f64,
+            V::F(x) => f64::from(x),
+            V::D(x) => x,
+        }),
+        other => panic!("no such VM dtype {other:?}"),
+    }
+}
+
+/// Integer ops in i128, wrapped to the width at the end.
+fn int_op(op: Op, a: i128, b: i128) -> Result<i128, ()> {
+    Ok(match op {
+        Op::Add => a + b,
+        Op::Sub => a - b,
+        Op::Mul => a * b,
+        Op::Mod if b == 0 => 0,
+        Op::Mod => ((a % b) + b) % b,
+        Op::Pow if b < 0 => return Err(()),
+        Op::Pow => {
+            let mut r: u128 = 1;
+            for _ in 0..b {
+                r = r.wrapping_mul(a as u128) & u128::from(u64::MAX);
+            }
+            r as i128
+        }
+        _ => unreachable!("{op:?}"),
+    })
+}
+
+macro_rules! float_ref {
+    ($op:expr, $args:expr, $V:ident, $t:ty, $sign:expr) => {
+        match ($op, $args) {
+            (Op::Neg, [V::$V(a)]) => -a,
+            (Op::Abs, [V::$V(a)]) => <$t>::from_bits(a.to_bits() & !$sign),
+            (Op::Sqrt, [V::$V(a)]) => a.sqrt(),
+            (Op::Exp, [V::$V(a)]) => a.exp(),
+            (Op::Log, [V::$V(a)]) => a.ln(),
+            (Op::Sin, [V::$V(a)]) => a.sin(),
+            (Op::Cos, [V::$V(a)]) => a.cos(),
+            (Op::Tanh, [V::$V(a)]) => a.tanh(),
+            (Op::Add, [V::$V(a), V::$V(b)]) => a + b,
+            (Op::Sub, [V::$V(a), V::$V(b)]) => a - b,
+            (Op::Mul, [V::$V(a), V::$V(b)]) => a * b,
+            (Op::Div, [V::$V(a), V::$V(b)]) => a / b,
+            (Op::Pow, [V::$V(a), V::$V(b)]) => a.powf(*b),
+            (Op::Mod, [V::$V(a), V::$V(b)]) => {
+                if *b == 0.0 {
+                    <$t>::NAN
+                } else {
+                    let r = a % b;
+                    if r == 0.0 {
+                        if b.is_sign_negative() {
+                            -0.0
+                        } else {
+                            0.0
+                        }
+                    } else if (*b < 0.0) != (r < 0.0) {
+                        r + b
+                    } else {
+                        r
+                    }
+                }
+            }
+            other => unreachable!("{other:?}"),
+        }
+    };
+}
+
+/// The reference: what `info` computes on one element. Err = domain error.
+fn reference(info: &OpInfo, args: &[V]) -> Result<V, ()> {
+    let truth = |v: &V| match v {
+        V::B(b) => *b,
+        other => panic!("not a bool {other:?}"),
+    };
+    Ok(match info.op {
+        Op::Copy => args[0],
+        Op::Cast => cast(args[0], info.ret),
+        Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne => {
+            let ord = match (args[0], args[1]) {
+                (V::B(a), V::B(b)) => a.partial_cmp(&b),
+                (V::I(a), V::I(b)) => a.partial_cmp(&b),
+                (V::L(a), V::L(b)) => a.partial_cmp(&b),
+                (V::F(a), V::F(b)) => a.partial_cmp(&b),
+                (V::D(a), V::D(b)) => a.partial_cmp(&b),
+                other => panic!("{other:?}"),
+            };
+            use std::cmp::Ordering::*;
+            V::B(match (info.op, ord) {
+                (Op::Ne, None) => true,
+                (_, None) => false,
+                (Op::Lt, Some(o)) => o == Less,
+                (Op::Le, Some(o)) => o != Greater,
+                (Op::Gt, Some(o)) => o == Greater,
+                (Op::Ge, Some(o)) => o != Less,
+                (Op::Eq, Some(o)) => o == Equal,
+                (_, Some(o)) => o != Equal,
+            })
+        }
+        Op::And => V::B(truth(&args[0]) && truth(&args[1])),
+        Op::Or => V::B(truth(&args[0]) || truth(&args[1])),
+        Op::Not => V::B(!truth(&args[0])),
+        Op::Where => {
+            if truth(&args[0]) {
+                args[1]
+            } else {
+                args[2]
+            }
+        }
+        op => match args {
+            [V::I(a)] => V::I(match op {
+                Op::Neg => (-i128::from(*a)) as i32,
+                _ => i128::from(*a).abs() as i32,
+            }),
+            [V::L(a)] => V::L(match op {
+                Op::Neg => (-i128::from(*a)) as i64,
+                _ => i128::from(*a).abs() as i64,
+            }),
+            [V::I(a), V::I(b)] => V::I(int_op(op, i128::from(*a), i128::from(*b))? as i32),
+            [V::L(a), V::L(b)] => V::L(int_op(op, i128::from(*a), i128::from(*b))? as i64),
+            [V::F(_), ..] => V::F(float_ref!(op, args, F, f32, 1u32 << 31)),
+            [V::D(_), ..] => V::D(float_ref!(op, args, D, f64, 1u64 << 63)),
+            other => panic!("{other:?}"),
+        },
+    })
+}
+
+const F64_SPECIALS: [f64; 26] = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.5,
+    -2.5,
+    3.0,
+    -3.0,
+    f64::NAN,
+    -f64::NAN,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    f64::MAX,
+    f64::MIN,
+    f64::MIN_POSITIVE,
+    5e-324,
+    1e10,
+    -1e10,
+    2147483648.0,
+    -2147483648.0,
+    2147483647.0,
+    -2147483649.0,
+    9223372036854775808.0,
+    -9223372036854775808.0,
+    4.5e15,
+    710.0,
+];
+
+fn random_value(rng: &mut Rng, dtype: DType, small_nonneg: bool) -> u64 {
+    let special = rng.below(4) == 0;
+    match dtype {
+        DType::Bool => [0, 0, 0, 1, 1, 2, 255][rng.below(7) as usize],
+        DType::Int32 | DType::Int64 => {
+            let v: i64 = if small_nonneg {
+                rng.below(70) as i64
+            } else if special {
+                let ext = if dtype == DType::Int32 {
+                    [i64::from(i32::MIN), i64::from(i32::MAX)]
+                } else {
+                    [i64::MIN, i64::MAX]
+                };
+                [0, 1, -1, 2, -2, 7, -7, ext[0], ext[1], ext[0] + 1][rng.below(10) as usize]
+            } else if rng.below(2) == 0 {
+                rng.below(201) as i64 - 100
+            } else {
+                rng.next() as i64
+            };
+            if dtype == DType::Int32 {
+                u64::from(v as i32 as u32)
+            } else {
+                v as u64
+            }
+        }
+        DType::Float32 | DType::Float64 => {
+            let x = if special {
+                F64_SPECIALS[rng.below(F64_SPECIALS.len() as u64) as usize]
+            } else if rng.below(5) == 0 {
+                rng.below(41) as f64 - 20.0
+            } else {
+                let mantissa = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+                let sign = if rng.below(2) == 0 { 1.0 } else { -1.0 };
+                sign * mantissa * 2f64.powi(rng.below(41) as i32 - 20)
+            };
+            if dtype == DType::Float32 {
+                u64::from((x as f32).to_bits())
+            } else {
+                x.to_bits()
+            }
+        }
+        other => panic!("no such VM dtype {other:?}"),
+    }
+}
+
+fn random_buf(rng: &mut Rng, dtype: DType, len: usize, small_nonneg: bool) -> Buf {
+    let mut b = Buf::zeros(dtype, len);
+    for i in 0..len {
+        b.set(i, random_value(rng, dtype, small_nonneg));
+    }
+    b
+}
+
+/// Float results compare NaN to NaN (IEEE leaves arithmetic's NaN payloads
+/// open), except for operations that only move bits.
+fn same(info: &OpInfo, want: u64, got: u64) -> bool {
+    let bit_moving = matches!(info.op, Op::Copy | Op::Neg | Op::Abs | Op::Where);
+    want == got
+        || (!bit_moving
+            && match info.ret {
+                DType::Float32 => {
+                    f32::from_bits(want as u32).is_nan() && f32::from_bits(got as u32).is_nan()
+                }
+                DType::Float64 => f64::from_bits(want).is_nan() && f64::from_bits(got).is_nan(),
+                _ => false,
+            })
+}
+
+/// The reference over `n` elements, with operand k taken from `scalar` when given.
+fn expected(
+    info: &OpInfo,
+    inputs: &[Buf],
+    n: usize,
+    scalar: Option<(usize, V)>,
+) -> Result<Vec<u64>, ()> {
+    (0..n)
+        .map(|i| {
+            let args: Vec<V> = inputs
+                .iter()
+                .enumerate()
+                .map(|(k, b)| match scalar {
+                    Some((sk, v)) if sk == k => v,
+                    _ => load(b.dtype, b.get(i)),
+                })
+                .collect();
+            reference(info, &args).map(store)
+        })
+        .collect()
+}
+
+fn check(
+    info: &OpInfo,
+    what: &str,
+    want: Result<Vec<u64>, ()>,
+    got: Result<Buf, numfuse_core::Error>,
+) {
+    match (want, got) {
+        (Ok(want), Ok(got)) => {
+            for (i, &w) in want.iter().enumerate() {
+                let g = got.get(i);
+                assert!(
+                    same(info, w, g),
+                    "{} {what}: element {i}: want {w:#x}, got {g:#x}",
+                    info.name
+                );
+            }
+        }
+        (Err(()), Err(e)) => assert_eq!(e.code, ErrorCode::Domain, "{} {what}", info.name),
+        (want, got) => panic!("{} {what}: want {want:?}, got {got:?}", info.name),
+    }
+}
+
+/// out0 := op(in0, in1, ...).
+fn single(info: &OpInfo) -> Program {
+    let mut b = Builder::new();
+    let args: Vec<u16> = info
+        .args
+        .iter()
+        .enumerate()
+        .map(|(k, &d)| b.input(k as u32, d))
+        .collect();
+    let out = b.output(0, info.ret);
+    b.op(info.name, out, &args);
+    b.build().unwrap()
+}
+
+/// Operands copied into temps; the op writes in place into the first temp
+/// when the dtypes allow, then out0 := that temp.
+fn through_temps(info: &OpInfo) -> Program {
+    let mut b = Builder::new();
+    let inputs: Vec<u16> = info
+        .args
+        .iter()
+        .enumerate()
+        .map(|(k, &d)| b.input(k as u32, d))
+        .collect();
+    let out = b.output(0, info.ret);
+    let mut temps = Vec::new();
+    for (&d, &r) in info.args.iter().zip(&inputs) {
+        let t = b.temp(d);
+        b.op(copy_name(d), t, &[r]);
+        temps.push(t);
+    }
+    let dst = if info.args[0] == info.ret {
+        temps[0]
+    } else {
+        b.temp(info.ret)
+    };
+    b.op(info.name, dst, &temps);
+    b.op(copy_name(info.ret), out, &[dst]);
+    b.build().unwrap()
+}
+
+/// out0 := op(in0, scalar0) for binary ops.
+fn with_scalar(info: &OpInfo) -> Program {
+    let mut b = Builder::new();
+    let a = b.input(0, info.args[0]);
+    let s = b.scalar(0, info.args[1]);
+    let out = b.output(0, info.ret);
+    b.op(info.name, out, &[a, s]);
+    b.build().unwrap()
+}
+
+fn copy_name(d: DType) -> &'static str {
+    match d {
+        DType::Bool => "copy_bb",
+        DType::Int32 => "copy_ii",
+        DType::Int64 => "copy_ll",
+        DType::Float32 => "copy_ff",
+        _ => "copy_dd",
+    }
+}
+
+fn prefix(b: &Buf, n: usize) -> Buf {
+    let mut p = Buf::zeros(b.dtype, n);
+    p.bytes_mut()
+        .copy_from_slice(&b.bytes()[..n * b.dtype.size()]);
+    p
+}
+
+fn run_one(
+    p: &Program,
+    ret: DType,
+    inputs: &[Buf],
+    n: usize,
+    scalars: &[[u8; 8]],
+    threads: usize,
+) -> Result<Buf, numfuse_core::Error> {
+    let mut out = [Buf::zeros(ret, n)];
+    let mut ins: Vec<Buf> = inputs.iter().map(|b| prefix(b, n)).collect();
+    run_bufs(p, &mut out, &mut ins, scalars, threads)?;
+    let [out] = out;
+    Ok(out)
+}
+
+const LENS: [usize; 10] = [0, 1, 7, 15, 16, 17, 4095, BLOCK, 4097, 10_000];
+const THREADED: usize = 300_000;
+
+#[test]
+fn every_opcode_matches_the_reference() {
+    let mut rng = Rng::new(0x5eed);
+    for info in OPCODES.iter() {
+        let pow_int = info.op == Op::Pow && matches!(info.ret, DType::Int32 | DType::Int64);
+        let inputs: Vec<Buf> = info
+            .args
+            .iter()
+            .enumerate()
+            .map(|(k, &d)| random_buf(&mut rng, d, THREADED, pow_int && k == 1))
+            .collect();
+        let p = single(info);
+        let t = through_temps(info);
+        for n in LENS {
+            let want = expected(info, &inputs, n, None);
+            for threads in [1, 2] {
+                check(
+                    info,
+                    &format!("n={n} threads={threads}"),
+                    want.clone(),
+                    run_one(&p, info.ret, &inputs, n, &[], threads),
+                );
+            }
+            check(
+                info,
+                &format!("through temps n={n}"),
+                want,
+                run_one(&t, info.ret, &inputs, n, &[], 1),
+            );
+        }
+        assert_eq!(
+            p.plan_threads(THREADED, 2),
+            2,
+            "{}: the threaded path is not taken",
+            info.name
+        );
+        let want = expected(info, &inputs, THREADED, None);
+        check(
+            info,
+            "threaded",
+            want.clone(),
+            run_one(&p, info.ret, &inputs, THREADED, &[], 2),
+        );
+        check(
+            info,
+            "through temps, threaded",
+            want,
+            run_one(&t, info.ret, &inputs, THREADED, &[], 2),
+        );
+    }
+}
+
+#[test]
+fn every_opcode_runs_in_place() {
+    let mut rng = Rng::new(0xa1);
+    let n = 2 * BLOCK + 21;
+    for info in OPCODES.iter().filter(|o| o.args[0].size() == o.ret.size()) {
+        let pow_int = info.op == Op::Pow && matches!(info.ret, DType::Int32 | DType::Int64);
+        let mut inputs: Vec<Buf> = info
+            .args
+            .iter()
+            .enumerate()
+            .map(|(k, &d)| random_buf(&mut rng, d, n, pow_int && k == 1))
+            .collect();
+        let want = expected(info, &inputs, n, None);
+        let p = single(info);
+        // out0 is exactly input 0's buffer.
+        let mut arrays: Vec<_> = inputs.iter_mut().map(Buf::arg).collect();
+        arrays.insert(0, arrays[0]);
+        let args = numfuse_core::RunArgs {
+            n,
+            arrays: &arrays,
+            scalars: &[],
+            threads: 1,
+        };
+        // SAFETY: the buffers are owned here and hold n elements each.
+        let got = unsafe { numfuse_core::run(&p, &args) }.map(|()| {
+            let mut out = inputs[0].clone();
+            out.dtype = info.ret;
+            out
+        });
+        check(info, "in place", want, got);
+    }
+}
+
+#[test]
+fn binary_opcodes_broadcast_a_scalar() {
+    let mut rng = Rng::new(0xb2);
+    let n = BLOCK + 3;
+    for info in OPCODES.iter().filter(|o| o.args.len() == 2) {
+        let pow_int = info.op == Op::Pow && matches!(info.ret, DType::Int32 | DType::Int64);
+        let a = random_buf(&mut rng, info.args[0], n, false);
+        let p = with_scalar(info);
+        for _ in 0..8 {
+            let bits = random_value(&mut rng, info.args[1], pow_int);
+            let value = load(info.args[1], bits);
+            // Scalars travel as f64 for floats, i64 for ints and bools.
+            let raw = match value {
+                V::B(_) => (bits as u8 as i64).to_le_bytes(),
+                V::I(x) => i64::from(x).to_le_bytes(),
+                V::L(x) => x.to_le_bytes(),
+                V::F(x) => f64::from(x).to_le_bytes(),
+                V::D(x) => x.to_le_bytes(),
+            };
+            let want = expected(info, &[a.clone(), a.clone()], n, Some((1, value)));
+            check(
+                info,
+                "scalar",
+                want,
+                run_one(&p, info.ret, std::slice::from_ref(&a), n, &[raw], 1),
+            );
+        }
+    }
+}
+
+#[test]
+fn negative_integer_powers_are_domain_errors() {
+    for (name, dtype) in [("pow_iii", DType::Int32), ("pow_lll", DType::Int64)] {
+        let info = OPCODES.iter().find(|o| o.name == name).unwrap();
+        let p = single(info);
+        for (n, threads) in [(10, 1), (5000, 1), (THREADED, 2)] {
+            let a = Buf::zeros(dtype, n);
+            let mut b = Buf::zeros(dtype, n);
+            b.set(n - 3, u64::MAX); // -1
+            let err = run_one(&p, dtype, &[a, b], n, &[], threads).unwrap_err();
+            assert_eq!(err.code, ErrorCode::Domain);
+            assert_eq!(
+                err.message,
+                "integers to negative integer powers are not allowed"
+            );
+        }
+    }
+}

@@ -1,0 +1,402 @@
+//! # The numfuse C ABI, for Deno FFI
+//!
+//! A handful of `extern "C"` symbols around `numfuse_core`. Every symbol
+//! catches panics (none crosses the boundary: it becomes `-5`), checks its
+//! pointers for NULL, and keeps the message of the last error in a
+//! thread-local string read with `nf_last_error`.
+//!
+//! ```text
+//! u32 nf_abi_version(void)                              1
+//! u32 nf_num_cpus(void)                                 std::thread::available_parallelism
+//! i32 nf_program_new(const u8* code, u32 code_len)      > 0 a handle; < 0 -(error code)
+//! i32 nf_program_free(u32 handle)                       0, or -6 for an unknown/freed handle
+//! u32 nf_last_error(u8* buf, u32 cap)                   copies min(cap, len) bytes of this
+//!                                                       thread's last error (UTF-8, no NUL),
+//!                                                       returns len; buf may be NULL if cap == 0
+//! i32 nf_run_K(u32 handle, u32 threads, const f64* meta, u32 meta_len,
+//!              void* a0, ..., void* a{K-1})             K = 1..=8
+//! i32 nf_run_table(u32 handle, u32 threads, const f64* meta, u32 meta_len,
+//!                  const u64* ptrs, u32 count)          any number of arrays
+//! ```
+//!
+//! Error codes (returned negated): 1 bad program, 2 bad arguments, 3 overlap,
+//! 4 domain error, 5 panic, 6 bad handle. A run returns 0 on success.
+//!
+//! **Runs.** The arrays are the program's output slots first, then its input
+//! slots (`K` or `count` must equal their number). `meta` holds `meta_len`
+//! 8-byte slots: slot 0 is `n` as an `f64` (a whole number in `[0, 2^53]`),
+//! slots `1..=K` each array's length in elements (`f64`, same rule), and the
+//! next `n_scalars` slots the scalar values' raw 8 bytes (an `f64` for float
+//! slots, an `i64` for integer and bool slots); `meta_len >= 1 + K +
+//! n_scalars`. `meta` needs no alignment. `threads == 0` means 1. A zero-length
+//! or detached buffer arriving as NULL is fine when `n == 0`.
+//!
+//! **Handles** are positive `i32`s: the low 20 bits are a registry index + 1,
+//! the next 11 bits a generation bumped on every free, so a stale handle is
+//! refused (`-6`) rather than reaching a newer program in the same slot. A
+//! run holds its own reference to the program, so freeing it while a
+//! nonblocking run is in flight on another thread is safe.
+//!
+//! ```ts
+//! const lib = Deno.dlopen(path, {
+//!   nf_program_new: { parameters: ["buffer", "u32"], result: "i32" },
+//!   nf_run_2: { parameters: ["u32", "u32", "buffer", "u32", "buffer", "buffer"], result: "i32" },
+//!   // ...
+//! });
+//! ```
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::slice;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use numfuse_core::{run, ArrayArg, Error, ErrorCode, Program, RunArgs};
+
+/// The version of this ABI; bumped on any incompatible change.
+pub const ABI_VERSION: u32 = 1;
+
+/// Bits of a handle holding the registry index + 1.
+const INDEX_BITS: u32 = 20;
+const INDEX_MASK: u32 = (1 << INDEX_BITS) - 1;
+/// Generations wrap within the 11 bits left below the i32 sign bit.
+const GENERATION_MASK: u32 = (1 << (31 - INDEX_BITS)) - 1;
+
+thread_local! {
+    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+struct Slot {
+    generation: u32,
+    program: Option<Arc<Program>>,
+}
+
+/// The live programs, by handle index, and the indices free for reuse.
+struct Registry {
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+}
+
+static PROGRAMS: RwLock<Registry> = RwLock::new(Registry {
+    slots: Vec::new(),
+    free: Vec::new(),
+});
+
+fn set_last_error(message: String) {
+    let _ = LAST_ERROR.try_with(|cell| {
+        if let Ok(mut last) = cell.try_borrow_mut() {
+            *last = message;
+        }
+    });
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "unknown panic payload"
+    }
+}
+
+/// Runs `f`, turning an error into `-(code)` and a panic into `-5`, each with
+/// its message stored for `nf_last_error`.
+fn guard(f: impl FnOnce() -> Result<i32, Error>) -> i32 {
+    let error = match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(value)) => return value,
+        Ok(Err(e)) => e,
+        Err(payload) => Error::new(
+            ErrorCode::Panic,
+            format!("internal panic: {}", panic_message(payload.as_ref())),
+        ),
+    };
+    set_last_error(error.message);
+    -(error.code as i32)
+}
+
+fn bad_args(message: String) -> Error {
+    Error::new(ErrorCode::BadArguments, message)
+}
+
+fn bad_handle(handle: u32) -> Error {
+    Error::new(
+        ErrorCode::BadHandle,
+        format!("handle {handle} is not a live program (never created, or already freed)"),
+    )
+}
+
+/// The program behind a handle, cloned out so the lock is released before running.
+fn lookup(handle: u32) -> Result<Arc<Program>, Error> {
+    let registry = PROGRAMS.read().unwrap_or_else(PoisonError::into_inner);
+    (handle & INDEX_MASK)
+        .checked_sub(1)
+        .and_then(|index| registry.slots.get(index as usize))
+        .filter(|slot| slot.generation == handle >> INDEX_BITS)
+        .and_then(|slot| slot.program.clone())
+        .ok_or_else(|| bad_handle(handle))
+}
+
+fn register(program: Program) -> Result<i32, Error> {
+    let mut registry = PROGRAMS.write().unwrap_or_else(PoisonError::into_inner);
+    let program = Some(Arc::new(program));
+    let index = match registry.free.pop() {
+        Some(index) => {
+            registry.slots[index].program = program;
+            index
+        }
+        None if registry.slots.len() < INDEX_MASK as usize => {
+            registry.slots.push(Slot {
+                generation: 0,
+                program,
+            });
+            registry.slots.len() - 1
+        }
+        None => {
+            return Err(bad_args(format!(
+                "too many live programs ({INDEX_MASK}); free some first"
+            )))
+        }
+    };
+    let generation = registry.slots[index].generation;
+    // index + 1 < 2^20 and generation < 2^11: the handle is a positive i32.
+    Ok(((generation << INDEX_BITS) | (index as u32 + 1)) as i32)
+}
+
+/// The ABI version, [`ABI_VERSION`].
+#[no_mangle]
+pub extern "C" fn nf_abi_version() -> u32 {
+    catch_unwind(|| ABI_VERSION).unwrap_or(0)
+}
+
+/// The number of CPUs available to this process (at least 1).
+#[no_mangle]
+pub extern "C" fn nf_num_cpus() -> u32 {
+    catch_unwind(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX))
+    })
+    .unwrap_or(1)
+}
+
+/// Validates bytecode; returns a handle (> 0) or `-(error code)`.
+///
+/// # Safety
+///
+/// `code` is NULL or valid for reads of `code_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn nf_program_new(code: *const u8, code_len: u32) -> i32 {
+    guard(|| {
+        let code = if code_len == 0 {
+            &[][..]
+        } else if code.is_null() {
+            return Err(bad_args(format!("code is NULL but code_len is {code_len}")));
+        } else {
+            // SAFETY: non-null, and the caller guarantees code_len readable bytes.
+            unsafe { slice::from_raw_parts(code, code_len as usize) }
+        };
+        register(Program::new(code)?)
+    })
+}
+
+/// Frees a program; returns 0, or -6 for a handle that is not live.
+#[no_mangle]
+pub extern "C" fn nf_program_free(handle: u32) -> i32 {
+    guard(|| {
+        let mut registry = PROGRAMS.write().unwrap_or_else(PoisonError::into_inner);
+        let index = (handle & INDEX_MASK)
+            .checked_sub(1)
+            .map(|i| i as usize)
+            .filter(|&i| {
+                registry.slots.get(i).is_some_and(|slot| {
+                    slot.generation == handle >> INDEX_BITS && slot.program.is_some()
+                })
+            })
+            .ok_or_else(|| bad_handle(handle))?;
+        let slot = &mut registry.slots[index];
+        let program = slot.program.take();
+        slot.generation = (slot.generation + 1) & GENERATION_MASK;
+        registry.free.push(index);
+        drop(registry);
+        // A run in flight keeps its own Arc; the last one frees the program.
+        drop(program);
+        Ok(0)
+    })
+}
+
+/// Copies up to `cap` bytes of this thread's last error message into `buf`
+/// and returns the message's full length in bytes.
+///
+/// # Safety
+///
+/// `buf` is NULL or valid for writes of `cap` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn nf_last_error(buf: *mut u8, cap: u32) -> u32 {
+    catch_unwind(AssertUnwindSafe(|| {
+        LAST_ERROR
+            .try_with(|cell| {
+                let Ok(last) = cell.try_borrow() else {
+                    return 0;
+                };
+                let bytes = last.as_bytes();
+                let count = bytes.len().min(cap as usize);
+                if !buf.is_null() && count > 0 {
+                    // SAFETY: buf is non-null and valid for cap >= count bytes;
+                    // it cannot overlap our own String.
+                    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf, count) };
+                }
+                u32::try_from(bytes.len()).unwrap_or(u32::MAX)
+            })
+            .unwrap_or(0)
+    }))
+    .unwrap_or(0)
+}
+
+/// A count from `meta`: a whole number in `[0, 2^53]`.
+fn count(meta: &[[u8; 8]], i: usize, what: &str) -> Result<usize, Error> {
+    let x = f64::from_ne_bytes(meta[i]);
+    if (0.0..=9_007_199_254_740_992.0).contains(&x) && x.trunc() == x {
+        if let Ok(value) = usize::try_from(x as u64) {
+            return Ok(value);
+        }
+    }
+    Err(bad_args(format!(
+        "meta[{i}] ({what}) is {x}, not a whole number in [0, 2^53]"
+    )))
+}
+
+/// A run on a pointer list: looks the program up, decodes `meta`, runs.
+///
+/// # Safety
+///
+/// `meta` is NULL or valid for reads of `meta_len` 8-byte slots; the arrays
+/// satisfy [`numfuse_core::run`]'s contract for the lengths given in `meta`.
+unsafe fn run_arrays(
+    handle: u32,
+    threads: u32,
+    meta: *const f64,
+    meta_len: u32,
+    ptrs: impl Fn(usize) -> *mut u8,
+    arrays: &mut [ArrayArg],
+) -> Result<i32, Error> {
+    let program = lookup(handle)?;
+    if meta.is_null() {
+        return Err(bad_args("meta is NULL".to_string()));
+    }
+    // SAFETY: non-null and valid for meta_len slots (the caller's contract);
+    // [u8; 8] needs no alignment.
+    let meta = unsafe { slice::from_raw_parts(meta.cast::<[u8; 8]>(), meta_len as usize) };
+    let k = arrays.len();
+    let need = 1 + k + program.n_scalars();
+    if meta.len() < need {
+        return Err(bad_args(format!(
+            "meta has {} slots, the run needs {need} (n, {k} lengths, {} scalars)",
+            meta.len(),
+            program.n_scalars()
+        )));
+    }
+    let n = count(meta, 0, "n")?;
+    for (i, array) in arrays.iter_mut().enumerate() {
+        *array = ArrayArg {
+            ptr: ptrs(i),
+            len: count(meta, 1 + i, "an array length")?,
+        };
+    }
+    let args = RunArgs {
+        n,
+        arrays,
+        scalars: &meta[1 + k..need],
+        threads: threads as usize,
+    };
+    // SAFETY: forwarded from this function's contract.
+    unsafe { run(&program, &args) }?;
+    Ok(0)
+}
+
+macro_rules! run_k {
+    ($($name:ident: $k:literal => [$($a:ident),*];)*) => {$(
+        /// Runs a program over
+        #[doc = concat!(stringify!($k), " arrays (outputs first, then inputs); see the crate docs.")]
+        ///
+        /// # Safety
+        ///
+        /// `meta` is NULL or valid for reads of `meta_len` 8-byte slots; each
+        /// array is valid as `numfuse_core::run` requires for the length in `meta`.
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(
+            handle: u32,
+            threads: u32,
+            meta: *const f64,
+            meta_len: u32,
+            $($a: *mut c_void),*
+        ) -> i32 {
+            guard(|| {
+                let ptrs: [*mut u8; $k] = [$($a.cast()),*];
+                let mut arrays = [ArrayArg { ptr: std::ptr::null_mut(), len: 0 }; $k];
+                // SAFETY: forwarded from this function's contract.
+                unsafe {
+                    run_arrays(handle, threads, meta, meta_len, |i| ptrs[i], &mut arrays)
+                }
+            })
+        }
+    )*};
+}
+
+run_k! {
+    nf_run_1: 1 => [a0];
+    nf_run_2: 2 => [a0, a1];
+    nf_run_3: 3 => [a0, a1, a2];
+    nf_run_4: 4 => [a0, a1, a2, a3];
+    nf_run_5: 5 => [a0, a1, a2, a3, a4];
+    nf_run_6: 6 => [a0, a1, a2, a3, a4, a5];
+    nf_run_7: 7 => [a0, a1, a2, a3, a4, a5, a6];
+    nf_run_8: 8 => [a0, a1, a2, a3, a4, a5, a6, a7];
+}
+
+/// Runs a program over `count` arrays whose addresses are in `ptrs`.
+///
+/// # Safety
+///
+/// `ptrs` is NULL (only if `count == 0`) or valid for reads of `count` u64s;
+/// `meta` and the arrays as for `nf_run_K`.
+#[no_mangle]
+pub unsafe extern "C" fn nf_run_table(
+    handle: u32,
+    threads: u32,
+    meta: *const f64,
+    meta_len: u32,
+    ptrs: *const u64,
+    count: u32,
+) -> i32 {
+    guard(|| {
+        let table = if count == 0 {
+            &[][..]
+        } else if ptrs.is_null() {
+            return Err(bad_args(format!("ptrs is NULL but count is {count}")));
+        } else {
+            // SAFETY: non-null and valid for count u64s (the caller's contract).
+            unsafe { slice::from_raw_parts(ptrs, count as usize) }
+        };
+        let mut arrays = vec![
+            ArrayArg {
+                ptr: std::ptr::null_mut(),
+                len: 0
+            };
+            table.len()
+        ];
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            run_arrays(
+                handle,
+                threads,
+                meta,
+                meta_len,
+                |i| table[i] as usize as *mut u8,
+                &mut arrays,
+            )
+        }
+    })
+}

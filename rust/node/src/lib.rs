@@ -1,0 +1,841 @@
+//! The Node-API addon of numfuse: `numfuse.<platform>.node`.
+//!
+//! It exports what `src/native.ts`'s `NativeBinding` needs, over the VM in
+//! `numfuse-core`:
+//!
+//! - `programNew(code: Uint32Array): number` — validates bytecode, returns a handle
+//! - `programFree(handle: number): void`
+//! - `run(handle, threads, meta: Float64Array, arrays: TypedArray[]): void`
+//! - `runAsync(handle, threads, meta, arrays): Promise<void>` — runs on a libuv
+//!   worker thread, holding references to the arrays until it settles
+//! - `numCpus(): number`
+//!
+//! `meta` is laid out as `src/native.ts` says: `[0]` the element count, `[1..=K]`
+//! the length of each of the K arrays (outputs first, then inputs), then one
+//! slot of 8 raw bytes per scalar.
+//!
+//! Failures are thrown (or rejected) as `Error`s whose `code` names the VM's
+//! error code (`ERR_NUMFUSE_BAD_ARGUMENTS`, ... see [`code_name`]), so the JS
+//! side maps them to `RangeError`/`Error` as the Deno binding does; a failed
+//! Node-API call is `ERR_NUMFUSE_NAPI`. Every callback catches panics: none
+//! crosses into Node.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod napi;
+mod registry;
+
+use std::any::Any;
+use std::ffi::{c_char, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::Arc;
+
+use napi::*;
+use numfuse_core::{ArrayArg, DType, Error, ErrorCode, Program, RunArgs};
+
+/// An error on its way to JS.
+struct JsError {
+    /// The `code` property: `ERR_NUMFUSE_...`; empty when a JS exception is
+    /// already pending (it is left to propagate).
+    code: &'static str,
+    message: String,
+}
+
+type Result<T> = std::result::Result<T, JsError>;
+
+/// The `code` of a thrown error for each VM error code.
+fn code_name(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::BadProgram => "ERR_NUMFUSE_BAD_PROGRAM",
+        ErrorCode::BadArguments => "ERR_NUMFUSE_BAD_ARGUMENTS",
+        ErrorCode::Overlap => "ERR_NUMFUSE_OVERLAP",
+        ErrorCode::Domain => "ERR_NUMFUSE_DOMAIN",
+        ErrorCode::Panic => "ERR_NUMFUSE_PANIC",
+        ErrorCode::BadHandle => "ERR_NUMFUSE_BAD_HANDLE",
+    }
+}
+
+impl From<Error> for JsError {
+    fn from(e: Error) -> JsError {
+        JsError {
+            code: code_name(e.code),
+            message: e.message,
+        }
+    }
+}
+
+impl JsError {
+    fn bad_args(message: String) -> JsError {
+        Error::new(ErrorCode::BadArguments, message).into()
+    }
+
+    fn pending() -> JsError {
+        JsError {
+            code: "",
+            message: String::new(),
+        }
+    }
+
+    fn panic(payload: Box<dyn Any + Send>) -> JsError {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        Error::new(
+            ErrorCode::Panic,
+            format!("the native addon panicked: {what}"),
+        )
+        .into()
+    }
+}
+
+/// Turns a Node-API status into a `Result`; `what` names the call for the message.
+///
+/// # Safety
+///
+/// `env` is the current environment, on the JS thread.
+unsafe fn check(env: napi_env, status: napi_status, what: &str) -> Result<()> {
+    if status == Status::napi_ok {
+        return Ok(());
+    }
+    if status == Status::napi_pending_exception {
+        return Err(JsError::pending());
+    }
+    let mut info: *const napi_extended_error_info = ptr::null();
+    // SAFETY: `info` is a valid out-pointer; on success it points to Node's
+    // error record, valid until the next Node-API call, and read at once.
+    let detail = unsafe {
+        if napi_get_last_error_info(env, &mut info) == Status::napi_ok
+            && !info.is_null()
+            && !(*info).error_message.is_null()
+        {
+            std::ffi::CStr::from_ptr((*info).error_message)
+                .to_string_lossy()
+                .into_owned()
+        } else {
+            "unknown error".to_string()
+        }
+    };
+    Err(JsError {
+        code: "ERR_NUMFUSE_NAPI",
+        message: format!("{what} failed: {detail} (napi_status {status})"),
+    })
+}
+
+/// A JS string.
+///
+/// # Safety
+///
+/// `env` is the current environment, on the JS thread.
+unsafe fn string(env: napi_env, s: &str) -> Result<napi_value> {
+    let mut value = ptr::null_mut();
+    // SAFETY: `s` is valid UTF-8 of the given length; `value` is an out-pointer.
+    let status =
+        unsafe { napi_create_string_utf8(env, s.as_ptr().cast::<c_char>(), s.len(), &mut value) };
+    // SAFETY: as this function's contract.
+    unsafe { check(env, status, "napi_create_string_utf8") }?;
+    Ok(value)
+}
+
+/// The JS `Error` for a `JsError` (with its `code` property set).
+///
+/// # Safety
+///
+/// `env` is the current environment, on the JS thread.
+unsafe fn error_value(env: napi_env, e: &JsError) -> Result<napi_value> {
+    // SAFETY: as this function's contract.
+    let (code, message) = unsafe { (string(env, e.code)?, string(env, &e.message)?) };
+    let mut error = ptr::null_mut();
+    // SAFETY: `code` and `message` are JS strings of this env; `error` is an out-pointer.
+    let status = unsafe { napi_create_error(env, code, message, &mut error) };
+    // SAFETY: as this function's contract.
+    unsafe { check(env, status, "napi_create_error") }?;
+    Ok(error)
+}
+
+/// Throws `e` unless a JS exception is already pending.
+///
+/// # Safety
+///
+/// `env` is the current environment, on the JS thread.
+unsafe fn throw(env: napi_env, e: &JsError) {
+    let mut pending = false;
+    // SAFETY: `pending` is an out-pointer.
+    let status = unsafe { napi_is_exception_pending(env, &mut pending) };
+    if e.code.is_empty() || (status == Status::napi_ok && pending) {
+        return;
+    }
+    // SAFETY: as this function's contract. If even the error cannot be made,
+    // nothing more can be reported; the call returns undefined.
+    if let Ok(error) = unsafe { error_value(env, e) } {
+        // SAFETY: `error` is a value of this env.
+        unsafe { napi_throw(env, error) };
+    }
+}
+
+/// Runs the body of a JS-callable function: errors become JS exceptions and
+/// a panic becomes an `ERR_NUMFUSE_PANIC` error instead of unwinding into Node.
+///
+/// # Safety
+///
+/// `env` is the current environment, on the JS thread.
+unsafe fn js_function(env: napi_env, body: impl FnOnce() -> Result<napi_value>) -> napi_value {
+    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|p| Err(JsError::panic(p)));
+    match outcome {
+        Ok(value) => value,
+        Err(e) => {
+            // SAFETY: as this function's contract.
+            unsafe { throw(env, &e) };
+            ptr::null_mut()
+        }
+    }
+}
+
+/// The first `N` arguments of a call; fewer is an error.
+///
+/// # Safety
+///
+/// `env` and `info` are those of the current call.
+unsafe fn arguments<const N: usize>(
+    env: napi_env,
+    info: napi_callback_info,
+    function: &str,
+) -> Result<[napi_value; N]> {
+    let mut argv = [ptr::null_mut(); N];
+    let mut argc = N;
+    // SAFETY: `argv` has room for `argc` values; the other out-pointers may be null.
+    let status = unsafe {
+        napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    // SAFETY: as this function's contract.
+    unsafe { check(env, status, "napi_get_cb_info") }?;
+    if argc < N {
+        return Err(JsError::bad_args(format!(
+            "{function} takes {N} arguments, got {argc}"
+        )));
+    }
+    Ok(argv)
+}
+
+/// A `u32` argument.
+///
+/// # Safety
+///
+/// `env` is the current environment; `value` one of its values.
+unsafe fn get_u32(env: napi_env, value: napi_value, what: &str) -> Result<u32> {
+    let mut n = 0;
+    // SAFETY: `n` is an out-pointer.
+    let status = unsafe { napi_get_value_uint32(env, value, &mut n) };
+    if status != Status::napi_ok {
+        return Err(JsError::bad_args(format!("{what} must be a number")));
+    }
+    Ok(n)
+}
+
+/// What `napi_get_typedarray_info` says about a TypedArray.
+struct TypedArray {
+    kind: napi_typedarray_type,
+    /// Elements.
+    len: usize,
+    /// The first element (already offset by the view's `byteOffset`); may be
+    /// null when `len` is 0.
+    data: *mut u8,
+}
+
+/// The TypedArray `value`; anything else is an error naming `what`.
+///
+/// # Safety
+///
+/// `env` is the current environment; `value` one of its values.
+unsafe fn typed_array(
+    env: napi_env,
+    value: napi_value,
+    what: &dyn Fn() -> String,
+) -> Result<TypedArray> {
+    let mut kind = 0;
+    let mut len = 0;
+    let mut data = ptr::null_mut();
+    // SAFETY: the out-pointers are valid; the ones passed as null are optional.
+    let status = unsafe {
+        napi_get_typedarray_info(
+            env,
+            value,
+            &mut kind,
+            &mut len,
+            &mut data,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if status != Status::napi_ok {
+        return Err(JsError::bad_args(format!(
+            "{} must be a TypedArray",
+            what()
+        )));
+    }
+    Ok(TypedArray {
+        kind,
+        len,
+        data: data.cast::<u8>(),
+    })
+}
+
+/// The JS constructor name of a TypedArray kind.
+fn kind_name(kind: napi_typedarray_type) -> &'static str {
+    match kind {
+        TypedarrayType::int8_array => "Int8Array",
+        TypedarrayType::uint8_array => "Uint8Array",
+        TypedarrayType::uint8_clamped_array => "Uint8ClampedArray",
+        TypedarrayType::int16_array => "Int16Array",
+        TypedarrayType::uint16_array => "Uint16Array",
+        TypedarrayType::int32_array => "Int32Array",
+        TypedarrayType::uint32_array => "Uint32Array",
+        TypedarrayType::float32_array => "Float32Array",
+        TypedarrayType::float64_array => "Float64Array",
+        TypedarrayType::bigint64_array => "BigInt64Array",
+        TypedarrayType::biguint64_array => "BigUint64Array",
+        _ => "TypedArray of an unknown kind",
+    }
+}
+
+/// The TypedArray kind that holds a dtype (bool: a Uint8Array of 0/1).
+fn kind_of(dtype: DType) -> Option<napi_typedarray_type> {
+    Some(match dtype {
+        DType::Bool | DType::Uint8 => TypedarrayType::uint8_array,
+        DType::Int8 => TypedarrayType::int8_array,
+        DType::Int16 => TypedarrayType::int16_array,
+        DType::Uint16 => TypedarrayType::uint16_array,
+        DType::Int32 => TypedarrayType::int32_array,
+        DType::Uint32 => TypedarrayType::uint32_array,
+        DType::Int64 => TypedarrayType::bigint64_array,
+        DType::Uint64 => TypedarrayType::biguint64_array,
+        DType::Float32 => TypedarrayType::float32_array,
+        DType::Float64 => TypedarrayType::float64_array,
+        DType::Float16 => return None,
+    })
+}
+
+/// The checked, decoded head of a `run`/`runAsync` call; the arrays are read one by one.
+struct Call {
+    program: Arc<Program>,
+    threads: usize,
+    n: usize,
+    /// The `arrays` argument.
+    arrays: napi_value,
+    /// Arrays the program takes (outputs, then inputs).
+    k: usize,
+    /// `meta`'s first element, and how many it has.
+    meta: *const u8,
+}
+
+/// A count stored in `meta` as a float64.
+fn meta_count(x: f64, what: &dyn Fn() -> String) -> Result<usize> {
+    if x >= 0.0 && x <= 9_007_199_254_740_991.0 && x.fract() == 0.0 {
+        Ok(x as usize)
+    } else {
+        Err(JsError::bad_args(format!(
+            "{} must be a non-negative integer, got {x}",
+            what()
+        )))
+    }
+}
+
+impl Call {
+    /// Reads `handle, threads, meta, arrays` and checks `meta` and the array count.
+    ///
+    /// # Safety
+    ///
+    /// `env` is the current environment; `args` its values. The returned
+    /// `meta` pointer is valid while `meta`'s buffer is neither detached nor
+    /// resized (so during the call).
+    unsafe fn new(env: napi_env, args: [napi_value; 4], function: &str) -> Result<Call> {
+        // SAFETY: as this function's contract, for each helper below.
+        let (handle, threads) = unsafe {
+            (
+                get_u32(env, args[0], "handle")?,
+                get_u32(env, args[1], "threads")?,
+            )
+        };
+        let program = registry::get(handle)?;
+        // SAFETY: as above.
+        let meta = unsafe { typed_array(env, args[2], &|| format!("{function}'s meta"))? };
+        if meta.kind != TypedarrayType::float64_array {
+            return Err(JsError::bad_args(format!(
+                "{function}'s meta must be a Float64Array, got a {}",
+                kind_name(meta.kind)
+            )));
+        }
+        let mut count = 0;
+        // SAFETY: `count` is an out-pointer.
+        let status = unsafe { napi_get_array_length(env, args[3], &mut count) };
+        if status != Status::napi_ok {
+            return Err(JsError::bad_args(format!(
+                "{function}'s arrays must be an Array"
+            )));
+        }
+        let k = program.n_outputs() + program.n_inputs();
+        if count as usize != k {
+            return Err(JsError::bad_args(format!(
+                "the program takes {k} arrays ({} outputs, then {} inputs), got {count}",
+                program.n_outputs(),
+                program.n_inputs()
+            )));
+        }
+        let want = 1 + k + program.n_scalars();
+        if meta.len != want {
+            return Err(JsError::bad_args(format!(
+                "meta must have {want} elements (n, {k} lengths, {} scalars), got {}",
+                program.n_scalars(),
+                meta.len
+            )));
+        }
+        let call = Call {
+            program,
+            threads: threads as usize,
+            n: 0,
+            arrays: args[3],
+            k,
+            meta: meta.data,
+        };
+        Ok(Call {
+            n: meta_count(call.meta_f64(0), &|| "meta[0] (n)".to_string())?,
+            ..call
+        })
+    }
+
+    /// `meta[i]` (in bounds: `i < 1 + k + n_scalars`).
+    fn meta_f64(&self, i: usize) -> f64 {
+        f64::from_ne_bytes(self.meta_bytes(i))
+    }
+
+    /// The 8 raw bytes of `meta[i]` (in bounds: `i < 1 + k + n_scalars`).
+    fn meta_bytes(&self, i: usize) -> [u8; 8] {
+        // SAFETY: `Call::new` checked that meta has `1 + k + n_scalars`
+        // elements (so its data is non-null) and the caller stays in bounds;
+        // the read is unaligned-safe and copies the bytes out.
+        unsafe { ptr::read_unaligned(self.meta.add(8 * i).cast::<[u8; 8]>()) }
+    }
+
+    /// Writes the scalars' raw bytes (`n_scalars` of them).
+    fn scalars(&self, into: &mut [[u8; 8]]) {
+        for (s, slot) in into.iter_mut().enumerate() {
+            *slot = self.meta_bytes(1 + self.k + s);
+        }
+    }
+
+    /// Array `i` of the call (outputs first), checked against its slot's dtype
+    /// and its length in `meta`; returns the JS value too.
+    ///
+    /// # Safety
+    ///
+    /// `env` is the environment the call was made in.
+    unsafe fn array(&self, env: napi_env, i: usize) -> Result<(napi_value, ArrayArg)> {
+        let mut value = ptr::null_mut();
+        // SAFETY: `self.arrays` is an Array of this env with `k > i` elements;
+        // `value` is an out-pointer.
+        let status = unsafe { napi_get_element(env, self.arrays, i as u32, &mut value) };
+        // SAFETY: as this function's contract.
+        unsafe { check(env, status, "napi_get_element") }?;
+        let n_outputs = self.program.n_outputs();
+        let (role, slot, dtype) = if i < n_outputs {
+            ("output", i, self.program.output_dtype(i))
+        } else {
+            (
+                "input",
+                i - n_outputs,
+                self.program.input_dtype(i - n_outputs),
+            )
+        };
+        let what = || format!("arrays[{i}] ({role} {slot}, {dtype:?})");
+        // SAFETY: `value` is a value of this env.
+        let array = unsafe { typed_array(env, value, &what) }?;
+        let Some(kind) = kind_of(dtype) else {
+            return Err(JsError::bad_args(format!(
+                "{} has no TypedArray in this runtime",
+                what()
+            )));
+        };
+        if array.kind != kind {
+            return Err(JsError::bad_args(format!(
+                "{} must be a {}, got a {}",
+                what(),
+                kind_name(kind),
+                kind_name(array.kind)
+            )));
+        }
+        let len = meta_count(self.meta_f64(1 + i), &|| {
+            format!("meta[{}] (length of {})", 1 + i, what())
+        })?;
+        if len > array.len {
+            return Err(JsError::bad_args(format!(
+                "{} has {} elements, fewer than the {len} meta says",
+                what(),
+                array.len
+            )));
+        }
+        Ok((
+            value,
+            ArrayArg {
+                ptr: array.data,
+                len,
+            },
+        ))
+    }
+}
+
+/// Arrays and scalars up to this many are kept on the stack during a sync run.
+const INLINE: usize = 16;
+
+const NO_ARRAY: ArrayArg = ArrayArg {
+    ptr: ptr::null_mut(),
+    len: 0,
+};
+
+/// `run(handle, threads, meta, arrays)`.
+unsafe extern "C" fn run(env: napi_env, info: napi_callback_info) -> napi_value {
+    // SAFETY: Node calls this on the JS thread with its env and call info.
+    unsafe {
+        js_function(env, || {
+            let call = Call::new(env, arguments::<4>(env, info, "run")?, "run")?;
+            let n_scalars = call.program.n_scalars();
+            let (mut inline_arrays, mut inline_scalars);
+            let (mut heap_arrays, mut heap_scalars);
+            let (arrays, scalars): (&mut [ArrayArg], &mut [[u8; 8]]) =
+                if call.k <= INLINE && n_scalars <= INLINE {
+                    inline_arrays = [NO_ARRAY; INLINE];
+                    inline_scalars = [[0u8; 8]; INLINE];
+                    (
+                        &mut inline_arrays[..call.k],
+                        &mut inline_scalars[..n_scalars],
+                    )
+                } else {
+                    heap_arrays = vec![NO_ARRAY; call.k];
+                    heap_scalars = vec![[0u8; 8]; n_scalars];
+                    (&mut heap_arrays, &mut heap_scalars)
+                };
+            for (i, slot) in arrays.iter_mut().enumerate() {
+                *slot = call.array(env, i)?.1;
+            }
+            call.scalars(scalars);
+            let args = RunArgs {
+                n: call.n,
+                arrays,
+                scalars,
+                threads: call.threads,
+            };
+            // The arrays are JS values of this synchronous call: nothing else
+            // runs JS (so nothing detaches or resizes them) until it returns.
+            numfuse_core::run(&call.program, &args)?;
+            undefined(env)
+        })
+    }
+}
+
+/// `undefined`.
+///
+/// # Safety
+///
+/// `env` is the current environment.
+unsafe fn undefined(env: napi_env) -> Result<napi_value> {
+    let mut value = ptr::null_mut();
+    // SAFETY: `value` is an out-pointer.
+    let status = unsafe { napi_get_undefined(env, &mut value) };
+    // SAFETY: as this function's contract.
+    unsafe { check(env, status, "napi_get_undefined") }?;
+    Ok(value)
+}
+
+/// An async run: everything the worker thread needs, and what keeps the
+/// arrays alive until the run settles.
+struct AsyncRun {
+    program: Arc<Program>,
+    n: usize,
+    threads: usize,
+    arrays: Vec<ArrayArg>,
+    scalars: Vec<[u8; 8]>,
+    /// One strong reference per array, deleted on completion.
+    refs: Vec<napi_ref>,
+    deferred: napi_deferred,
+    work: napi_async_work,
+    outcome: Result<()>,
+}
+
+impl AsyncRun {
+    /// Deletes the array references and the work item.
+    ///
+    /// # Safety
+    ///
+    /// On the JS thread of the env they were created in; once.
+    unsafe fn release(&mut self, env: napi_env) {
+        for r in self.refs.drain(..) {
+            // SAFETY: each reference was created in `env` and is deleted once.
+            unsafe { napi_delete_reference(env, r) };
+        }
+        if !self.work.is_null() {
+            // SAFETY: the work item was created in `env` and is not queued
+            // (never queued, or completed).
+            unsafe { napi_delete_async_work(env, self.work) };
+            self.work = ptr::null_mut();
+        }
+    }
+}
+
+/// Runs on a libuv worker thread: no Node-API calls here.
+unsafe extern "C" fn execute(_env: napi_env, data: *mut c_void) {
+    // SAFETY: `data` is the `AsyncRun` leaked by `run_async`; until
+    // `complete` runs, only this thread touches it.
+    let job = unsafe { &mut *data.cast::<AsyncRun>() };
+    let args = RunArgs {
+        n: job.n,
+        arrays: &job.arrays,
+        scalars: &job.scalars,
+        threads: job.threads,
+    };
+    // SAFETY: the arrays' pointers were checked against their TypedArrays'
+    // lengths, and the references in `job.refs` keep those alive until
+    // `complete`; the API documents that they must not be changed meanwhile.
+    let outcome = catch_unwind(AssertUnwindSafe(|| unsafe {
+        numfuse_core::run(&job.program, &args)
+    }));
+    job.outcome = match outcome {
+        Ok(result) => result.map_err(JsError::from),
+        Err(p) => Err(JsError::panic(p)),
+    };
+}
+
+/// Runs back on the JS thread: releases the arrays and settles the promise.
+unsafe extern "C" fn complete(env: napi_env, status: napi_status, data: *mut c_void) {
+    // SAFETY: `data` is the `AsyncRun` leaked by `run_async`; the worker is done with it.
+    let mut job = unsafe { Box::from_raw(data.cast::<AsyncRun>()) };
+    let settled = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: this is the JS thread of `env`; `release` runs once.
+        unsafe { job.release(env) };
+        let outcome = if status == Status::napi_cancelled {
+            Err(JsError {
+                code: "ERR_NUMFUSE_NAPI",
+                message: "the async run was cancelled".to_string(),
+            })
+        } else {
+            std::mem::replace(&mut job.outcome, Ok(()))
+        };
+        // SAFETY: the deferred was created in `env` and is settled once, here.
+        unsafe {
+            match outcome {
+                Ok(()) => {
+                    let value = undefined(env)?;
+                    check(
+                        env,
+                        napi_resolve_deferred(env, job.deferred, value),
+                        "napi_resolve_deferred",
+                    )
+                }
+                Err(e) => {
+                    let error = error_value(env, &e)?;
+                    check(
+                        env,
+                        napi_reject_deferred(env, job.deferred, error),
+                        "napi_reject_deferred",
+                    )
+                }
+            }
+        }
+    }));
+    // A failure to settle cannot be reported anywhere: there is no caller
+    // to throw to, and the promise is Node's to keep or drop.
+    drop(settled);
+}
+
+/// `runAsync(handle, threads, meta, arrays): Promise<void>`.
+unsafe extern "C" fn run_async(env: napi_env, info: napi_callback_info) -> napi_value {
+    // SAFETY: Node calls this on the JS thread with its env and call info.
+    unsafe {
+        js_function(env, || {
+            let call = Call::new(env, arguments::<4>(env, info, "runAsync")?, "runAsync")?;
+            let mut scalars = vec![[0u8; 8]; call.program.n_scalars()];
+            call.scalars(&mut scalars);
+            let mut job = Box::new(AsyncRun {
+                program: Arc::clone(&call.program),
+                n: call.n,
+                threads: call.threads,
+                arrays: Vec::with_capacity(call.k),
+                scalars,
+                refs: Vec::with_capacity(call.k),
+                deferred: ptr::null_mut(),
+                work: ptr::null_mut(),
+                outcome: Ok(()),
+            });
+            let queued = queue(env, &call, &mut job);
+            match queued {
+                Ok(promise) => {
+                    // Owned by the work item from now on; `complete` frees it.
+                    let _ = Box::into_raw(job);
+                    Ok(promise)
+                }
+                Err(e) => {
+                    job.release(env);
+                    if !job.deferred.is_null() {
+                        // Settle (and so free) the promise nobody will see.
+                        if let Ok(error) = error_value(env, &e) {
+                            napi_reject_deferred(env, job.deferred, error);
+                        }
+                    }
+                    Err(e)
+                }
+            }
+        })
+    }
+}
+
+/// Reads and references the arrays, creates the promise and queues the work.
+///
+/// # Safety
+///
+/// `env` is the environment of the call; on failure the caller releases `job`.
+unsafe fn queue(env: napi_env, call: &Call, job: &mut Box<AsyncRun>) -> Result<napi_value> {
+    for i in 0..call.k {
+        // SAFETY: as this function's contract.
+        let (value, arg) = unsafe { call.array(env, i) }?;
+        let mut r = ptr::null_mut();
+        // SAFETY: `value` is an object of this env; `r` is an out-pointer.
+        let status = unsafe { napi_create_reference(env, value, 1, &mut r) };
+        // SAFETY: as this function's contract.
+        unsafe { check(env, status, "napi_create_reference") }?;
+        job.refs.push(r);
+        job.arrays.push(arg);
+    }
+    // SAFETY: as this function's contract.
+    let name = unsafe { string(env, "numfuse.runAsync") }?;
+    let data = ptr::addr_of_mut!(**job).cast::<c_void>();
+    // SAFETY: `data` stays valid until `complete` (the caller leaks the box on
+    // success); `execute` makes no Node-API calls.
+    let status = unsafe {
+        napi_create_async_work(
+            env,
+            ptr::null_mut(),
+            name,
+            Some(execute),
+            Some(complete),
+            data,
+            &mut job.work,
+        )
+    };
+    // SAFETY: as this function's contract.
+    unsafe { check(env, status, "napi_create_async_work") }?;
+    let mut promise = ptr::null_mut();
+    // SAFETY: out-pointers.
+    let status = unsafe { napi_create_promise(env, &mut job.deferred, &mut promise) };
+    // SAFETY: as this function's contract.
+    unsafe { check(env, status, "napi_create_promise") }?;
+    // SAFETY: the work item was created in `env` and is queued once.
+    let status = unsafe { napi_queue_async_work(env, job.work) };
+    // SAFETY: as this function's contract.
+    unsafe { check(env, status, "napi_queue_async_work") }?;
+    Ok(promise)
+}
+
+/// `programNew(code: Uint32Array): number`.
+unsafe extern "C" fn program_new(env: napi_env, info: napi_callback_info) -> napi_value {
+    // SAFETY: Node calls this on the JS thread with its env and call info.
+    unsafe {
+        js_function(env, || {
+            let [code] = arguments::<1>(env, info, "programNew")?;
+            let code = typed_array(env, code, &|| "programNew's code".to_string())?;
+            if code.kind != TypedarrayType::uint32_array {
+                return Err(JsError::bad_args(format!(
+                    "programNew's code must be a Uint32Array, got a {}",
+                    kind_name(code.kind)
+                )));
+            }
+            let bytes: &[u8] = if code.len == 0 || code.data.is_null() {
+                &[]
+            } else {
+                // SAFETY (the block's, in detail): a Uint32Array of `len`
+                // elements is `4 * len` readable bytes at `data` during this call.
+                std::slice::from_raw_parts(code.data, code.len * 4)
+            };
+            let handle = registry::insert(Program::new(bytes)?)?;
+            let mut value = ptr::null_mut();
+            check(
+                env,
+                napi_create_uint32(env, handle, &mut value),
+                "napi_create_uint32",
+            )?;
+            Ok(value)
+        })
+    }
+}
+
+/// `programFree(handle: number): void`.
+unsafe extern "C" fn program_free(env: napi_env, info: napi_callback_info) -> napi_value {
+    // SAFETY: Node calls this on the JS thread with its env and call info.
+    unsafe {
+        js_function(env, || {
+            let [handle] = arguments::<1>(env, info, "programFree")?;
+            registry::remove(get_u32(env, handle, "handle")?)?;
+            undefined(env)
+        })
+    }
+}
+
+/// `numCpus(): number` — the logical CPUs this process may use.
+unsafe extern "C" fn num_cpus(env: napi_env, _info: napi_callback_info) -> napi_value {
+    // SAFETY: Node calls this on the JS thread with its env.
+    unsafe {
+        js_function(env, || {
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let mut value = ptr::null_mut();
+            let status =
+                napi_create_uint32(env, u32::try_from(cpus).unwrap_or(u32::MAX), &mut value);
+            check(env, status, "napi_create_uint32")?;
+            Ok(value)
+        })
+    }
+}
+
+/// The functions the module exports, by JS name.
+const EXPORTS: [(&str, napi_callback); 5] = [
+    ("programNew\0", Some(program_new)),
+    ("programFree\0", Some(program_free)),
+    ("run\0", Some(run)),
+    ("runAsync\0", Some(run_async)),
+    ("numCpus\0", Some(num_cpus)),
+];
+
+/// Node's entry point: fills `exports` with the functions above.
+///
+/// # Safety
+///
+/// Called by Node, on the JS thread, once per environment that loads the addon.
+#[no_mangle]
+pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
+    // SAFETY: this is Node's call on the JS thread of `env`.
+    unsafe {
+        js_function(env, || {
+            for (name, callback) in EXPORTS {
+                let mut function = ptr::null_mut();
+                let status = napi_create_function(
+                    env,
+                    name.as_ptr().cast::<c_char>(),
+                    name.len() - 1,
+                    callback,
+                    ptr::null_mut(),
+                    &mut function,
+                );
+                check(env, status, "napi_create_function")?;
+                let status =
+                    napi_set_named_property(env, exports, name.as_ptr().cast::<c_char>(), function);
+                check(env, status, "napi_set_named_property")?;
+            }
+            Ok(exports)
+        })
+    }
+}

@@ -1,0 +1,169 @@
+/**
+ * The Deno binding: `Deno.dlopen` of the native library built from `rust/ffi`.
+ *
+ * The library is found at `NUMFUSE_LIB` if set, else next to the sources in
+ * `rust/target/release/`. Runs go through fixed-arity symbols (`nf_run_1` …
+ * `nf_run_8`) whose array parameters are `buffer`s, so V8 takes the fast-call
+ * path and no pointer is materialised in JS; more arrays go through a pointer
+ * table (`nf_run_table`), which costs one `Deno.UnsafePointer.of` per array.
+ * Async runs always use the table: a `nonblocking` call runs on another
+ * thread, so its error message comes back in a buffer of its own rather than
+ * through the thread-local `nf_last_error`.
+ *
+ * @module
+ */
+
+import type { NumericArray } from "./dtype.ts";
+import { type NativeBinding, nativeError } from "./native.ts";
+
+/** The most arrays a fixed-arity run symbol takes. */
+const MAX_FIXED = 8;
+
+const LIB_FILE: Partial<Record<typeof Deno.build.os, string>> = {
+  darwin: "libnumfuse.dylib",
+  windows: "numfuse.dll",
+};
+
+function libraryPath(): string {
+  let fromEnv: string | undefined;
+  try {
+    fromEnv = Deno.env.get("NUMFUSE_LIB");
+  } catch {
+    // Without --allow-env the override cannot be read; the default path is used.
+  }
+  if (fromEnv) return fromEnv;
+  const file = LIB_FILE[Deno.build.os] ?? "libnumfuse.so";
+  const url = new URL(`../rust/target/release/${file}`, import.meta.url);
+  if (url.protocol !== "file:") {
+    throw new Error(`Cannot load the native library from ${url.href}: set NUMFUSE_LIB to its path`);
+  }
+  return decodeURIComponent(url.pathname);
+}
+
+type Fn = (...args: unknown[]) => number;
+/** handle, threads, meta, meta_len, pointer table, count, error buffer, its capacity. */
+const TABLE_PARAMS: Deno.NativeType[] = ["u32", "u32", "buffer", "u32", "buffer", "u32", "buffer", "u32"];
+type AsyncFn = (...args: unknown[]) => Promise<number>;
+
+function symbols(): Record<string, Deno.ForeignFunction> {
+  const defs: Record<string, Deno.ForeignFunction> = {
+    nf_abi_version: { parameters: [], result: "u32" },
+    nf_program_new: { parameters: ["buffer", "u32"], result: "i32" },
+    nf_program_free: { parameters: ["u32"], result: "i32" },
+    nf_last_error: { parameters: ["buffer", "u32"], result: "u32" },
+    nf_num_cpus: { parameters: [], result: "u32" },
+    nf_run_table: { parameters: TABLE_PARAMS, result: "i32" },
+    nf_run_table_async: {
+      name: "nf_run_table",
+      parameters: TABLE_PARAMS,
+      result: "i32",
+      nonblocking: true,
+    },
+  };
+  for (let k = 1; k <= MAX_FIXED; k++) {
+    const parameters: Deno.NativeType[] = ["u32", "u32", "buffer", "u32"];
+    for (let i = 0; i < k; i++) parameters.push("buffer");
+    defs[`nf_run_${k}`] = { parameters, result: "i32" };
+  }
+  return defs;
+}
+
+const ABI_VERSION = 1;
+
+/** Decodes a NUL-terminated (or full) UTF-8 message buffer. */
+function decodeMessage(buf: Uint8Array): string {
+  const end = buf.indexOf(0);
+  return new TextDecoder().decode(end < 0 ? buf : buf.subarray(0, end));
+}
+
+/** Opens the native library; throws an error naming the build command when it is missing. */
+export function openDenoBinding(): NativeBinding {
+  const path = libraryPath();
+  let lib: Deno.DynamicLibrary<Record<string, Deno.ForeignFunction>>;
+  try {
+    lib = Deno.dlopen(path, symbols());
+  } catch (e) {
+    throw new Error(
+      `Cannot load the numfuse native library at ${path}: ${
+        (e as Error).message
+      }; build it with \`deno task build\` or set NUMFUSE_LIB to its path`,
+    );
+  }
+  const sym = lib.symbols as unknown as Record<string, Fn>;
+  const asyncSym = lib.symbols as unknown as Record<string, AsyncFn>;
+  const version = sym.nf_abi_version();
+  if (version !== ABI_VERSION) {
+    throw new Error(
+      `The numfuse native library at ${path} has ABI ${version}, expected ${ABI_VERSION}: rebuild it with \`deno task build\``,
+    );
+  }
+  const errorBuf = new Uint8Array(4096);
+  const fail = (status: number): never => {
+    errorBuf.fill(0);
+    sym.nf_last_error(errorBuf, errorBuf.length);
+    throw nativeError(-status, decodeMessage(errorBuf));
+  };
+  const fixed: Fn[] = [];
+  for (let k = 1; k <= MAX_FIXED; k++) fixed[k] = sym[`nf_run_${k}`];
+  const pointerTable = (arrays: readonly NumericArray[]) =>
+    BigUint64Array.from(arrays, (a) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a))));
+
+  return {
+    programNew(code) {
+      const status = sym.nf_program_new(code, code.byteLength);
+      return status > 0 ? status : fail(status);
+    },
+    programFree(handle) {
+      const status = sym.nf_program_free(handle);
+      if (status !== 0) fail(status);
+    },
+    run(handle, threads, meta, arrays) {
+      const k = arrays.length;
+      let status: number;
+      switch (k) {
+        case 1:
+          status = fixed[1](handle, threads, meta, meta.length, arrays[0]);
+          break;
+        case 2:
+          status = fixed[2](handle, threads, meta, meta.length, arrays[0], arrays[1]);
+          break;
+        case 3:
+          status = fixed[3](handle, threads, meta, meta.length, arrays[0], arrays[1], arrays[2]);
+          break;
+        default:
+          status = k <= MAX_FIXED
+            ? fixed[k](handle, threads, meta, meta.length, ...arrays)
+            : sym.nf_run_table(
+              handle,
+              threads,
+              meta,
+              meta.length,
+              pointerTable(arrays),
+              k,
+              errorBuf,
+              errorBuf.length,
+            );
+      }
+      if (status !== 0) fail(status);
+    },
+    async runAsync(handle, threads, meta, arrays) {
+      // The closure keeps `arrays` (and so their buffers) alive until the run settles.
+      const ownMeta = meta.slice();
+      const errors = new Uint8Array(1024);
+      const status = await asyncSym.nf_run_table_async(
+        handle,
+        threads,
+        ownMeta,
+        ownMeta.length,
+        pointerTable(arrays),
+        arrays.length,
+        errors,
+        errors.length,
+      );
+      if (status !== 0) throw nativeError(-status, decodeMessage(errors));
+    },
+    numCpus() {
+      return sym.nf_num_cpus();
+    },
+  };
+}

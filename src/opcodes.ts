@@ -1,0 +1,193 @@
+/**
+ * THE opcode table of numfuse, and the bytecode format. This file is the one
+ * declaration: `scripts/gen_opcodes.ts` generates `rust/core/src/opcodes.rs`
+ * from it, and `tests/opcodes_test.ts` fails when that file is stale.
+ *
+ * ## Bytecode format
+ *
+ * A program is a sequence of little-endian u32 words:
+ *
+ * ```text
+ * header (8 words)
+ *   0  magic      0x3142464E ("NFB1")
+ *   1  version    BYTECODE_VERSION
+ *   2  n_regs     registers, at most 65535
+ *   3  n_instrs   instructions
+ *   4  n_consts   entries of the constant pool
+ *   5  n_inputs   array input slots
+ *   6  n_outputs  array output slots
+ *   7  n_scalars  per-call scalar slots
+ * register table (n_regs words), one per register:
+ *    31            16 15      8 7       0
+ *   +----------------+---------+---------+
+ *   |     index      |  dtype  |  kind   |
+ *   +----------------+---------+---------+
+ *   kind  INPUT  index = input slot     read-only array
+ *         OUTPUT index = output slot    written array, readable once written
+ *         SCALAR index = scalar slot    a per-call value, broadcast
+ *         CONST  index = pool entry     a constant, broadcast
+ *         TEMP   index = 0              a block-local temporary
+ * constant pool (2 words per entry): the value's 8 bytes, little-endian:
+ *   IEEE binary64 for float registers, two's complement int64 for integer and
+ *   bool registers (converted to the register's dtype when loaded)
+ * instructions (3 words each):
+ *    31            16 15             0
+ *   +----------------+----------------+
+ *   |      dst       |     opcode     |  word 0
+ *   +----------------+----------------+
+ *   |       b        |       a        |  word 1
+ *   +----------------+----------------+
+ *   |    reserved    |       c        |  word 2
+ *   +----------------+----------------+
+ *   a, b, c are source registers; an unused one is NO_REG (0xFFFF);
+ *   reserved is 0.
+ * ```
+ *
+ * Arrays are passed to a run as one list: the output slots first, then the
+ * input slots. Scalars are passed as 8-byte values in the dtype of their
+ * register's class (binary64 for floats, int64 for integers and bool).
+ *
+ * The VM rejects a program unless: the header matches the word count; every
+ * register's kind and dtype are known and its index is below its slot count;
+ * every opcode exists; `dst` is a TEMP or OUTPUT register of the opcode's
+ * result dtype; exactly the opcode's operands are present, each a register of
+ * the signature's dtype; every TEMP and OUTPUT is written before it is read;
+ * every output slot is written.
+ *
+ * @module
+ */
+
+import { DTYPE_CHAR, type DType } from "./dtype.ts";
+
+/** Bytecode magic number, "NFB1" read as a little-endian u32. */
+export const MAGIC = 0x3142464e;
+/** Bytecode version; bump on any change to the format or the table order. */
+export const BYTECODE_VERSION = 1;
+/** Words in the header. */
+export const HEADER_WORDS = 8;
+/** Words per instruction. */
+export const INSTR_WORDS = 3;
+/** Marks an unused operand. */
+export const NO_REG = 0xffff;
+/** Register kinds, in code order. */
+export const REG_KINDS = ["input", "output", "scalar", "const", "temp"] as const;
+/** A register kind. */
+export type RegKind = typeof REG_KINDS[number];
+
+/** One opcode: what it computes, its typed signature and its relative cost per element. */
+export interface OpInfo {
+  /** `op_<result char><operand chars>`, e.g. `add_fff`. */
+  readonly name: string;
+  /** The operation, shared by all its typed variants. */
+  readonly op: string;
+  /** Result dtype. */
+  readonly ret: DType;
+  /** Operand dtypes (1 to 3). */
+  readonly args: readonly DType[];
+  /** Estimated cost per element, in units of one `add` (for the thread planner). */
+  readonly cost: number;
+  /** What it does, one line. */
+  readonly doc: string;
+}
+
+/** The operations, with their doc line and cost. Order is stable: append only. */
+const OPS = {
+  copy: ["R[dst] := R[a]", 1],
+  cast: ["R[dst] := R[a] converted to the result dtype (C-style for floats to ints)", 1],
+  neg: ["R[dst] := -R[a]", 1],
+  add: ["R[dst] := R[a] + R[b]", 1],
+  sub: ["R[dst] := R[a] - R[b]", 1],
+  mul: ["R[dst] := R[a] * R[b]", 1],
+  div: ["R[dst] := R[a] / R[b] (true division)", 2],
+  mod: ["R[dst] := R[a] mod R[b] (sign of R[b], as NumPy; integer x % 0 = 0)", 4],
+  pow: ["R[dst] := R[a] ** R[b]", 20],
+  lt: ["R[dst] := R[a] < R[b]", 1],
+  le: ["R[dst] := R[a] <= R[b]", 1],
+  gt: ["R[dst] := R[a] > R[b]", 1],
+  ge: ["R[dst] := R[a] >= R[b]", 1],
+  eq: ["R[dst] := R[a] == R[b]", 1],
+  ne: ["R[dst] := R[a] != R[b]", 1],
+  and: ["R[dst] := R[a] & R[b] (logical)", 1],
+  or: ["R[dst] := R[a] | R[b] (logical)", 1],
+  not: ["R[dst] := ~R[a] (logical)", 1],
+  where: ["R[dst] := R[a] ? R[b] : R[c]", 1],
+  abs: ["R[dst] := |R[a]|", 1],
+  sqrt: ["R[dst] := sqrt(R[a])", 2],
+  exp: ["R[dst] := e ** R[a]", 10],
+  log: ["R[dst] := natural log of R[a]", 10],
+  sin: ["R[dst] := sin(R[a])", 12],
+  cos: ["R[dst] := cos(R[a])", 12],
+  tanh: ["R[dst] := tanh(R[a])", 12],
+} as const satisfies Record<string, readonly [string, number]>;
+
+/** An operation name. */
+export type OpName = keyof typeof OPS;
+
+const BOOL: DType[] = ["bool"];
+const INTS: DType[] = ["int32", "int64"];
+const FLOATS: DType[] = ["float32", "float64"];
+const NUMS: DType[] = [...INTS, ...FLOATS];
+const ALL: DType[] = [...BOOL, ...NUMS];
+
+function buildTable(): OpInfo[] {
+  const table: OpInfo[] = [];
+  const add = (op: OpName, ret: DType, args: DType[]) => {
+    const [doc, cost] = OPS[op];
+    const name = `${op}_${DTYPE_CHAR[ret]}${args.map((a) => DTYPE_CHAR[a]).join("")}`;
+    table.push({ name, op, ret, args, cost, doc });
+  };
+  const unary = (op: OpName, types: DType[]) => types.forEach((t) => add(op, t, [t]));
+  const binary = (op: OpName, types: DType[]) => types.forEach((t) => add(op, t, [t, t]));
+  const compare = (op: OpName) => ALL.forEach((t) => add(op, "bool", [t, t]));
+
+  unary("copy", ALL);
+  for (const to of ALL) for (const from of ALL) if (to !== from) add("cast", to, [from]);
+  unary("neg", NUMS);
+  for (const op of ["add", "sub", "mul"] as const) binary(op, NUMS);
+  binary("div", FLOATS);
+  binary("mod", NUMS);
+  binary("pow", NUMS);
+  for (const op of ["lt", "le", "gt", "ge", "eq", "ne"] as const) compare(op);
+  binary("and", BOOL);
+  binary("or", BOOL);
+  unary("not", BOOL);
+  ALL.forEach((t) => add("where", t, ["bool", t, t]));
+  unary("abs", NUMS);
+  for (const op of ["sqrt", "exp", "log", "sin", "cos", "tanh"] as const) unary(op, FLOATS);
+  return table;
+}
+
+/** Every opcode; an opcode's number is its index. */
+export const OPCODES: readonly OpInfo[] = buildTable();
+
+/** Every operation name, in a stable order. */
+export const OP_NAMES: readonly OpName[] = Object.keys(OPS) as OpName[];
+
+const BY_SIGNATURE = new Map(
+  OPCODES.map((info, code) => [signatureKey(info.op, info.args, info.ret), code]),
+);
+const BY_NAME = new Map(OPCODES.map((info, code) => [info.name, code]));
+
+function signatureKey(op: string, args: readonly DType[], ret?: DType): string {
+  return op === "cast" ? `cast(${args[0]})->${ret}` : `${op}(${args.join(",")})`;
+}
+
+/** The opcode number for an operation on exactly these operand dtypes, or undefined. */
+export function findOpcode(op: OpName, args: readonly DType[]): number | undefined {
+  return BY_SIGNATURE.get(signatureKey(op, args));
+}
+
+/** The opcode number of the cast from `from` to `to`, or undefined when there is none. */
+export function findCast(to: DType, from: DType): number | undefined {
+  return BY_SIGNATURE.get(signatureKey("cast", [from], to));
+}
+
+/** The opcode number of a name like `add_fff`, or undefined. */
+export function opcodeByName(name: string): number | undefined {
+  return BY_NAME.get(name);
+}
+
+/** Which dtypes an operation accepts, as signatures. */
+export function signaturesOf(op: OpName): readonly OpInfo[] {
+  return OPCODES.filter((o) => o.op === op);
+}

@@ -1,0 +1,321 @@
+/**
+ * The type checker: infers the dtype of every node with NumPy 2 rules (NEP 50
+ * weak scalars), makes every conversion an explicit `cast` node, and maps
+ * every operation to exactly one opcode of the table in `opcodes.ts`.
+ *
+ * Weak values (literals and JS-number variables) take the dtype of their use;
+ * a subexpression of weak values only is computed as Python would (int64 or
+ * float64) and then converted to the dtype of its use.
+ *
+ * @module
+ */
+
+import type { BinaryOperator, Call, Expr, Span, TypedExpr, VarSpec } from "./ast.ts";
+import {
+  defaultDtype,
+  type DType,
+  dtypeKind,
+  intRange,
+  promote,
+  promoteWeak,
+  type WeakKind,
+} from "./dtype.ts";
+import { didYouMean, ExpressionError } from "./errors.ts";
+import type { OpName } from "./opcodes.ts";
+
+/** The dtypes the opcode table covers; variables of other dtypes are refused. */
+export const SUPPORTED_DTYPES: readonly DType[] = ["bool", "int32", "int64", "float32", "float64"];
+
+/** Functions of the language: arity and how their arguments are typed. */
+export const FUNCTIONS: Readonly<Record<string, { readonly arity: number }>> = {
+  where: { arity: 3 },
+  abs: { arity: 1 },
+  sqrt: { arity: 1 },
+  exp: { arity: 1 },
+  log: { arity: 1 },
+  sin: { arity: 1 },
+  cos: { arity: 1 },
+  tanh: { arity: 1 },
+};
+
+type WeakClass = WeakKind | "bool";
+
+/** A checked subtree: strongly typed, or weak and built once the dtype of its use is known. */
+type Checked =
+  | { readonly weak?: undefined; readonly node: TypedExpr }
+  | { readonly weak: WeakClass; readonly build: (dtype: DType) => TypedExpr };
+
+const ARITHMETIC: Partial<Record<BinaryOperator, OpName>> = {
+  "+": "add",
+  "-": "sub",
+  "*": "mul",
+  "%": "mod",
+  "**": "pow",
+};
+const COMPARISON: Partial<Record<BinaryOperator, OpName>> = {
+  "<": "lt",
+  "<=": "le",
+  ">": "gt",
+  ">=": "ge",
+  "==": "eq",
+  "!=": "ne",
+};
+const LOGICAL: Partial<Record<BinaryOperator, OpName>> = { "&": "and", "|": "or" };
+const WEAK_ORDER: readonly WeakClass[] = ["bool", "int", "float"];
+
+function weakDefault(weak: WeakClass): DType {
+  return weak === "bool" ? "bool" : defaultDtype(weak);
+}
+
+function weakMax(a: WeakClass, b: WeakClass): WeakClass {
+  return WEAK_ORDER.indexOf(a) >= WEAK_ORDER.indexOf(b) ? a : b;
+}
+
+/** The dtype of a strong value used alongside a weak one (NEP 50). */
+function promoteWithWeak(dtype: DType, weak: WeakClass): DType {
+  return weak === "bool" ? dtype : promoteWeak(dtype, weak);
+}
+
+/**
+ * Type-checks a parsed expression against the variables it may use.
+ *
+ * Only own properties of `vars` are variables. An expression of weak values
+ * only takes the default dtype of its kind (int64, float64 or bool).
+ *
+ * @throws {ExpressionError} on an unknown name, a wrong arity or an unsupported operation
+ *
+ * @example
+ * ```ts
+ * import { parse } from "./parser.ts";
+ * import { typecheck } from "./types.ts";
+ * const typed = typecheck(parse("x * 0.5"), { x: { kind: "array", dtype: "float32" } }, "x * 0.5");
+ * typed.dtype; // "float32"
+ * ```
+ */
+export function typecheck(
+  expr: Expr,
+  vars: Readonly<Record<string, VarSpec>>,
+  source: string,
+): TypedExpr {
+  return resolve(new Checker(vars, source).check(expr));
+}
+
+/** A checked subtree as a typed node: a weak one at its default dtype. */
+function resolve(c: Checked): TypedExpr {
+  return c.weak === undefined ? c.node : c.build(weakDefault(c.weak));
+}
+
+/** A checked subtree at `dtype`: weak ones are re-typed, strong ones cast. */
+function at(c: Checked, dtype: DType): TypedExpr {
+  if (c.weak !== undefined) return c.build(dtype);
+  return c.node.dtype === dtype ? c.node : cast(c.node, dtype);
+}
+
+function cast(node: TypedExpr, dtype: DType): TypedExpr {
+  return { type: "cast", dtype, operand: node, start: node.start, end: node.end };
+}
+
+/** The dtype two checked operands meet at, or a weak class when both are weak. */
+function meet(a: Checked, b: Checked): DType | WeakClass {
+  if (a.weak !== undefined && b.weak !== undefined) return weakMax(a.weak, b.weak);
+  if (a.weak !== undefined) return promoteWithWeak((b as { node: TypedExpr }).node.dtype, a.weak);
+  if (b.weak !== undefined) return promoteWithWeak(a.node.dtype, b.weak);
+  return promote(a.node.dtype, b.node.dtype);
+}
+
+function isWeakClass(t: DType | WeakClass): t is WeakClass {
+  return t === "int" || t === "float" || t === "bool";
+}
+
+class Checker {
+  readonly #vars: Readonly<Record<string, VarSpec>>;
+  readonly #source: string;
+
+  constructor(vars: Readonly<Record<string, VarSpec>>, source: string) {
+    this.#vars = vars;
+    this.#source = source;
+  }
+
+  #error(span: Span, detail: string): ExpressionError {
+    return new ExpressionError(this.#source, span, detail);
+  }
+
+  /**
+   * A weak compound: computed at its default dtype (as Python computes it)
+   * and converted to the dtype of its use.
+   */
+  #weakCompound(weak: WeakClass, make: (dtype: DType) => TypedExpr): Checked {
+    const node = make(weakDefault(weak));
+    return { weak, build: (dtype) => node.dtype === dtype ? node : cast(node, dtype) };
+  }
+
+  check(e: Expr): Checked {
+    switch (e.type) {
+      case "int":
+        return this.#intLiteral(e.value, e);
+      case "float":
+        return { weak: "float", build: (dtype) => floatConst(e.value, dtype, e) };
+      case "bool":
+        return {
+          weak: "bool",
+          build: (dtype) => ({
+            type: "const",
+            dtype,
+            value: boolValue(e.value, dtype),
+            ...span(e),
+          }),
+        };
+      case "name":
+        return this.#name(e.name, e);
+      case "unary":
+        if (e.op === "-" && e.operand.type === "int") return this.#intLiteral(-e.operand.value, e);
+        if (e.op === "-" && e.operand.type === "float") {
+          const value = -e.operand.value;
+          return { weak: "float", build: (dtype) => floatConst(value, dtype, e) };
+        }
+        return this.#unary(e.op, this.check(e.operand), e);
+      case "binary":
+        return this.#binary(e.op, e.opSpan, this.check(e.left), this.check(e.right), e);
+      case "call":
+        return this.#call(e);
+    }
+  }
+
+  #intLiteral(value: bigint, where: Span): Checked {
+    return {
+      weak: "int",
+      build: (dtype) => {
+        if (dtypeKind(dtype) === "f") return floatConst(Number(value), dtype, where);
+        if (dtype === "bool") return { type: "const", dtype, value: value !== 0n, ...span(where) };
+        const [lo, hi] = intRange(dtype);
+        if (value < lo || value > hi) {
+          throw this.#error(where, `integer ${value} out of bounds for ${dtype}`);
+        }
+        return { type: "const", dtype, value, ...span(where) };
+      },
+    };
+  }
+
+  #name(name: string, where: Span): Checked {
+    if (!Object.hasOwn(this.#vars, name)) {
+      const candidates = [...Object.keys(this.#vars), "True", "False"];
+      throw this.#error(where, `unknown variable '${name}'${didYouMean(name, candidates)}`);
+    }
+    const spec = this.#vars[name];
+    if (spec.kind === "weak") {
+      return {
+        weak: spec.weak,
+        build: (dtype) => ({ type: "scalar", dtype, name, ...span(where) }),
+      };
+    }
+    if (!SUPPORTED_DTYPES.includes(spec.dtype)) {
+      throw this.#error(
+        where,
+        `variable '${name}' has dtype ${spec.dtype}, which is not supported yet`,
+      );
+    }
+    const type = spec.kind === "array" ? "input" : "scalar";
+    return { node: { type, dtype: spec.dtype, name, ...span(where) } };
+  }
+
+  #unary(op: "-" | "+" | "~", operand: Checked, where: Span): Checked {
+    const opSpan = { start: where.start, end: where.start + 1 };
+    const make = (dtype: DType): TypedExpr => {
+      const arg = at(operand, dtype);
+      if (op === "~") {
+        this.#requireBool("~", dtype, opSpan);
+        return opNode("not", "bool", [arg], where);
+      }
+      if (dtype === "bool") throw this.#error(opSpan, `operator '${op}' on bool is not supported`);
+      return op === "+" ? arg : opNode("neg", dtype, [arg], where);
+    };
+    if (op === "+" && operand.weak !== undefined && operand.weak !== "bool") return operand;
+    if (operand.weak !== undefined) return this.#weakCompound(operand.weak, make);
+    return { node: make(operand.node.dtype) };
+  }
+
+  #requireBool(op: string, dtype: DType, opSpan: Span): void {
+    if (dtype === "bool") return;
+    if (dtypeKind(dtype) === "f") {
+      throw this.#error(opSpan, `operator '${op}' needs bool operands, got ${dtype}`);
+    }
+    throw this.#error(opSpan, `operator '${op}' on ${dtype} is not supported yet`);
+  }
+
+  #binary(op: BinaryOperator, opSpan: Span, a: Checked, b: Checked, where: Span): Checked {
+    const make = (t: DType): TypedExpr => {
+      if (op === "/") {
+        const ft = dtypeKind(t) === "f" ? t : "float64";
+        return opNode("div", ft, [at(a, ft), at(b, ft)], where);
+      }
+      const compare = COMPARISON[op];
+      if (compare !== undefined) return opNode(compare, "bool", [at(a, t), at(b, t)], where);
+      const logical = LOGICAL[op];
+      if (logical !== undefined) {
+        this.#requireBool(op, t, opSpan);
+        return opNode(logical, "bool", [at(a, t), at(b, t)], where);
+      }
+      const arithmetic = ARITHMETIC[op];
+      if (arithmetic === undefined) {
+        throw this.#error(opSpan, `operator '${op}' is not supported yet`);
+      }
+      if (t === "bool") throw this.#error(opSpan, `operator '${op}' on bool is not supported`);
+      const right = at(b, t);
+      if (
+        op === "**" && dtypeKind(t) !== "f" && right.type === "const" && Number(right.value) < 0
+      ) {
+        throw this.#error(right, "integers to negative integer powers are not allowed");
+      }
+      return opNode(arithmetic, t, [at(a, t), right], where);
+    };
+    const t = meet(a, b);
+    if (!isWeakClass(t)) return { node: make(t) };
+    const weak = op === "/" ? "float" : COMPARISON[op] !== undefined ? "bool" : t;
+    return this.#weakCompound(weak, () => make(weakDefault(t)));
+  }
+
+  #call(e: Call): Checked {
+    if (!Object.hasOwn(FUNCTIONS, e.callee)) {
+      const hint = didYouMean(e.callee, Object.keys(FUNCTIONS));
+      throw this.#error(e.calleeSpan, `unknown function '${e.callee}'${hint}`);
+    }
+    const { arity } = FUNCTIONS[e.callee];
+    if (e.args.length !== arity) {
+      const noun = arity === 1 ? "argument" : "arguments";
+      throw this.#error(e, `${e.callee}() takes ${arity} ${noun}, got ${e.args.length}`);
+    }
+    const args = e.args.map((arg) => this.check(arg));
+    if (e.callee === "where") {
+      const [c, a, b] = args;
+      const t = meet(a, b);
+      const dtype = isWeakClass(t) ? weakDefault(t) : t;
+      return { node: opNode("where", dtype, [at(c, "bool"), at(a, dtype), at(b, dtype)], e) };
+    }
+    const arg = resolve(args[0]);
+    if (arg.dtype === "bool") throw this.#error(e, `${e.callee} does not support bool`);
+    const op = e.callee as OpName;
+    if (op === "abs") return { node: opNode(op, arg.dtype, [arg], e) };
+    const ft = dtypeKind(arg.dtype) === "f" ? arg.dtype : "float64";
+    return { node: opNode(op, ft, [at({ node: arg }, ft)], e) };
+  }
+}
+
+/** An operation node; its operands are already of the dtypes of one opcode's signature. */
+function opNode(op: OpName, dtype: DType, args: TypedExpr[], where: Span): TypedExpr {
+  return { type: "op", op, dtype, args, ...span(where) };
+}
+
+function span(s: Span): Span {
+  return { start: s.start, end: s.end };
+}
+
+function floatConst(value: number, dtype: DType, where: Span): TypedExpr {
+  if (dtype === "bool") return { type: "const", dtype, value: value !== 0, ...span(where) };
+  const v = dtype === "float32" ? Math.fround(value) : value;
+  return { type: "const", dtype, value: v, ...span(where) };
+}
+
+function boolValue(value: boolean, dtype: DType): number | bigint | boolean {
+  if (dtype === "bool") return value;
+  return dtypeKind(dtype) === "f" ? Number(value) : BigInt(value);
+}

@@ -1,0 +1,229 @@
+/**
+ * A plain-TypeScript reference evaluator: the oracle the end-to-end tests
+ * compare the VM against. It interprets the typed tree (before optimisation)
+ * one operation at a time over whole arrays, with NumPy's semantics written
+ * out independently of the Rust kernels.
+ *
+ * @module
+ */
+
+import type { TypedExpr } from "../src/ast.ts";
+import {
+  allocArray,
+  type DType,
+  DTYPE_SIZE,
+  dtypeKind,
+  intRange,
+  type NumericArray,
+} from "../src/dtype.ts";
+
+type Value = number | bigint | boolean;
+/** A node's values: one per element (scalars and constants are broadcast). */
+type Column = (i: number) => Value;
+
+const F32 = Math.fround;
+
+/** Converts a value to `dtype` as the VM's casts do (floats to ints: C truncation, x86-64's minimum when out of range). */
+export function convert(v: Value, dtype: DType): Value {
+  const kind = dtypeKind(dtype);
+  if (dtype === "bool") {
+    return typeof v === "boolean" ? v : typeof v === "bigint" ? v !== 0n : v !== 0;
+  }
+  if (kind === "f") {
+    const x = typeof v === "boolean" ? (v ? 1 : 0) : Number(v);
+    return dtype === "float32" ? F32(x) : x;
+  }
+  const [lo, hi] = intRange(dtype);
+  let big: bigint;
+  if (typeof v === "boolean") big = v ? 1n : 0n;
+  else if (typeof v === "bigint") big = v;
+  else {
+    if (!Number.isFinite(v) || v >= Number(hi) + 1 || v <= Number(lo) - 1) big = lo;
+    else big = BigInt(Math.trunc(v));
+  }
+  const bits = DTYPE_SIZE[dtype] * 8;
+  const wrapped = kind === "u" ? BigInt.asUintN(bits, big) : BigInt.asIntN(bits, big);
+  return dtype === "int64" || dtype === "uint64" ? wrapped : Number(wrapped);
+}
+
+/** C's `pow`, which NumPy uses (JS's Math.pow differs at 1 ** NaN and (-1) ** ±Infinity). */
+export function cPow(a: number, b: number): number {
+  if (a === 1 || b === 0) return 1;
+  if (a === -1 && !Number.isFinite(b) && !Number.isNaN(b)) return 1;
+  return Math.pow(a, b);
+}
+
+/** NumPy's float remainder (`npy_divmod`): the sign of the divisor; JS's `%` is C's `fmod`. */
+export function floatMod(a: number, b: number): number {
+  const r = a % b;
+  if (r === 0) return Object.is(b, -0) || b < 0 ? -0 : 0;
+  return (b < 0) !== (r < 0) ? r + b : r;
+}
+
+function intBinary(op: string, a: bigint, b: bigint): bigint {
+  switch (op) {
+    case "add":
+      return a + b;
+    case "sub":
+      return a - b;
+    case "mul":
+      return a * b;
+    case "mod": {
+      if (b === 0n) return 0n;
+      const r = a % b;
+      return r !== 0n && (r < 0n) !== (b < 0n) ? r + b : r;
+    }
+    case "pow": {
+      if (b < 0n) throw new RangeError("integers to negative integer powers are not allowed");
+      let result = 1n, base = a, e = b;
+      while (e > 0n) {
+        if (e & 1n) result = BigInt.asIntN(64, result * base);
+        base = BigInt.asIntN(64, base * base);
+        e >>= 1n;
+      }
+      return result;
+    }
+  }
+  throw new Error(`no integer ${op}`);
+}
+
+function floatBinary(op: string, a: number, b: number): number {
+  switch (op) {
+    case "add":
+      return a + b;
+    case "sub":
+      return a - b;
+    case "mul":
+      return a * b;
+    case "div":
+      return a / b;
+    case "mod":
+      return floatMod(a, b);
+    case "pow":
+      return cPow(a, b);
+  }
+  throw new Error(`no float ${op}`);
+}
+
+const UNARY_FLOAT: Record<string, (x: number) => number> = {
+  neg: (x) => -x,
+  abs: Math.abs,
+  sqrt: Math.sqrt,
+  exp: Math.exp,
+  log: Math.log,
+  sin: Math.sin,
+  cos: Math.cos,
+  tanh: Math.tanh,
+};
+
+const COMPARE: Record<string, (a: Value, b: Value) => boolean> = {
+  lt: (a, b) => a < b,
+  le: (a, b) => a <= b,
+  gt: (a, b) => a > b,
+  ge: (a, b) => a >= b,
+  eq: (a, b) => a === b,
+  ne: (a, b) => a !== b,
+};
+
+function column(e: TypedExpr, vars: Record<string, unknown>): Column {
+  switch (e.type) {
+    case "const": {
+      const v = convert(e.value, e.dtype);
+      return () => v;
+    }
+    case "scalar": {
+      const v = convert(vars[e.name] as Value, e.dtype);
+      return () => v;
+    }
+    case "input": {
+      const a = vars[e.name] as NumericArray;
+      return e.dtype === "bool" ? (i) => a[i] !== 0 : (i) => a[i];
+    }
+    case "cast": {
+      const x = column(e.operand, vars);
+      return (i) => convert(x(i), e.dtype);
+    }
+    case "op":
+      return opColumn(e.op, e.dtype, e.args.map((a) => column(a, vars)), e.args[0].dtype);
+  }
+}
+
+function opColumn(op: string, dtype: DType, args: Column[], argType: DType): Column {
+  const [a, b, c] = args;
+  if (op in COMPARE) {
+    const f = COMPARE[op];
+    return argType === "bool" ? (i) => f(Number(a(i)), Number(b(i))) : (i) => f(a(i), b(i));
+  }
+  switch (op) {
+    case "copy":
+      return a;
+    case "and":
+      return (i) => (a(i) as boolean) && (b(i) as boolean);
+    case "or":
+      return (i) => (a(i) as boolean) || (b(i) as boolean);
+    case "not":
+      return (i) => !a(i);
+    case "where":
+      return (i) => a(i) ? b(i) : c(i);
+  }
+  if (dtypeKind(dtype) === "f") {
+    const round = dtype === "float32" ? F32 : (x: number) => x;
+    if (args.length === 1) {
+      const f = UNARY_FLOAT[op];
+      return (i) => round(f(a(i) as number));
+    }
+    return (i) => round(floatBinary(op, a(i) as number, b(i) as number));
+  }
+  const wrap = (x: bigint) => convert(x, dtype);
+  if (op === "neg") return (i) => wrap(-BigInt(a(i) as number | bigint));
+  if (op === "abs") {
+    return (i) => {
+      const x = BigInt(a(i) as number | bigint);
+      return wrap(x < 0n ? -x : x);
+    };
+  }
+  return (i) =>
+    wrap(intBinary(op, BigInt(a(i) as number | bigint), BigInt(b(i) as number | bigint)));
+}
+
+/** Evaluates a typed tree over `n` elements into a new array of `outDtype` (default: the tree's dtype). */
+export function referenceEvaluate(
+  e: TypedExpr,
+  vars: Record<string, unknown>,
+  n: number,
+  outDtype: DType = e.dtype,
+): NumericArray {
+  const col = column(e, vars);
+  const out = allocArray(outDtype, n);
+  for (let i = 0; i < n; i++) {
+    const v = convert(col(i), outDtype);
+    (out as unknown as Value[])[i] = typeof v === "boolean" ? (v ? 1 : 0) : v;
+  }
+  return out;
+}
+
+const f64 = new Float64Array(1), i64 = new BigInt64Array(f64.buffer);
+const f32 = new Float32Array(1), i32 = new Int32Array(f32.buffer);
+
+/** Distance in units in the last place between two floats of a dtype (0 for two NaNs, Infinity for NaN vs number). */
+export function ulpDistance(a: number, b: number, dtype: "float32" | "float64"): number {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
+  if (dtype === "float32") {
+    const key = (x: number) => {
+      f32[0] = x;
+      return i32[0] < 0 ? -(i32[0] & 0x7fffffff) : i32[0];
+    };
+    return Math.abs(key(a) - key(b));
+  }
+  const key = (x: number) => {
+    f64[0] = x;
+    return i64[0] < 0n ? -(i64[0] & 0x7fffffffffffffffn) : i64[0];
+  };
+  const d = key(a) - key(b);
+  return Number(d < 0n ? -d : d);
+}
+
+/** The elements of any result array, as a plain array (for deepEqual). */
+export function list(a: NumericArray): (number | bigint)[] {
+  return [...(a as Iterable<number | bigint>)];
+}
