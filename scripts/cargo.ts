@@ -28,7 +28,12 @@ function hasDebianCrates(): boolean {
 }
 
 async function run(cmd: string, args: string[], cwd?: string): Promise<boolean> {
-  const { success } = await new Deno.Command(cmd, { args, cwd, stdout: "inherit", stderr: "inherit" })
+  const { success } = await new Deno.Command(cmd, {
+    args,
+    cwd,
+    stdout: "inherit",
+    stderr: "inherit",
+  })
     .output();
   return success;
 }

@@ -23,8 +23,7 @@ import {
 /** Where the generated file lives, relative to the repository root. */
 export const OPCODES_RS = new URL("../rust/core/src/opcodes.rs", import.meta.url);
 
-const pascal = (s: string) =>
-  s.split("_").map((w) => w[0].toUpperCase() + w.slice(1)).join("");
+const pascal = (s: string) => s.split("_").map((w) => w[0].toUpperCase() + w.slice(1)).join("");
 const hex = (n: number) => `0x${n.toString(16).toUpperCase()}`;
 
 /** The text of the generated Rust file. */
@@ -35,7 +34,7 @@ export function renderOpcodesRs(): string {
   line("// Do not edit: change the TypeScript table and run `deno task gen`.");
   line("// The bytecode format is documented at the top of src/opcodes.ts.");
   line();
-  line("/// Bytecode magic number, \"NFB1\" read as a little-endian u32.");
+  line('/// Bytecode magic number, "NFB1" read as a little-endian u32.');
   line(`pub const MAGIC: u32 = ${hex(MAGIC)};`);
   line("/// Bytecode version.");
   line(`pub const BYTECODE_VERSION: u32 = ${BYTECODE_VERSION};`);

@@ -38,6 +38,14 @@ async function step(label: string, cmd: string, args: string[], cwd = ROOT): Pro
   return text;
 }
 
+/** The TypeScript test files (tests/node/ holds plain-JS tests that run under Node). */
+function typeScriptTests(): string[] {
+  return [...Deno.readDirSync(new URL("../tests/", import.meta.url))]
+    .filter((e) => e.isFile && e.name.endsWith(".ts"))
+    .map((e) => `tests/${e.name}`)
+    .sort();
+}
+
 // deno-lint-ignore no-control-regex
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
 
@@ -66,7 +74,14 @@ await step("cargo clippy", "cargo", [
 ], RUST_DIR);
 await step("deno fmt --check", DENO, ["fmt", "--check"]);
 await step("deno lint", DENO, ["lint"]);
-await step("deno check", DENO, ["check", "mod.ts", "src/", "tests/", "scripts/", "bench/"]);
+await step("deno check", DENO, [
+  "check",
+  "mod.ts",
+  "src/",
+  "scripts/",
+  "bench/",
+  ...typeScriptTests(),
+]);
 count(
   await step("deno test", DENO, [
     "test",

@@ -16,8 +16,8 @@ import { type CompiledProgram, compileProgram } from "./compiler.ts";
 import {
   allocArray,
   canCast,
-  CASTINGS,
   type Casting,
+  CASTINGS,
   type DType,
   dtypeCode,
   dtypeKind,
@@ -71,6 +71,8 @@ export interface Kernel {
 
 /** The dtypes the VM has opcodes for so far. */
 const SUPPORTED: readonly DType[] = ["bool", "int32", "int64", "float32", "float64"];
+const IS_SUPPORTED = new Set<DType | undefined>(SUPPORTED);
+const IS_CASTING = new Set<unknown>(CASTINGS);
 
 /** Variable codes: array dtypes are their dtype code; the rest are offset. */
 const STRONG_SCALAR = 16;
@@ -247,7 +249,9 @@ function classify(
     dtype = dtypeOfArray(v);
     if (!dtype) {
       throw new TypeError(
-        `Variable '${name}' is a ${describe(v)}, which numfuse does not take: use a typed array such as Float64Array`,
+        `Variable '${name}' is a ${
+          describe(v)
+        }, which numfuse does not take: use a typed array such as Float64Array`,
       );
     }
   } else if (typeof v === "object" && v !== null && "data" in v) {
@@ -255,13 +259,17 @@ function classify(
     dtype = dtypeOfArray(op.data);
     if (!dtype) {
       throw new TypeError(
-        `Variable '${name}' has data of type ${describe(op.data)}: use a typed array such as Float64Array`,
+        `Variable '${name}' has data of type ${
+          describe(op.data)
+        }: use a typed array such as Float64Array`,
       );
     }
     if (op.dtype !== undefined && op.dtype !== dtype) {
       if (op.dtype !== "bool" || dtype !== "uint8") {
         throw new TypeError(
-          `Variable '${name}' says dtype ${String(op.dtype)} over a ${describe(op.data)}: only "bool" over a Uint8Array is allowed`,
+          `Variable '${name}' says dtype ${String(op.dtype)} over a ${
+            describe(op.data)
+          }: only "bool" over a Uint8Array is allowed`,
         );
       }
       dtype = "bool";
@@ -279,10 +287,12 @@ function classify(
     return typeof v === "bigint" || Number.isInteger(v) ? WEAK_INT : WEAK_FLOAT;
   } else {
     throw new TypeError(
-      `Variable '${name}' must be a typed array, a number, a bigint or a boolean: got ${describe(v)}`,
+      `Variable '${name}' must be a typed array, a number, a bigint or a boolean: got ${
+        describe(v)
+      }`,
     );
   }
-  if (!SUPPORTED.includes(dtype)) throw unsupported(name, dtype);
+  if (!IS_SUPPORTED.has(dtype)) throw unsupported(name, dtype);
   const want = declared?.[name];
   if (want !== undefined && want !== dtype) {
     throw new TypeError(`Variable '${name}' is declared ${want} but is a ${dtype} array`);
@@ -295,7 +305,9 @@ function specOf(code: number) {
   if (code === WEAK_INT) return { kind: "weak", weak: "int" } as const;
   if (code === WEAK_FLOAT) return { kind: "weak", weak: "float" } as const;
   if (code === WEAK_BOOL) return { kind: "weak", weak: "bool" } as const;
-  if (code >= STRONG_SCALAR) return { kind: "scalar", dtype: DTYPES[code - STRONG_SCALAR] } as const;
+  if (code >= STRONG_SCALAR) {
+    return { kind: "scalar", dtype: DTYPES[code - STRONG_SCALAR] } as const;
+  }
   return { kind: "array", dtype: DTYPES[code] } as const;
 }
 
@@ -359,14 +371,14 @@ function variantFor(
   if (out === undefined) return plain;
   const outDtype = dtypeOfArray(out);
   const target = outDtype === "uint8" ? "bool" : outDtype;
-  if (!target || !SUPPORTED.includes(target)) {
+  if (target === undefined || !IS_SUPPORTED.has(target)) {
     throw new TypeError(
       `Option 'out' must be a Float64Array, Float32Array, Int32Array, BigInt64Array or Uint8Array (bool): got ${
         describe(out)
       }`,
     );
   }
-  if (!CASTINGS.includes(casting)) {
+  if (!IS_CASTING.has(casting)) {
     throw new TypeError(
       `Option 'casting' must be one of ${CASTINGS.map((c) => `"${c}"`).join(", ")}: got ${
         String(casting)
@@ -446,7 +458,9 @@ function writeScalar(v: Variant, slot: number, s: number, value: Scalar, names: 
   }
   if (typeof value === "number" && !Number.isInteger(value)) {
     throw new RangeError(
-      `Variable '${names[v.scalarIndex[s]]}' is ${value}, not an integer as its dtype ${dtype} needs`,
+      `Variable '${
+        names[v.scalarIndex[s]]
+      }' is ${value}, not an integer as its dtype ${dtype} needs`,
     );
   }
   const big = BigInt(value);
@@ -461,8 +475,9 @@ function writeScalar(v: Variant, slot: number, s: number, value: Scalar, names: 
 
 /** Drops the references a call left in the reused scratch, so they do not pin the caller's arrays. */
 function release(v: Variant): void {
-  v.args.fill(EMPTY);
-  scratchValues.fill(undefined);
+  // Plain loops: Array.prototype.fill is a runtime call in V8, slower than the whole VM run here.
+  for (let s = 0; s < v.args.length; s++) v.args[s] = EMPTY;
+  for (let i = 0; i < scratchValues.length; i++) scratchValues[i] = undefined;
 }
 
 const EMPTY = new Float64Array(0);
@@ -557,7 +572,7 @@ export function evaluateAsync(
 export function compile(expression: string, signature: Readonly<Record<string, DType>>): Kernel {
   const declared: Record<string, DType> = Object.create(null);
   for (const [name, dtype] of Object.entries(signature)) {
-    if (!isDType(dtype) || !SUPPORTED.includes(dtype)) {
+    if (!isDType(dtype) || !IS_SUPPORTED.has(dtype)) {
       throw new TypeError(
         `Signature of '${name}' must be one of ${SUPPORTED.join(", ")}: got ${String(dtype)}`,
       );

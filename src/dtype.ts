@@ -56,9 +56,13 @@ export const DTYPE_SIZE: Readonly<Record<DType, number>> = {
   float64: 8,
 };
 
+const CODES: Readonly<Record<DType, number>> = Object.fromEntries(
+  DTYPES.map((d, i) => [d, i]),
+) as Record<DType, number>;
+
 /** The bytecode code of a dtype. */
 export function dtypeCode(dtype: DType): number {
-  return DTYPES.indexOf(dtype);
+  return CODES[dtype];
 }
 
 /** Whether `name` is a dtype name. */
@@ -140,7 +144,9 @@ export function defaultDtype(weak: WeakKind): DType {
 /** Range of an integer dtype, as bigints. */
 export function intRange(dtype: DType): [bigint, bigint] {
   const b = BigInt(bits(dtype));
-  return dtypeKind(dtype) === "u" ? [0n, (1n << b) - 1n] : [-(1n << (b - 1n)), (1n << (b - 1n)) - 1n];
+  return dtypeKind(dtype) === "u"
+    ? [0n, (1n << b) - 1n]
+    : [-(1n << (b - 1n)), (1n << (b - 1n)) - 1n];
 }
 
 /** Any TypedArray numfuse reads or writes. */

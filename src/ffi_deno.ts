@@ -42,7 +42,16 @@ function libraryPath(): string {
 
 type Fn = (...args: unknown[]) => number;
 /** handle, threads, meta, meta_len, pointer table, count, error buffer, its capacity. */
-const TABLE_PARAMS: Deno.NativeType[] = ["u32", "u32", "buffer", "u32", "buffer", "u32", "buffer", "u32"];
+const TABLE_PARAMS: Deno.NativeType[] = [
+  "u32",
+  "u32",
+  "buffer",
+  "u32",
+  "buffer",
+  "u32",
+  "buffer",
+  "u32",
+];
 type AsyncFn = (...args: unknown[]) => Promise<number>;
 
 function symbols(): Record<string, Deno.ForeignFunction> {

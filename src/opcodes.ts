@@ -57,7 +57,7 @@
  * @module
  */
 
-import { DTYPE_CHAR, type DType } from "./dtype.ts";
+import { type DType, DTYPE_CHAR } from "./dtype.ts";
 
 /** Bytecode magic number, "NFB1" read as a little-endian u32. */
 export const MAGIC = 0x3142464e;

@@ -194,7 +194,17 @@ test("results stay right after the cache evicts programs", () => {
   assert.deepEqual(list(evaluate("a * 3 + 1", { a })), [4, 7, 10]);
 });
 
-test("an integer raised to a negative integer power at run time is a RangeError", () => {
+test("an integer raised to a negative integer power at run time is a RangeError", async () => {
   const a = new Int32Array([2, 3]), b = new Int32Array([1, -1]);
-  assert.throws(() => evaluate("a ** b", { a, b }), RangeError);
+  const message = /integers to negative integer powers are not allowed/;
+  assert.throws(() => evaluate("a ** b", { a, b }), (e: unknown) => {
+    assert.ok(e instanceof RangeError);
+    assert.match(e.message, message);
+    return true;
+  });
+  await assert.rejects(evaluateAsync("a ** b", { a, b }), (e: unknown) => {
+    assert.ok(e instanceof RangeError);
+    assert.match(e.message, message);
+    return true;
+  });
 });

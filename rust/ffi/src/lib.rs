@@ -16,8 +16,13 @@
 //! i32 nf_run_K(u32 handle, u32 threads, const f64* meta, u32 meta_len,
 //!              void* a0, ..., void* a{K-1})             K = 1..=8
 //! i32 nf_run_table(u32 handle, u32 threads, const f64* meta, u32 meta_len,
-//!                  const u64* ptrs, u32 count)          any number of arrays
+//!                  const u64* ptrs, u32 count,          any number of arrays; on error
+//!                  u8* err, u32 err_cap)                the message is also copied into
+//!                                                       err, NUL-terminated (err may be NULL)
 //! ```
+//!
+//! `nf_run_table`'s own error buffer serves `nonblocking` calls, which run on
+//! another thread than the one that would read `nf_last_error`.
 //!
 //! Error codes (returned negated): 1 bad program, 2 bad arguments, 3 overlap,
 //! 4 domain error, 5 panic, 6 bad handle. A run returns 0 on success.
@@ -58,6 +63,9 @@ use numfuse_core::{run, ArrayArg, Error, ErrorCode, Program, RunArgs};
 
 /// The version of this ABI; bumped on any incompatible change.
 pub const ABI_VERSION: u32 = 1;
+
+/// `nf_run_table` builds its argument list on the stack up to this many arrays.
+const TABLE_ON_STACK: usize = 16;
 
 /// Bits of a handle holding the registry index + 1.
 const INDEX_BITS: u32 = 20;
@@ -235,6 +243,17 @@ pub extern "C" fn nf_program_free(handle: u32) -> i32 {
 /// `buf` is NULL or valid for writes of `cap` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn nf_last_error(buf: *mut u8, cap: u32) -> u32 {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { copy_last_error(buf, cap as usize) }
+}
+
+/// Copies up to `cap` bytes of this thread's last error into `buf` and returns
+/// the message's full length.
+///
+/// # Safety
+///
+/// `buf` is NULL or valid for writes of `cap` bytes.
+unsafe fn copy_last_error(buf: *mut u8, cap: usize) -> u32 {
     catch_unwind(AssertUnwindSafe(|| {
         LAST_ERROR
             .try_with(|cell| {
@@ -242,7 +261,7 @@ pub unsafe extern "C" fn nf_last_error(buf: *mut u8, cap: u32) -> u32 {
                     return 0;
                 };
                 let bytes = last.as_bytes();
-                let count = bytes.len().min(cap as usize);
+                let count = bytes.len().min(cap);
                 if !buf.is_null() && count > 0 {
                     // SAFETY: buf is non-null and valid for cap >= count bytes;
                     // it cannot overlap our own String.
@@ -264,7 +283,7 @@ fn count(meta: &[[u8; 8]], i: usize, what: &str) -> Result<usize, Error> {
         }
     }
     Err(bad_args(format!(
-        "meta[{i}] ({what}) is {x}, not a whole number in [0, 2^53]"
+        "meta[{i}] ({what}) is {x:?}, not a whole number in [0, 2^53]"
     )))
 }
 
@@ -361,8 +380,10 @@ run_k! {
 /// # Safety
 ///
 /// `ptrs` is NULL (only if `count == 0`) or valid for reads of `count` u64s;
-/// `meta` and the arrays as for `nf_run_K`.
+/// `err` is NULL or valid for writes of `err_cap` bytes; `meta` and the arrays
+/// as for `nf_run_K`.
 #[no_mangle]
+#[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn nf_run_table(
     handle: u32,
     threads: u32,
@@ -370,8 +391,10 @@ pub unsafe extern "C" fn nf_run_table(
     meta_len: u32,
     ptrs: *const u64,
     count: u32,
+    err: *mut u8,
+    err_cap: u32,
 ) -> i32 {
-    guard(|| {
+    let status = guard(|| {
         let table = if count == 0 {
             &[][..]
         } else if ptrs.is_null() {
@@ -380,23 +403,31 @@ pub unsafe extern "C" fn nf_run_table(
             // SAFETY: non-null and valid for count u64s (the caller's contract).
             unsafe { slice::from_raw_parts(ptrs, count as usize) }
         };
-        let mut arrays = vec![
-            ArrayArg {
-                ptr: std::ptr::null_mut(),
-                len: 0
-            };
-            table.len()
-        ];
+        let empty = ArrayArg {
+            ptr: std::ptr::null_mut(),
+            len: 0,
+        };
+        // Up to TABLE_ON_STACK arrays need no allocation.
+        let mut on_stack = [empty; TABLE_ON_STACK];
+        let mut on_heap = Vec::new();
+        let arrays = if table.len() <= TABLE_ON_STACK {
+            &mut on_stack[..table.len()]
+        } else {
+            on_heap.resize(table.len(), empty);
+            &mut on_heap[..]
+        };
+        let ptrs = |i: usize| table[i] as usize as *mut u8;
         // SAFETY: forwarded from this function's contract.
+        unsafe { run_arrays(handle, threads, meta, meta_len, ptrs, arrays) }
+    });
+    if status < 0 && !err.is_null() && err_cap > 0 {
+        let cap = err_cap as usize - 1;
+        // SAFETY: err is valid for err_cap bytes; at most cap = err_cap - 1 are
+        // copied, and the byte after them is the terminating NUL.
         unsafe {
-            run_arrays(
-                handle,
-                threads,
-                meta,
-                meta_len,
-                |i| table[i] as usize as *mut u8,
-                &mut arrays,
-            )
+            let len = (copy_last_error(err, cap) as usize).min(cap);
+            *err.add(len) = 0;
         }
-    })
+    }
+    status
 }

@@ -335,7 +335,9 @@ fn threads_split_big_runs_only() {
     let mut b = Builder::new();
     let x = b.input(0, DType::Float64);
     let out = b.output(0, DType::Float64);
-    b.op("tanh_dd", out, &[x]);
+    let t = b.temp(DType::Float64);
+    b.op("tanh_dd", t, &[x]);
+    b.op("exp_dd", out, &[t]);
     let heavy = b.build().unwrap();
     assert_eq!(heavy.plan_threads(3 * BLOCK, 8), 3);
 
@@ -350,4 +352,27 @@ fn threads_split_big_runs_only() {
         results.push(out[0].words.clone());
     }
     assert!(results.iter().all(|r| *r == results[0]));
+}
+
+#[test]
+fn programs_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Program>();
+    let p = std::sync::Arc::new(axpy());
+    let handles: Vec<_> = (0..4)
+        .map(|k| {
+            let p = std::sync::Arc::clone(&p);
+            std::thread::spawn(move || {
+                let n = 5000 + k;
+                let mut out = [Buf::zeros(DType::Float32, n)];
+                let mut ins = [
+                    f32_buf((0..n).map(|i| i as f32)),
+                    f32_buf((0..n).map(|_| 1.0)),
+                ];
+                run_bufs(&p, &mut out, &mut ins, &[], 1).unwrap();
+                (0..n).all(|i| f32_at(&out[0], i) == 2.0 * i as f32 + 1.0)
+            })
+        })
+        .collect();
+    assert!(handles.into_iter().all(|h| h.join().unwrap()));
 }

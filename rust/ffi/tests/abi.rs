@@ -1,0 +1,434 @@
+//! The C ABI end to end, through the exported functions.
+
+use std::ffi::c_void;
+use std::ptr;
+
+use numfuse::*;
+
+const MAGIC: u32 = 0x3142_464E;
+const NO_REG: u32 = 0xFFFF;
+const F64: u32 = 11;
+const INPUT: u32 = 0;
+const OUTPUT: u32 = 1;
+const SCALAR: u32 = 2;
+
+fn opcode(name: &str) -> u32 {
+    numfuse_core::opcodes::OPCODES
+        .iter()
+        .position(|o| o.name == name)
+        .unwrap() as u32
+}
+
+fn reg(kind: u32, dtype: u32, index: u32) -> u32 {
+    kind | dtype << 8 | index << 16
+}
+
+fn bytes(words: &[u32]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// out0 := x * x (float64).
+fn square() -> Vec<u8> {
+    bytes(&[
+        MAGIC,
+        1,
+        2,
+        1,
+        0,
+        1,
+        1,
+        0,
+        reg(INPUT, F64, 0),
+        reg(OUTPUT, F64, 0),
+        opcode("mul_ddd") | 1 << 16,
+        0,
+        NO_REG,
+    ])
+}
+
+/// out0 := x * s (float64 scalar).
+fn scale() -> Vec<u8> {
+    bytes(&[
+        MAGIC,
+        1,
+        3,
+        1,
+        0,
+        1,
+        1,
+        1,
+        reg(INPUT, F64, 0),
+        reg(SCALAR, F64, 0),
+        reg(OUTPUT, F64, 0),
+        opcode("mul_ddd") | 2 << 16,
+        1 << 16,
+        NO_REG,
+    ])
+}
+
+fn new_program(code: &[u8]) -> i32 {
+    // SAFETY: a live slice.
+    unsafe { nf_program_new(code.as_ptr(), code.len() as u32) }
+}
+
+fn last_error() -> String {
+    // SAFETY: a NULL buffer with cap 0 only asks for the length.
+    let len = unsafe { nf_last_error(ptr::null_mut(), 0) };
+    let mut buf = vec![0u8; len as usize];
+    // SAFETY: buf holds len bytes.
+    let again = unsafe { nf_last_error(buf.as_mut_ptr(), len) };
+    assert_eq!(again, len);
+    String::from_utf8(buf).unwrap()
+}
+
+fn vp(v: &mut [f64]) -> *mut c_void {
+    v.as_mut_ptr().cast()
+}
+
+#[test]
+fn version_and_cpus() {
+    assert_eq!(nf_abi_version(), 1);
+    assert!(nf_num_cpus() >= 1);
+}
+
+#[test]
+fn program_round_trip() {
+    let h = new_program(&square());
+    assert!(h > 0, "{h}: {}", last_error());
+    let n = 10_000;
+    let mut x: Vec<f64> = (0..n).map(|i| i as f64 * 0.5).collect();
+    let mut out = vec![0.0; n];
+    let meta = [n as f64, n as f64, n as f64];
+    for threads in [0, 1, 2] {
+        out.fill(0.0);
+        // SAFETY: meta has 3 slots; out and x hold n f64 each.
+        let rc = unsafe {
+            nf_run_2(
+                h as u32,
+                threads,
+                meta.as_ptr(),
+                3,
+                vp(&mut out),
+                vp(&mut x),
+            )
+        };
+        assert_eq!(rc, 0, "{}", last_error());
+        assert!(out.iter().zip(&x).all(|(o, x)| *o == x * x));
+    }
+    // The same through the pointer table.
+    out.fill(0.0);
+    let table = [out.as_mut_ptr() as u64, x.as_mut_ptr() as u64];
+    // SAFETY: as above, with the table holding both addresses.
+    let rc = unsafe {
+        nf_run_table(
+            h as u32,
+            2,
+            meta.as_ptr(),
+            3,
+            table.as_ptr(),
+            2,
+            ptr::null_mut(),
+            0,
+        )
+    };
+    assert_eq!(rc, 0, "{}", last_error());
+    assert!(out.iter().zip(&x).all(|(o, x)| *o == x * x));
+    // In place: out is x.
+    let p = vp(&mut x);
+    // SAFETY: an exact alias, which the VM allows.
+    let rc = unsafe { nf_run_2(h as u32, 1, meta.as_ptr(), 3, p, p) };
+    assert_eq!(rc, 0, "{}", last_error());
+    assert_eq!(x[3], 2.25);
+    assert_eq!(nf_program_free(h as u32), 0);
+}
+
+#[test]
+fn scalars_come_from_meta() {
+    let h = new_program(&scale());
+    assert!(h > 0, "{}", last_error());
+    let mut x = vec![1.0, 2.0, 3.0];
+    let mut out = vec![0.0; 3];
+    let meta = [3.0, 3.0, 3.0, 2.5];
+    // SAFETY: meta has 4 slots; out and x hold 3 f64 each.
+    let rc = unsafe { nf_run_2(h as u32, 1, meta.as_ptr(), 4, vp(&mut out), vp(&mut x)) };
+    assert_eq!(rc, 0, "{}", last_error());
+    assert_eq!(out, [2.5, 5.0, 7.5]);
+    // Missing the scalar.
+    // SAFETY: as above; meta_len 3 is within meta.
+    let rc = unsafe { nf_run_2(h as u32, 1, meta.as_ptr(), 3, vp(&mut out), vp(&mut x)) };
+    assert_eq!(rc, -2);
+    assert!(
+        last_error().contains("meta has 3 slots, the run needs 4"),
+        "{}",
+        last_error()
+    );
+    assert_eq!(nf_program_free(h as u32), 0);
+}
+
+#[test]
+fn bad_programs_and_handles() {
+    let mut code = square();
+    code[0] ^= 1;
+    assert_eq!(new_program(&code), -1);
+    assert!(last_error().contains("header: magic"), "{}", last_error());
+    // SAFETY: NULL with a nonzero length is refused before any read.
+    assert_eq!(unsafe { nf_program_new(ptr::null(), 4) }, -2);
+    // SAFETY: NULL with length 0 is an empty program: too short.
+    assert_eq!(unsafe { nf_program_new(ptr::null(), 0) }, -1);
+
+    let h = new_program(&square()) as u32;
+    assert_eq!(nf_program_free(h), 0);
+    assert_eq!(nf_program_free(h), -6);
+    assert!(
+        last_error().contains("is not a live program"),
+        "{}",
+        last_error()
+    );
+    assert_eq!(nf_program_free(0), -6);
+    assert_eq!(nf_program_free(u32::MAX), -6);
+    // A new program may reuse the slot, but the old handle stays dead.
+    let h2 = new_program(&square()) as u32;
+    assert_ne!(h2, h);
+    assert_eq!(nf_program_free(h), -6);
+    let meta = [0.0, 0.0, 0.0];
+    // SAFETY: n = 0, NULL arrays are allowed.
+    let rc = unsafe { nf_run_2(h, 1, meta.as_ptr(), 3, ptr::null_mut(), ptr::null_mut()) };
+    assert_eq!(rc, -6);
+    // SAFETY: as above.
+    let rc = unsafe { nf_run_2(h2, 1, meta.as_ptr(), 3, ptr::null_mut(), ptr::null_mut()) };
+    assert_eq!(rc, 0, "{}", last_error());
+    assert_eq!(nf_program_free(h2), 0);
+}
+
+#[test]
+fn run_arguments_are_checked() {
+    let h = new_program(&square()) as u32;
+    let mut x = vec![1.0; 4];
+    let mut out = vec![0.0; 4];
+    for (meta, needle) in [
+        (vec![4.5, 4.0, 4.0], "meta[0] (n) is 4.5"),
+        (vec![-1.0, 4.0, 4.0], "meta[0] (n) is -1.0"),
+        (vec![f64::NAN, 4.0, 4.0], "meta[0] (n) is NaN"),
+        (vec![4.0, 4.0, 1e300], "meta[2] (an array length) is 1e300"),
+        (vec![4.0, 4.0, 3.0], "input slot 0: array has 3 elements"),
+        (vec![4.0, 4.0], "meta has 2 slots"),
+    ] {
+        // SAFETY: meta holds meta.len() slots; the arrays hold 4 f64.
+        let rc = unsafe {
+            nf_run_2(
+                h,
+                1,
+                meta.as_ptr(),
+                meta.len() as u32,
+                vp(&mut out),
+                vp(&mut x),
+            )
+        };
+        assert_eq!(rc, -2, "{needle}");
+        assert!(
+            last_error().contains(needle),
+            "{} vs {needle}",
+            last_error()
+        );
+    }
+    let meta = [4.0, 4.0, 4.0];
+    // SAFETY: NULL meta is refused.
+    assert_eq!(
+        unsafe { nf_run_2(h, 1, ptr::null(), 3, vp(&mut out), vp(&mut x)) },
+        -2
+    );
+    // SAFETY: one array too few for the program; meta is valid.
+    assert_eq!(
+        unsafe { nf_run_1(h, 1, meta.as_ptr(), 3, vp(&mut out)) },
+        -2
+    );
+    assert!(last_error().contains("takes 2 arrays"), "{}", last_error());
+    // SAFETY: NULL table with a count is refused; the message also lands,
+    // NUL-terminated and truncated, in the call's own error buffer.
+    let mut err = [0xFFu8; 16];
+    assert_eq!(
+        unsafe { nf_run_table(h, 1, meta.as_ptr(), 3, ptr::null(), 2, err.as_mut_ptr(), 16) },
+        -2
+    );
+    let end = err.iter().position(|&b| b == 0).expect("NUL-terminated");
+    assert_eq!(end, 15);
+    assert_eq!(&err[..end], &last_error().as_bytes()[..15]);
+    // SAFETY: a partial overlap is refused before any access.
+    let rc = unsafe {
+        nf_run_2(
+            h,
+            1,
+            meta.as_ptr(),
+            3,
+            x.as_mut_ptr().add(1).cast(),
+            vp(&mut x),
+        )
+    };
+    assert_eq!(rc, -3);
+    // A truncated copy of the message.
+    let mut small = [0u8; 6];
+    // SAFETY: small holds 6 bytes.
+    let len = unsafe { nf_last_error(small.as_mut_ptr(), 6) };
+    assert!(len > 6);
+    assert_eq!(&small, &last_error().as_bytes()[..6]);
+    assert_eq!(nf_program_free(h), 0);
+}
+
+#[test]
+fn domain_errors_are_reported() {
+    // out0 := a ** b (int64).
+    let code = bytes(&[
+        MAGIC,
+        1,
+        3,
+        1,
+        0,
+        2,
+        1,
+        0,
+        reg(INPUT, 7, 0),
+        reg(INPUT, 7, 1),
+        reg(OUTPUT, 7, 0),
+        opcode("pow_lll") | 2 << 16,
+        1 << 16,
+        NO_REG,
+    ]);
+    let h = new_program(&code) as u32;
+    let (mut a, mut b, mut out) = ([2i64, 3], [3i64, -1], [0i64; 2]);
+    let meta = [2.0; 4];
+    // SAFETY: meta has 4 slots; the arrays hold 2 i64 each.
+    let rc = unsafe {
+        nf_run_3(
+            h,
+            1,
+            meta.as_ptr(),
+            4,
+            out.as_mut_ptr().cast(),
+            a.as_mut_ptr().cast(),
+            b.as_mut_ptr().cast(),
+        )
+    };
+    assert_eq!(rc, -4);
+    assert_eq!(
+        last_error(),
+        "integers to negative integer powers are not allowed"
+    );
+    b[1] = 2;
+    // SAFETY: as above.
+    let rc = unsafe {
+        nf_run_3(
+            h,
+            1,
+            meta.as_ptr(),
+            4,
+            out.as_mut_ptr().cast(),
+            a.as_mut_ptr().cast(),
+            b.as_mut_ptr().cast(),
+        )
+    };
+    assert_eq!(rc, 0);
+    assert_eq!(out, [8, 9]);
+    assert_eq!(nf_program_free(h), 0);
+}
+
+#[test]
+fn every_arity_is_exported() {
+    // K arrays: out0 := in0 + in1 + ... (float64), K = 1..=8.
+    for k in 1..=8u32 {
+        let inputs = k - 1;
+        let mut words = vec![
+            MAGIC,
+            1,
+            k,
+            inputs.saturating_sub(1).max(1),
+            0,
+            inputs,
+            1,
+            0,
+        ];
+        let out = inputs; // register index of the output
+        words.extend((0..inputs).map(|i| reg(INPUT, F64, i)));
+        words.push(reg(OUTPUT, F64, 0));
+        if inputs == 0 {
+            // out0 := out0 is not valid (read before write); use a constant.
+            words[2] = 2;
+            words[4] = 1;
+            words.push(reg(3, F64, 0));
+            words.extend([7f64.to_bits() as u32, (7f64.to_bits() >> 32) as u32]);
+            words.extend([opcode("copy_dd") | out << 16, 1 | NO_REG << 16, NO_REG]);
+        } else if inputs == 1 {
+            words.extend([opcode("copy_dd") | out << 16, NO_REG << 16, NO_REG]);
+        } else {
+            words.extend([opcode("add_ddd") | out << 16, 1 << 16, NO_REG]);
+            for i in 2..inputs {
+                words.extend([opcode("add_ddd") | out << 16, out | i << 16, NO_REG]);
+            }
+        }
+        let h = new_program(&bytes(&words));
+        assert!(h > 0, "k={k}: {}", last_error());
+        let h = h as u32;
+        let n = 5;
+        let mut arrays: Vec<Vec<f64>> = (0..k).map(|i| vec![f64::from(i); n]).collect();
+        let p: Vec<*mut c_void> = arrays.iter_mut().map(|a| vp(a)).collect();
+        let meta = vec![n as f64; 1 + k as usize];
+        let m = meta.as_ptr();
+        let ml = meta.len() as u32;
+        // SAFETY: meta has 1 + k slots; each array holds n f64.
+        let rc = unsafe {
+            match k {
+                1 => nf_run_1(h, 1, m, ml, p[0]),
+                2 => nf_run_2(h, 1, m, ml, p[0], p[1]),
+                3 => nf_run_3(h, 1, m, ml, p[0], p[1], p[2]),
+                4 => nf_run_4(h, 1, m, ml, p[0], p[1], p[2], p[3]),
+                5 => nf_run_5(h, 1, m, ml, p[0], p[1], p[2], p[3], p[4]),
+                6 => nf_run_6(h, 1, m, ml, p[0], p[1], p[2], p[3], p[4], p[5]),
+                7 => nf_run_7(h, 1, m, ml, p[0], p[1], p[2], p[3], p[4], p[5], p[6]),
+                _ => nf_run_8(h, 1, m, ml, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]),
+            }
+        };
+        assert_eq!(rc, 0, "k={k}: {}", last_error());
+        let want = if inputs == 0 {
+            7.0
+        } else {
+            f64::from((1..k).sum::<u32>())
+        };
+        assert_eq!(arrays[0], vec![want; n], "k={k}");
+        assert_eq!(nf_program_free(h), 0);
+    }
+}
+
+#[test]
+fn the_table_takes_many_arrays() {
+    // out0 := in0 + in1 + ... + in19 (float64): 21 arrays, more than the stack table.
+    let inputs = 20u32;
+    let mut words = vec![MAGIC, 1, inputs + 1, inputs - 1, 0, inputs, 1, 0];
+    words.extend((0..inputs).map(|i| reg(INPUT, F64, i)));
+    words.push(reg(OUTPUT, F64, 0));
+    let out = inputs;
+    words.extend([opcode("add_ddd") | out << 16, 1 << 16, NO_REG]);
+    for i in 2..inputs {
+        words.extend([opcode("add_ddd") | out << 16, out | i << 16, NO_REG]);
+    }
+    let h = new_program(&bytes(&words));
+    assert!(h > 0, "{}", last_error());
+    let n = 3;
+    let mut arrays: Vec<Vec<f64>> = (0..=inputs).map(|i| vec![f64::from(i); n]).collect();
+    let table: Vec<u64> = arrays.iter_mut().map(|a| a.as_mut_ptr() as u64).collect();
+    let meta = vec![n as f64; table.len() + 1];
+    // SAFETY: meta has 1 + 21 slots; the table holds 21 arrays of n f64.
+    let rc = unsafe {
+        nf_run_table(
+            h as u32,
+            1,
+            meta.as_ptr(),
+            meta.len() as u32,
+            table.as_ptr(),
+            table.len() as u32,
+            ptr::null_mut(),
+            0,
+        )
+    };
+    assert_eq!(rc, 0, "{}", last_error());
+    assert_eq!(arrays[0], vec![f64::from((1..=inputs).sum::<u32>()); n]);
+    assert_eq!(nf_program_free(h as u32), 0);
+}

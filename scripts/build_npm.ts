@@ -1,0 +1,376 @@
+/**
+ * Builds the npm package in `npm/`: `deno task npm`.
+ *
+ * 1. builds the Node-API addon (`rust/node`, release) and copies it in as
+ *    `numfuse.<triple>.node` (`numfuse.linux-x64-gnu.node`, napi-rs's names);
+ * 2. compiles the Node entry `mod_node.ts` (as `mod.ts`) and `src/` — never
+ *    `src/ffi_deno.ts` — to ESM JavaScript plus `.d.ts` with the TypeScript
+ *    compiler from npm (dnt and `deno pack`'s npm output are not available);
+ * 3. compiles the shared Node-compatible tests (`tests/e2e_test.ts`,
+ *    `tests/dtype_test.ts`) into `npm/tests/`, where their `../mod.ts` is the
+ *    Node entry, and copies in `tests/node/`;
+ * 4. writes `package.json`, copies README and LICENSE;
+ * 5. checks that the package exports every name `mod.ts` exports, with the
+ *    same declarations (`deno doc`), and records the runtime names for the
+ *    Node tests in `npm/tests/exports.json`.
+ *
+ * The sources are staged in a temporary directory, so the repository is
+ * never written outside `npm/` (and cargo's `rust/target/`).
+ *
+ * @module
+ */
+
+import { cargo, RUST_DIR } from "./cargo.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+/** Where the package is written. */
+export const NPM_DIR = `${ROOT}npm/`;
+/** The TypeScript compiler used (from npm, through npx). */
+const TYPESCRIPT = "typescript@5.9.3";
+/** `npx` arguments that run tsc. */
+const TSC = ["-y", "-p", TYPESCRIPT, "tsc"];
+/** The shared tests that run under Node (they import only `node:` modules and the sources). */
+const SHARED_TESTS = ["e2e_test.ts", "dtype_test.ts"];
+/** Files the shared tests import besides the package. */
+const TEST_HELPERS = ["reference.ts"];
+/** The sources that must never reach the package. */
+const DENO_ONLY = ["ffi_deno.ts"];
+
+/** napi-rs's name for this platform: `linux-x64-gnu`, `darwin-arm64`, `win32-x64-msvc`. */
+export function napiTriple(): string {
+  const arch = ({ x86_64: "x64", aarch64: "arm64" } as Record<string, string>)[Deno.build.arch] ??
+    Deno.build.arch;
+  switch (Deno.build.os) {
+    case "linux":
+      return `linux-${arch}-${Deno.build.target.endsWith("musl") ? "musl" : "gnu"}`;
+    case "windows":
+      return `win32-${arch}-msvc`;
+    default:
+      return `${Deno.build.os}-${arch}`;
+  }
+}
+
+/** The file cargo writes the addon to. */
+function cargoAddonPath(): string {
+  const file = Deno.build.os === "windows"
+    ? "numfuse_node.dll"
+    : Deno.build.os === "darwin"
+    ? "libnumfuse_node.dylib"
+    : "libnumfuse_node.so";
+  return `${RUST_DIR}target/release/${file}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs a command with inherited output; throws when it fails. */
+async function run(cmd: string, args: string[], cwd = ROOT): Promise<void> {
+  const { success, code } = await new Deno.Command(cmd, {
+    args,
+    cwd,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!success) throw new Error(`${cmd} ${args.join(" ")} failed (exit ${code})`);
+}
+
+/** Runs a command and returns its stdout; throws with its stderr when it fails. */
+async function capture(cmd: string, args: string[], cwd = ROOT): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(
+      `${cmd} ${args.join(" ")} failed (exit ${out.code}): ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** Copies the sources the package is compiled from into `stage`. */
+async function stageSources(stage: string): Promise<void> {
+  await Deno.mkdir(`${stage}/src`, { recursive: true });
+  await Deno.mkdir(`${stage}/tests`, { recursive: true });
+  await Deno.copyFile(`${ROOT}mod_node.ts`, `${stage}/mod.ts`);
+  for await (const entry of Deno.readDir(`${ROOT}src`)) {
+    const name = entry.name;
+    if (!entry.isFile || !name.endsWith(".ts") || name.endsWith("_test.ts")) continue;
+    if (DENO_ONLY.includes(name)) continue;
+    await Deno.copyFile(`${ROOT}src/${name}`, `${stage}/src/${name}`);
+  }
+  for (const name of [...SHARED_TESTS, ...TEST_HELPERS]) {
+    await Deno.copyFile(`${ROOT}tests/${name}`, `${stage}/tests/${name}`);
+  }
+  // The staged graph must not reach the Deno binding (tsc would also fail on it).
+  for (const dir of [stage, `${stage}/src`, `${stage}/tests`]) {
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
+      // Code lines only: doc comments may show the Deno entry as an example.
+      const code = (await Deno.readTextFile(`${dir}/${entry.name}`)).split("\n")
+        .filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line)).join("\n");
+      for (const deno of DENO_ONLY) {
+        if (new RegExp(`["'][^"']*/${deno.replace(".", "\\.")}["']`).test(code)) {
+          throw new Error(
+            `${entry.name} refers to ${deno}, which the npm package must not include`,
+          );
+        }
+      }
+    }
+  }
+  // `node:module` is the one Node module the package imports; declared here
+  // so that no Node typings have to be installed.
+  await Deno.writeTextFile(
+    `${stage}/node_shim.d.ts`,
+    `declare module "node:module" {\n  export function createRequire(path: string | URL): (id: string) => unknown;\n}\n`,
+  );
+}
+
+/** Compiles the staged package (type-checked, with declarations) and tests (transpiled only). */
+async function compile(stage: string): Promise<void> {
+  const compilerOptions = {
+    target: "ES2022",
+    module: "ES2022",
+    moduleResolution: "bundler",
+    lib: ["ES2022", "DOM"],
+    types: [],
+    strict: true,
+    skipLibCheck: true,
+    isolatedModules: true,
+    allowImportingTsExtensions: true,
+    rewriteRelativeImportExtensions: true,
+    rootDir: ".",
+    outDir: NPM_DIR,
+    newLine: "lf",
+    noEmitOnError: true,
+  };
+  await Deno.writeTextFile(
+    `${stage}/tsconfig.json`,
+    JSON.stringify({
+      compilerOptions: { ...compilerOptions, declaration: true },
+      files: ["mod.ts", "node_shim.d.ts"],
+    }),
+  );
+  // The tests import node:test and node:assert, for which there are no
+  // typings here; they were type-checked by `deno check` already.
+  await Deno.writeTextFile(
+    `${stage}/tsconfig.tests.json`,
+    JSON.stringify({
+      compilerOptions: { ...compilerOptions, noCheck: true, noEmitOnError: false },
+      files: SHARED_TESTS.map((t) => `tests/${t}`),
+    }),
+  );
+  await run("npx", [...TSC, "-p", `${stage}/tsconfig.json`]);
+  await run("npx", [...TSC, "-p", `${stage}/tsconfig.tests.json`]);
+  await rewriteDeclarations(NPM_DIR);
+}
+
+/**
+ * tsc rewrites `./x.ts` to `./x.js` in the JavaScript but keeps `./x.ts` in
+ * the declarations, which a consumer's TypeScript cannot resolve; the
+ * declarations get the `.js` specifiers too (resolved to the `.d.ts` beside).
+ */
+async function rewriteDeclarations(dir: string): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}${entry.name}`;
+    if (entry.isDirectory) await rewriteDeclarations(`${path}/`);
+    else if (entry.name.endsWith(".d.ts")) {
+      const lines = (await Deno.readTextFile(path)).split("\n");
+      const code = (line: string) => !/^\s*\*/.test(line); // doc comments keep their examples
+      await Deno.writeTextFile(
+        path,
+        lines.map((line) =>
+          code(line) ? line.replace(/(["'])(\.{1,2}\/[^"']*)\.ts\1/g, "$1$2.js$1") : line
+        ).join("\n"),
+      );
+    }
+  }
+}
+
+/** `mod.ts`'s version, from `deno.json`. */
+async function version(): Promise<string> {
+  return JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).version ?? "0.0.0";
+}
+
+async function writePackageJson(): Promise<void> {
+  const pkg = {
+    name: "numfuse",
+    version: await version(),
+    description:
+      "numexpr for Node: array expressions compiled to bytecode and run by a native VM over TypedArrays, in one pass, on every core",
+    license: "MIT",
+    type: "module",
+    main: "./mod.js",
+    types: "./mod.d.ts",
+    exports: { ".": { types: "./mod.d.ts", import: "./mod.js" } },
+    engines: { node: ">=18" },
+    files: ["mod.js", "mod.d.ts", "src/", "numfuse.*.node", "README.md", "LICENSE"],
+    keywords: ["numexpr", "typedarray", "simd", "vm", "expression", "napi"],
+  };
+  await Deno.writeTextFile(`${NPM_DIR}package.json`, JSON.stringify(pkg, null, 2) + "\n");
+}
+
+const FALLBACK_README = `# numfuse
+
+numexpr for Node: an array expression written as a string is compiled once to
+bytecode and run by a native virtual machine over TypedArrays, block by block,
+on every core, writing into buffers you own.
+
+\`\`\`js
+import { compile, evaluate } from "numfuse";
+
+const x = new Float32Array([-1, 0.5, 2]);
+evaluate("tanh(where(x > 0, x, 0))", { x });
+evaluate("p - lr * g", { p, g, lr: 0.01 }, { out: p }); // in place
+\`\`\`
+`;
+
+const FALLBACK_LICENSE = `MIT License
+
+Copyright (c) numfuse contributors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+`;
+
+/** Copies README.md and LICENSE from the repository (a stand-in while they do not exist yet). */
+async function copyDocs(): Promise<void> {
+  for (const [name, fallback] of [["README.md", FALLBACK_README], ["LICENSE", FALLBACK_LICENSE]]) {
+    if (await exists(`${ROOT}${name}`)) {
+      await Deno.copyFile(`${ROOT}${name}`, `${NPM_DIR}${name}`);
+    } else {
+      console.warn(`build_npm: ${name} is missing at the repository root; writing a stand-in`);
+      await Deno.writeTextFile(`${NPM_DIR}${name}`, fallback);
+    }
+  }
+}
+
+interface DocSymbol {
+  name: string;
+  declarations: { kind: string }[];
+}
+
+/** The exported symbols of a module, as `deno doc --json` describes them. */
+async function docSymbols(path: string): Promise<DocSymbol[]> {
+  const doc = JSON.parse(await capture(Deno.execPath(), ["doc", "--json", path]));
+  return Object.values(doc.nodes as Record<string, { symbols: DocSymbol[] }>)
+    .flatMap((n) => n.symbols);
+}
+
+/** Drops source locations, which differ between two modules re-exporting the same declaration. */
+function withoutLocations(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (k, v) => k === "location" ? undefined : v));
+}
+
+/**
+ * Checks that the Node entry exports what `mod.ts` exports, with the same
+ * declarations, and that a TypeScript consumer of the package sees every one
+ * of them (types as types, values as values); returns the names of the
+ * runtime (value) exports.
+ */
+async function checkExports(): Promise<string[]> {
+  const deno = await docSymbols(`${ROOT}mod.ts`);
+  const node = await docSymbols(`${ROOT}mod_node.ts`);
+  const problems: string[] = [];
+  for (const s of deno) {
+    const n = node.find((x) => x.name === s.name);
+    if (!n) problems.push(`mod_node.ts does not export ${s.name}`);
+    else if (
+      JSON.stringify(withoutLocations(n.declarations)) !==
+        JSON.stringify(withoutLocations(s.declarations))
+    ) {
+      problems.push(`mod_node.ts exports ${s.name} with a different declaration than mod.ts`);
+    }
+  }
+  for (const s of node) {
+    if (!deno.some((x) => x.name === s.name)) problems.push(`${s.name} is not exported by mod.ts`);
+  }
+  if (problems.length > 0) {
+    throw new Error(`The Node entry's exports differ from mod.ts's:\n  ${problems.join("\n  ")}`);
+  }
+  const VALUE_KINDS = ["function", "class", "variable", "enum", "namespace"];
+  const isValue = (s: DocSymbol) => s.declarations.some((d) => VALUE_KINDS.includes(d.kind));
+  const consumer = await Deno.makeTempDir({ prefix: "numfuse_npm_check_" });
+  try {
+    const lines = [`import * as pkg from "${NPM_DIR}mod.js";`];
+    for (const s of deno) {
+      lines.push(
+        isValue(s)
+          ? `export const ${s.name}: typeof pkg.${s.name} = pkg.${s.name};`
+          : `export type ${s.name} = pkg.${s.name};`,
+      );
+    }
+    await Deno.writeTextFile(`${consumer}/package.json`, `{ "type": "module" }\n`);
+    await Deno.writeTextFile(`${consumer}/check.ts`, lines.join("\n") + "\n");
+    await Deno.writeTextFile(
+      `${consumer}/tsconfig.json`,
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2022",
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          lib: ["ES2022"],
+          types: [],
+          strict: true,
+          noEmit: true,
+        },
+        files: ["check.ts"],
+      }),
+    );
+    await run("npx", [...TSC, "-p", `${consumer}/tsconfig.json`]);
+  } finally {
+    await Deno.remove(consumer, { recursive: true });
+  }
+  return deno.filter(isValue).map((s) => s.name).sort();
+}
+
+/** Builds `npm/`; returns the path of the addon in it. */
+export async function buildNpm(): Promise<string> {
+  await cargo("build", "--release", "-p", "numfuse-node");
+  await Deno.remove(NPM_DIR, { recursive: true }).catch(() => {});
+  await Deno.mkdir(`${NPM_DIR}tests/node`, { recursive: true });
+  const stage = await Deno.makeTempDir({ prefix: "numfuse_npm_" });
+  try {
+    await stageSources(stage);
+    await compile(stage);
+  } finally {
+    await Deno.remove(stage, { recursive: true });
+  }
+  const addon = `${NPM_DIR}numfuse.${napiTriple()}.node`;
+  await Deno.copyFile(cargoAddonPath(), addon);
+  for await (const entry of Deno.readDir(`${ROOT}tests/node`)) {
+    if (entry.isFile && entry.name.endsWith(".mjs")) {
+      await Deno.copyFile(`${ROOT}tests/node/${entry.name}`, `${NPM_DIR}tests/node/${entry.name}`);
+    }
+  }
+  await writePackageJson();
+  await copyDocs();
+  const values = await checkExports();
+  await Deno.writeTextFile(`${NPM_DIR}tests/exports.json`, JSON.stringify(values) + "\n");
+  console.log(
+    `build_npm: wrote ${NPM_DIR} (${addon.slice(NPM_DIR.length)}; exports ${values.join(", ")})`,
+  );
+  return addon;
+}
+
+if (import.meta.main) {
+  await buildNpm();
+}

@@ -1,0 +1,183 @@
+/**
+ * The Node binding: the Node-API addon built from `rust/node`, loaded with
+ * `require` (through `createRequire`, as this module is ESM).
+ *
+ * The addon is `numfuse.<triple>.node`, named by the napi-rs platform triple
+ * (`linux-x64-gnu`, `darwin-arm64`, `win32-x64-msvc`, ...). It is looked for,
+ * in order, at the path in `NUMFUSE_NODE_ADDON`, next to the package (the
+ * directory above this file), and in the per-platform package
+ * `@numfuse/<triple>`; when none loads, the error lists every place tried.
+ *
+ * The addon throws errors whose `code` is `ERR_NUMFUSE_<NAME>` for each VM
+ * error code in `NATIVE_ERROR` (`badArguments` → `ERR_NUMFUSE_BAD_ARGUMENTS`);
+ * they are turned into the same JS errors as the Deno binding's.
+ *
+ * @module
+ */
+
+import { createRequire } from "node:module";
+import type { NumericArray } from "./dtype.ts";
+import { NATIVE_ERROR, type NativeBinding, nativeError } from "./native.ts";
+
+/** What the addon exports (see `rust/node/src/lib.rs`). */
+interface Addon {
+  programNew(code: Uint32Array): number;
+  programFree(handle: number): void;
+  run(handle: number, threads: number, meta: Float64Array, arrays: readonly NumericArray[]): void;
+  runAsync(
+    handle: number,
+    threads: number,
+    meta: Float64Array,
+    arrays: readonly NumericArray[],
+  ): Promise<void>;
+  numCpus(): number;
+}
+
+/** The bits of Node's `process` this module reads (typed here, so no Node typings are needed). */
+interface NodeProcess {
+  readonly platform: string;
+  readonly arch: string;
+  readonly env: Record<string, string | undefined>;
+  readonly report?: { getReport?(): unknown };
+}
+
+function nodeProcess(): NodeProcess | undefined {
+  return (globalThis as { process?: NodeProcess }).process;
+}
+
+/** Whether this Linux uses musl rather than glibc (napi-rs's test: no glibc in the report). */
+function isMusl(proc: NodeProcess): boolean {
+  try {
+    const report = proc.report?.getReport?.() as
+      | { header?: { glibcVersionRuntime?: string } }
+      | undefined;
+    return report !== undefined && !report.header?.glibcVersionRuntime;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The napi-rs platform triple of this process: `linux-x64-gnu`,
+ * `linux-arm64-musl`, `darwin-arm64`, `win32-x64-msvc`, ...
+ *
+ * @example
+ * ```ts ignore
+ * import { platformTriple } from "./node_binding.ts";
+ * platformTriple(); // "linux-x64-gnu"
+ * ```
+ */
+export function platformTriple(): string {
+  const proc = nodeProcess();
+  if (!proc) throw new Error("The Node binding needs Node's process object: run under Node");
+  const base = `${proc.platform}-${proc.arch}`;
+  switch (proc.platform) {
+    case "linux":
+      return `${base}-${isMusl(proc) ? "musl" : "gnu"}`;
+    case "win32":
+      return `${base}-msvc`;
+    default:
+      return base;
+  }
+}
+
+/** The file name of the addon for a platform triple. */
+export function addonFileName(triple: string): string {
+  return `numfuse.${triple}.node`;
+}
+
+function firstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split("\n")[0];
+}
+
+/** Loads the addon from the first place that has one; throws listing every place tried. */
+function loadAddon(): Addon {
+  const proc = nodeProcess();
+  const triple = platformTriple();
+  const require = createRequire(import.meta.url);
+  const candidates: { label: string; specifier: string }[] = [];
+  const fromEnv = proc?.env.NUMFUSE_NODE_ADDON;
+  if (fromEnv) candidates.push({ label: `NUMFUSE_NODE_ADDON=${fromEnv}`, specifier: fromEnv });
+  const local = new URL(`../${addonFileName(triple)}`, import.meta.url);
+  if (local.protocol === "file:") {
+    const path = decodeURIComponent(local.pathname);
+    candidates.push({ label: path, specifier: path });
+  }
+  const pkg = `@numfuse/${triple}`;
+  candidates.push({ label: `package ${pkg}`, specifier: pkg });
+  const tried: string[] = [];
+  for (const { label, specifier } of candidates) {
+    try {
+      return require(specifier) as Addon;
+    } catch (e) {
+      tried.push(`  ${label}: ${firstLine(e)}`);
+    }
+  }
+  throw new Error(
+    `Cannot load the numfuse Node-API addon for ${triple}: tried\n${
+      tried.join("\n")
+    }\nbuild it with \`deno task npm\`, install ${pkg}, or set NUMFUSE_NODE_ADDON to its path`,
+  );
+}
+
+/** `ERR_NUMFUSE_BAD_ARGUMENTS` → `NATIVE_ERROR.badArguments`, for every code. */
+const CODES: ReadonlyMap<string, number> = new Map(
+  Object.entries(NATIVE_ERROR).map((
+    [name, code],
+  ) => [`ERR_NUMFUSE_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`, code]),
+);
+
+/** The JS error for an error the addon threw: VM errors as `nativeError` makes them, others as they are. */
+function translate(e: unknown): unknown {
+  const code = (e as { code?: unknown } | null)?.code;
+  const vmCode = typeof code === "string" ? CODES.get(code) : undefined;
+  return vmCode === undefined ? e : nativeError(vmCode, (e as Error).message);
+}
+
+/**
+ * Loads the Node-API addon and wraps it as a `NativeBinding`.
+ *
+ * @example
+ * ```ts ignore
+ * import { useBinding } from "./api.ts";
+ * import { openNodeBinding } from "./node_binding.ts";
+ * useBinding(openNodeBinding);
+ * ```
+ */
+export function openNodeBinding(): NativeBinding {
+  const addon = loadAddon();
+  return {
+    programNew(code) {
+      try {
+        return addon.programNew(code);
+      } catch (e) {
+        throw translate(e);
+      }
+    },
+    programFree(handle) {
+      try {
+        addon.programFree(handle);
+      } catch (e) {
+        throw translate(e);
+      }
+    },
+    run(handle, threads, meta, arrays) {
+      try {
+        addon.run(handle, threads, meta, arrays);
+      } catch (e) {
+        throw translate(e);
+      }
+    },
+    async runAsync(handle, threads, meta, arrays) {
+      // The addon copies `meta` and holds references to the arrays until it settles.
+      try {
+        await addon.runAsync(handle, threads, meta, arrays);
+      } catch (e) {
+        throw translate(e);
+      }
+    },
+    numCpus() {
+      return addon.numCpus();
+    },
+  };
+}
