@@ -15,6 +15,10 @@
  *
  * const sgd = compile("p - lr * g", { p: "float32", g: "float32", lr: "float32" });
  * sgd.run({ p, g, lr: 0.01 }, { out: p });
+ *
+ * // A program: p and m are written in place, in one pass over memory.
+ * const m = new Float32Array(1024);
+ * evaluate("m = 0.9 * m + g; p = p - lr * m", { p, g, m, lr: 0.01 }); // undefined
  * ```
  *
  * @module
@@ -28,14 +32,17 @@ useBinding(openDenoBinding);
 export {
   type ArrayOperand,
   compile,
+  disassemble,
   evaluate,
   evaluateAsync,
   type EvaluateOptions,
   getNumThreads,
   type Kernel,
   type Operand,
+  type ResultOf,
   type Scalar,
   setNumThreads,
+  validate,
   type Variables,
 } from "./src/api.ts";
 export { type Casting, type DType, type NumericArray } from "./src/dtype.ts";

@@ -11,8 +11,9 @@
  * @module
  */
 
-import type { Expr } from "./ast.ts";
+import type { Expr, Program } from "./ast.ts";
 import { type CompiledProgram, compileProgram } from "./compiler.ts";
+import { disassemble as disassembleCode } from "./disasm.ts";
 import {
   allocArray,
   canCast,
@@ -28,7 +29,7 @@ import {
   type NumericArray,
 } from "./dtype.ts";
 import type { NativeBinding } from "./native.ts";
-import { parse } from "./parser.ts";
+import { parseProgram } from "./parser.ts";
 
 /** A JS scalar operand: weakly typed, as Python scalars are under NumPy 2 (NEP 50). */
 export type Scalar = number | bigint | boolean;
@@ -51,22 +52,50 @@ export type Variables = Readonly<Record<string, Operand>>;
 
 /** Options of `evaluate` and `Kernel.run`. */
 export interface EvaluateOptions {
-  /** Write the result into this array (in place) instead of a new one. */
+  /**
+   * Write the result into this array (in place) instead of a new one. Not
+   * allowed for a program that ends with an assignment (it has no result).
+   */
   readonly out?: NumericArray;
   /** Which conversions into `out` are allowed, as NumPy's `casting` (default `"same_kind"`). */
   readonly casting?: Casting;
 }
 
-/** A compiled expression, run many times with `run`. */
-export interface Kernel {
-  /** The expression it was compiled from. */
+/** Drops every occurrence of `T` from the string type `S`. */
+type Without<S extends string, T extends string> = S extends `${infer A}${T}${infer B}`
+  ? Without<`${A}${B}`, T>
+  : S;
+
+/** `S` with the comparison operators containing `=` removed. */
+type NoComparisons<S extends string> = Without<
+  Without<Without<Without<S, "==">, "<=">, ">=">,
+  "!="
+>;
+
+/**
+ * What running expression `E` returns: a program may end with an assignment,
+ * and then returns `undefined`. When `E` is a string literal with no `=`
+ * other than in `==`, `<=`, `>=` and `!=`, it is a single expression and
+ * returns an array; otherwise the type says either.
+ */
+export type ResultOf<E extends string> = string extends E ? NumericArray | undefined
+  : NoComparisons<E> extends `${string}=${string}` ? NumericArray | undefined
+  : NumericArray;
+
+/** A compiled program, run many times with `run`; `R` is what a run returns. */
+export interface Kernel<R extends NumericArray | undefined = NumericArray | undefined> {
+  /** The program it was compiled from. */
   readonly expression: string;
   /** The variables it takes and their dtypes. */
   readonly signature: Readonly<Record<string, DType>>;
-  /** Evaluates it; variables declared with a dtype may be given as arrays or as scalars. */
-  run(variables: Variables, options?: EvaluateOptions): NumericArray;
+  /**
+   * Runs it; variables declared with a dtype may be given as arrays or as
+   * scalars. Returns the result, or `undefined` when the program ends with
+   * an assignment (the arrays assigned are written in place).
+   */
+  run(variables: Variables, options?: EvaluateOptions): R;
   /** As `run`, off the JS thread. */
-  runAsync(variables: Variables, options?: EvaluateOptions): Promise<NumericArray>;
+  runAsync(variables: Variables, options?: EvaluateOptions): Promise<R>;
 }
 
 /** The dtypes the VM has opcodes for so far. */
@@ -79,6 +108,8 @@ const STRONG_SCALAR = 16;
 const WEAK_INT = 32;
 const WEAK_FLOAT = 33;
 const WEAK_BOOL = 34;
+/** The code of a name the program assigns before reading it, not passed in: a temporary. */
+const ABSENT = 48;
 /** `outCode` of a variant that writes the result dtype itself. */
 const NO_OUT = -1;
 
@@ -91,7 +122,12 @@ interface Variant {
   readonly outCode: number;
   readonly program: CompiledProgram;
   readonly handle: number;
-  readonly resultDtype: DType;
+  /** The result's dtype; undefined when the program ends with an assignment. */
+  readonly resultDtype: DType | undefined;
+  /** Output slots: 1 for the result (if any) plus the arrays assigned. */
+  readonly nOut: number;
+  /** For each output slot, the index of its variable in `Entry.names` (-1 for the result). */
+  readonly outputIndex: Int32Array;
   /** For each input slot, the index of its variable in `Entry.names`. */
   readonly inputIndex: Int32Array;
   /** For each scalar slot, the index of its variable in `Entry.names`. */
@@ -104,7 +140,10 @@ interface Variant {
 }
 
 interface Entry {
+  /** The variables: names read before they are assigned, then names assigned first. */
   readonly names: readonly string[];
+  /** 1 where the program assigns the name before reading it: an output if passed, else a temporary. */
+  readonly optional: Uint8Array;
   readonly variants: Variant[];
 }
 
@@ -198,15 +237,41 @@ function collectNames(e: Expr, into: string[]): void {
   }
 }
 
+/**
+ * The variables of a program: the names it reads before assigning them
+ * (required), then those it assigns before reading (optional: an array
+ * passed in is written in place, a name not passed in is a temporary).
+ */
+function programNames(program: Program): { names: string[]; optional: Uint8Array } {
+  const names: string[] = [];
+  const optional: number[] = [];
+  const assigned = new Set<string>();
+  for (const s of program.body) {
+    const reads: string[] = [];
+    collectNames(s.type === "assign" ? s.value : s, reads);
+    for (const name of reads) {
+      if (assigned.has(name) || names.includes(name)) continue;
+      names.push(name);
+      optional.push(0);
+    }
+    if (s.type !== "assign") continue;
+    if (!names.includes(s.target.name)) {
+      names.push(s.target.name);
+      optional.push(1);
+    }
+    assigned.add(s.target.name);
+  }
+  return { names, optional: Uint8Array.from(optional) };
+}
+
 function entryFor(expression: string): Entry {
   let entry = cache.get(expression);
   if (entry) return entry;
   if (typeof expression !== "string") {
     throw new TypeError(`Expression must be a string: got ${describe(expression)}`);
   }
-  const names: string[] = [];
-  collectNames(parse(expression), names);
-  entry = { names, variants: [] };
+  const { names, optional } = programNames(parseProgram(expression));
+  entry = { names, optional, variants: [] };
   if (cache.size >= CACHE_EXPRESSIONS) {
     const [oldest, evicted] = cache.entries().next().value as [string, Entry];
     cache.delete(oldest);
@@ -238,7 +303,9 @@ function classify(
   name: string,
   i: number,
   declared: Readonly<Record<string, DType>> | undefined,
+  optional: boolean,
 ): number {
+  if (optional && !Object.hasOwn(declared ?? variables, name)) return ABSENT;
   if (!Object.hasOwn(variables, name)) {
     throw new TypeError(`Missing variable '${name}': the expression uses it`);
   }
@@ -302,6 +369,7 @@ function classify(
 }
 
 function specOf(code: number) {
+  if (code === ABSENT) return undefined;
   if (code === WEAK_INT) return { kind: "weak", weak: "int" } as const;
   if (code === WEAK_FLOAT) return { kind: "weak", weak: "float" } as const;
   if (code === WEAK_BOOL) return { kind: "weak", weak: "bool" } as const;
@@ -322,8 +390,11 @@ function findVariant(entry: Entry, codes: Int32Array, outCode: number): Variant 
 }
 
 function buildVariant(expression: string, entry: Entry, codes: Int32Array, out?: DType): Variant {
-  const vars: Record<string, ReturnType<typeof specOf>> = Object.create(null);
-  entry.names.forEach((name, i) => vars[name] = specOf(codes[i]));
+  const vars: Record<string, NonNullable<ReturnType<typeof specOf>>> = Object.create(null);
+  entry.names.forEach((name, i) => {
+    const spec = specOf(codes[i]);
+    if (spec !== undefined) vars[name] = spec;
+  });
   const program = compileProgram(expression, vars, out);
   const index = (name: string) => entry.names.indexOf(name);
   const handle = native().programNew(program.code);
@@ -334,7 +405,9 @@ function buildVariant(expression: string, entry: Entry, codes: Int32Array, out?:
     outCode: out === undefined ? NO_OUT : dtypeCode(out),
     program,
     handle,
-    resultDtype: program.outputs[0].dtype,
+    resultDtype: program.hasResult ? program.outputs[0].dtype : undefined,
+    nOut: program.outputs.length,
+    outputIndex: Int32Array.from(program.outputs, (o) => o.name === "" ? -1 : index(o.name)),
     inputIndex: Int32Array.from(program.inputs, index),
     scalarIndex: Int32Array.from(program.scalars, (s) => index(s.name)),
     scalarDtypes: program.scalars.map((s) => s.dtype),
@@ -364,11 +437,16 @@ function variantFor(
   if (scratchCodes.length < names.length) scratchCodes = new Int32Array(names.length * 2);
   if (scratchValues.length < names.length) scratchValues = new Array(names.length);
   for (let i = 0; i < names.length; i++) {
-    scratchCodes[i] = classify(variables, names[i], i, declared);
+    scratchCodes[i] = classify(variables, names[i], i, declared, entry.optional[i] === 1);
   }
   const plain = findVariant(entry, scratchCodes, NO_OUT) ??
     buildVariant(expression, entry, scratchCodes);
   if (out === undefined) return plain;
+  if (plain.resultDtype === undefined) {
+    throw new TypeError(
+      "Option 'out' is not allowed: the program ends with an assignment, so it has no result",
+    );
+  }
   const outDtype = dtypeOfArray(out);
   const target = outDtype === "uint8" ? "bool" : outDtype;
   if (target === undefined || !IS_SUPPORTED.has(target)) {
@@ -395,34 +473,51 @@ function variantFor(
     buildVariant(expression, entry, scratchCodes, target);
 }
 
-/** Resolves out, the length and the argument list of a call; fills `v.args` and `v.meta`. */
-function prepare(v: Variant, names: readonly string[], variables: Variables, out?: NumericArray) {
+/**
+ * Resolves out, the length and the argument list of a call; fills `v.args`
+ * and `v.meta`. Returns the result array (allocated unless `out` is given or
+ * `allocate` is false), or undefined when the program has no result.
+ */
+function prepare(
+  v: Variant,
+  names: readonly string[],
+  variables: Variables,
+  out: NumericArray | undefined,
+  allocate = true,
+): NumericArray | undefined {
   const inputs = v.inputIndex;
-  const nOut = v.program.outputs.length;
+  const nOut = v.nOut;
+  const firstNamed = v.resultDtype === undefined ? 0 : 1;
   let n = -1;
-  for (let s = 0; s < inputs.length; s++) {
-    const a = scratchValues[inputs[s]] as NumericArray;
-    if (n < 0) n = a.length;
-    else if (a.length !== n) {
+  let first = -1;
+  for (let s = 0; s < inputs.length + nOut - firstNamed; s++) {
+    const index = s < inputs.length ? inputs[s] : v.outputIndex[firstNamed + s - inputs.length];
+    const a = scratchValues[index] as NumericArray;
+    if (n < 0) {
+      n = a.length;
+      first = index;
+    } else if (a.length !== n) {
       throw new RangeError(
-        `Arrays must have the same length: '${names[inputs[0]]}' has ${n} elements, '${
-          names[inputs[s]]
+        `Arrays must have the same length: '${names[first]}' has ${n} elements, '${
+          names[index]
         }' has ${a.length}`,
       );
     }
-    v.args[nOut + s] = a;
+    if (s < inputs.length) v.args[nOut + s] = a;
+    else v.args[firstNamed + s - inputs.length] = a;
   }
   if (out !== undefined) {
     if (n < 0) n = out.length;
     else if (out.length !== n) {
       throw new RangeError(`Option 'out' has ${out.length} elements, the result has ${n}`);
     }
-    resolveOverlaps(v, out);
-  } else {
+    v.args[0] = out;
+  } else if (firstNamed === 1) {
     if (n < 0) n = 1;
-    out = allocArray(v.resultDtype, n);
+    out = allocate ? allocArray(v.resultDtype!, n) : EMPTY;
+    v.args[0] = out;
   }
-  v.args[0] = out;
+  if (nOut > firstNamed || out !== undefined) resolveOverlaps(v, names);
   const meta = v.meta;
   meta[0] = n;
   for (let s = 0; s < v.args.length; s++) meta[1 + s] = v.args[s].length;
@@ -430,19 +525,46 @@ function prepare(v: Variant, names: readonly string[], variables: Variables, out
   for (let s = 0; s < v.scalarIndex.length; s++) {
     writeScalar(v, base + s, s, variables[names[v.scalarIndex[s]]] as Scalar, names);
   }
-  return out;
+  return firstNamed === 1 ? out : undefined;
 }
 
-/** An input that shares memory with `out` other than element for element is copied first. */
-function resolveOverlaps(v: Variant, out: NumericArray): void {
-  const nOut = v.program.outputs.length;
-  const outStart = out.byteOffset, outEnd = out.byteOffset + out.byteLength;
-  for (let s = nOut; s < v.args.length; s++) {
-    const a = v.args[s];
-    if (a.buffer !== out.buffer) continue;
-    const start = a.byteOffset, end = a.byteOffset + a.byteLength;
-    const exact = start === outStart && a.BYTES_PER_ELEMENT === out.BYTES_PER_ELEMENT;
-    if (!exact && start < outEnd && outStart < end) v.args[s] = a.slice();
+function overlaps(a: NumericArray, b: NumericArray): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength && a.length > 0 && b.length > 0;
+}
+
+/**
+ * Outputs that share memory are refused. An input that shares memory with an
+ * output is copied first, except the array of an assigned variable itself
+ * and an exact alias of the result (both element-wise safe), so a run reads
+ * every variable as it was when the call began.
+ */
+function outputLabel(v: Variant, names: readonly string[], o: number): string {
+  return v.outputIndex[o] < 0 ? "option 'out'" : `variable '${names[v.outputIndex[o]]}'`;
+}
+
+function resolveOverlaps(v: Variant, names: readonly string[]): void {
+  const nOut = v.nOut;
+  for (let o = 0; o < nOut; o++) {
+    const out = v.args[o];
+    for (let o2 = o + 1; o2 < nOut; o2++) {
+      if (overlaps(out, v.args[o2])) {
+        throw new RangeError(
+          `Cannot write both ${outputLabel(v, names, o)} and ${
+            outputLabel(v, names, o2)
+          }: they share memory`,
+        );
+      }
+    }
+    for (let s = nOut; s < v.args.length; s++) {
+      const a = v.args[s];
+      if (!overlaps(a, out)) continue;
+      const exact = a.byteOffset === out.byteOffset &&
+        a.BYTES_PER_ELEMENT === out.BYTES_PER_ELEMENT;
+      const index = v.inputIndex[s - nOut];
+      const safe = exact && (v.outputIndex[o] < 0 || v.outputIndex[o] === index);
+      if (!safe) v.args[s] = a.slice();
+    }
   }
 }
 
@@ -487,7 +609,7 @@ function run(
   variables: Variables,
   options: EvaluateOptions | undefined,
   declared?: Readonly<Record<string, DType>>,
-): NumericArray {
+): NumericArray | undefined {
   const out = options?.out;
   const v = variantFor(expression, variables, declared, out, options?.casting ?? "same_kind");
   const result = prepare(v, cache.get(expression)!.names, variables, out);
@@ -504,7 +626,7 @@ async function runAsync(
   variables: Variables,
   options: EvaluateOptions | undefined,
   declared?: Readonly<Record<string, DType>>,
-): Promise<NumericArray> {
+): Promise<NumericArray | undefined> {
   const out = options?.out;
   const v = variantFor(expression, variables, declared, out, options?.casting ?? "same_kind");
   const result = prepare(v, cache.get(expression)!.names, variables, out);
@@ -522,20 +644,31 @@ async function runAsync(
  * length, or JS scalars. Returns a new array of the result's dtype (bool as a
  * Uint8Array of 0/1), or writes into `options.out` and returns it.
  *
+ * The expression may be a program: statements `name = expr` separated by
+ * newlines or `;`, all run in one pass. An assigned name that is passed in
+ * (an array) is written in place, its value cast to the array's dtype
+ * (`same_kind`); one not passed in is a temporary. A read after an
+ * assignment sees the new value. The result is the last statement's value
+ * when it is an expression; a program ending with an assignment returns
+ * `undefined` (and `options.out` is then a TypeError).
+ *
  * @example
  * ```ts ignore
  * import { evaluate } from "./mod.ts";
  * const p = new Float32Array([1, 2, 3]), g = new Float32Array([0.5, 0.5, 0.5]);
  * evaluate("p - lr * g", { p, g, lr: 0.1 }, { out: p }); // p is now [0.95, 1.95, 2.95]
  * evaluate("tanh(where(p > 2, p, 0))", { p }); // a new Float32Array
+ * const m = new Float32Array(3);
+ * evaluate("m = m + 0.1 * (g - m); p = p - m", { p, g, m }); // undefined; m and p updated
+ * evaluate("t = p * 2; t + 1", { p }); // a new Float32Array; t is a temporary
  * ```
  */
-export function evaluate(
-  expression: string,
+export function evaluate<E extends string>(
+  expression: E,
   variables: Variables,
   options?: EvaluateOptions,
-): NumericArray {
-  return run(expression, variables, options);
+): ResultOf<E> {
+  return run(expression, variables, options) as ResultOf<E>;
 }
 
 /**
@@ -548,28 +681,18 @@ export function evaluate(
  * const y = await evaluateAsync("sqrt(x)", { x: new Float64Array([4, 9]) }); // [2, 3]
  * ```
  */
-export function evaluateAsync(
-  expression: string,
+export function evaluateAsync<E extends string>(
+  expression: E,
   variables: Variables,
   options?: EvaluateOptions,
-): Promise<NumericArray> {
-  return runAsync(expression, variables, options);
+): Promise<ResultOf<E>> {
+  return runAsync(expression, variables, options) as Promise<ResultOf<E>>;
 }
 
-/**
- * Compiles an expression once for variables of the given dtypes; errors in the
- * expression are thrown here. A variable declared with a dtype may be passed
- * to `run` as an array of that dtype or as a scalar (then of that dtype).
- *
- * @example
- * ```ts ignore
- * import { compile } from "./mod.ts";
- * const sgd = compile("p - lr * g", { p: "float32", g: "float32", lr: "float32" });
- * const p = new Float32Array(1024), g = new Float32Array(1024).fill(1);
- * sgd.run({ p, g, lr: 0.01 }, { out: p });
- * ```
- */
-export function compile(expression: string, signature: Readonly<Record<string, DType>>): Kernel {
+function checkSignature(signature: Readonly<Record<string, DType>>): Record<string, DType> {
+  if (typeof signature !== "object" || signature === null) {
+    throw new TypeError(`Signature must be an object: got ${describe(signature)}`);
+  }
   const declared: Record<string, DType> = Object.create(null);
   for (const [name, dtype] of Object.entries(signature)) {
     if (!isDType(dtype) || !IS_SUPPORTED.has(dtype)) {
@@ -579,14 +702,110 @@ export function compile(expression: string, signature: Readonly<Record<string, D
     }
     declared[name] = dtype;
   }
+  return declared;
+}
+
+function compileForSignature(expression: string, declared: Record<string, DType>) {
+  if (typeof expression !== "string") {
+    throw new TypeError(`Expression must be a string: got ${describe(expression)}`);
+  }
   const vars: Record<string, { kind: "array"; dtype: DType }> = Object.create(null);
   for (const name in declared) vars[name] = { kind: "array", dtype: declared[name] };
-  compileProgram(expression, vars);
+  return compileProgram(expression, vars);
+}
+
+/**
+ * Compiles an expression or program once for variables of the given dtypes;
+ * errors in it are thrown here. A variable declared with a dtype may be
+ * passed to `run` as an array of that dtype or as a scalar (then of that
+ * dtype; a scalar cannot be assigned). In a program, an assigned name that
+ * is declared is an array written in place, one not declared a temporary.
+ *
+ * @example
+ * ```ts ignore
+ * import { compile } from "./mod.ts";
+ * const sgd = compile("p - lr * g", { p: "float32", g: "float32", lr: "float32" });
+ * const p = new Float32Array(1024), g = new Float32Array(1024).fill(1);
+ * sgd.run({ p, g, lr: 0.01 }, { out: p });
+ *
+ * const m = new Float32Array(1024), v = new Float32Array(1024);
+ * const adam = compile(`
+ *   m = m + (1 - b1) * (g - m)
+ *   v = v + (1 - b2) * (g * g - v)
+ *   p = p - lr * m / (sqrt(v) + eps)
+ * `, { p: "float32", g: "float32", m: "float32", v: "float32", b1: "float32", b2: "float32", lr: "float32", eps: "float32" });
+ * adam.run({ p, g, m, v, b1: 0.9, b2: 0.999, lr: 1e-3, eps: 1e-8 }); // undefined; p, m, v updated
+ * ```
+ */
+export function compile<E extends string>(
+  expression: E,
+  signature: Readonly<Record<string, DType>>,
+): Kernel<ResultOf<E>> {
+  const declared = checkSignature(signature);
+  compileForSignature(expression, declared);
   const frozen = Object.freeze({ ...declared });
   return {
     expression,
     signature: frozen,
-    run: (variables, options) => run(expression, variables, options, frozen),
-    runAsync: (variables, options) => runAsync(expression, variables, options, frozen),
+    run: (variables, options) => run(expression, variables, options, frozen) as ResultOf<E>,
+    runAsync: (variables, options) =>
+      runAsync(expression, variables, options, frozen) as Promise<ResultOf<E>>,
   };
+}
+
+/**
+ * The bytecode listing of an expression or program compiled for arrays of
+ * the given dtypes: one line per register (`r0 input[0] float32`,
+ * `r2 const float32 1`, `r3 temp float32`, `r4 output[0] float32`), then one
+ * per instruction (`0: add_fff r2, r0, r1`), as numexpr's `disassemble`.
+ *
+ * @throws {ExpressionError} on a syntax or type error, at its offset
+ * @throws {TypeError} on a signature dtype that is not supported
+ *
+ * @example
+ * ```ts ignore
+ * import { disassemble } from "./mod.ts";
+ * disassemble("x + 1", { x: "float32" });
+ * // "r0 input[0] float32\nr1 const float32 1\nr2 output[0] float32\n0: add_fff r2, r0, r1"
+ * ```
+ */
+export function disassemble(
+  expression: string,
+  signature: Readonly<Record<string, DType>>,
+): string {
+  return disassembleCode(compileForSignature(expression, checkSignature(signature)).code);
+}
+
+/**
+ * The error `evaluate(expression, variables, options)` would throw before
+ * running (syntax, types, operands, lengths, `out` and casting), or
+ * `undefined` when it would run; nothing is run or allocated but the
+ * compiled program, which is cached for the next call.
+ *
+ * @example
+ * ```ts ignore
+ * import { validate } from "./mod.ts";
+ * const x = new Float64Array(3);
+ * validate("sqrt(x) + 1", { x }); // undefined
+ * validate("tanhh(x)", { x })?.message; // "at 0: unknown function 'tanhh'; did you mean 'tanh'?"
+ * ```
+ */
+export function validate(
+  expression: string,
+  variables: Variables,
+  options?: EvaluateOptions,
+): Error | undefined {
+  try {
+    const out = options?.out;
+    const v = variantFor(expression, variables, undefined, out, options?.casting ?? "same_kind");
+    try {
+      prepare(v, cache.get(expression)!.names, variables, out, false);
+    } finally {
+      release(v);
+    }
+    return undefined;
+  } catch (e) {
+    if (e instanceof Error) return e;
+    throw e;
+  }
 }

@@ -101,6 +101,28 @@ export interface Call extends Span {
   readonly args: readonly Expr[];
 }
 
+/** `target = value`: a statement of a program. */
+export interface Assign extends Span {
+  readonly type: "assign";
+  /** The name assigned. */
+  readonly target: NameRef;
+  /** Span of the `=` token. */
+  readonly opSpan: Span;
+  readonly value: Expr;
+}
+
+/** A statement: an assignment, or (only as the last statement) an expression. */
+export type Statement = Assign | Expr;
+
+/**
+ * A program: statements separated by newlines or `;`. Every statement but the
+ * last is an {@linkcode Assign}; the last may be an expression, the result.
+ */
+export interface Program extends Span {
+  readonly type: "program";
+  readonly body: readonly Statement[];
+}
+
 /** How a variable is bound when a program is compiled. */
 export type VarSpec =
   /** A TypedArray (or N-d operand) of this dtype. */
@@ -119,6 +141,7 @@ export type TypedExpr =
   | TypedConst
   | TypedInput
   | TypedScalar
+  | TypedRef
   | TypedCast
   | TypedOp;
 
@@ -144,6 +167,18 @@ export interface TypedScalar extends Span {
   readonly name: string;
 }
 
+/**
+ * A read of a name assigned earlier in the program: the value statement
+ * `index` computed (element by element), not the array passed in.
+ */
+export interface TypedRef extends Span {
+  readonly type: "ref";
+  readonly dtype: DType;
+  readonly name: string;
+  /** Index of the statement in {@linkcode TypedProgram.statements}. */
+  readonly index: number;
+}
+
 /** A conversion to `dtype`. */
 export interface TypedCast extends Span {
   readonly type: "cast";
@@ -157,4 +192,30 @@ export interface TypedOp extends Span {
   readonly dtype: DType;
   readonly op: OpName;
   readonly args: readonly TypedExpr[];
+}
+
+/** What a typed statement does with its value. */
+export type StatementKind =
+  /** Writes the passed-in array `name` in place (the value is already of its dtype). */
+  | "output"
+  /** Binds a block-local temporary `name`. */
+  | "temp"
+  /** The program's final expression: its result. */
+  | "result";
+
+/** A typed statement. */
+export interface TypedStatement extends Span {
+  readonly kind: StatementKind;
+  /** The name assigned; `""` for the result. */
+  readonly name: string;
+  readonly value: TypedExpr;
+}
+
+/**
+ * A typed program: statements in source order. A {@linkcode TypedRef} refers
+ * to an earlier statement; the last `output` statement of a name is the value
+ * written to its array, and at most one, the last, statement is the `result`.
+ */
+export interface TypedProgram {
+  readonly statements: readonly TypedStatement[];
 }

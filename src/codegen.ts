@@ -3,12 +3,15 @@
  * `opcodes.ts`). Structurally identical subtrees are computed once (value
  * numbering); temporaries are allocated stack-like and reused once dead.
  *
- * Register order: inputs, scalars, constants, temporaries, then the output.
+ * A program's statements run in one pass: every instruction of every
+ * statement, block by block.
+ *
+ * Register order: inputs, scalars, constants, temporaries, then the outputs.
  *
  * @module
  */
 
-import type { TypedConst, TypedExpr } from "./ast.ts";
+import type { TypedConst, TypedExpr, TypedProgram } from "./ast.ts";
 import { type DType, dtypeCode, dtypeKind } from "./dtype.ts";
 import {
   BYTECODE_VERSION,
@@ -33,7 +36,7 @@ export interface Generated {
   inputs: string[];
   /** The variable and dtype of each scalar slot (a weak name used at two dtypes has two slots). */
   scalars: { name: string; dtype: DType }[];
-  /** Each output slot: one, named `""`, for a single expression. */
+  /** Each output slot: the result, named `""`, then the arrays assigned, by name. */
   outputs: { name: string; dtype: DType }[];
 }
 
@@ -79,8 +82,11 @@ class ValueTable {
     return id;
   }
 
-  add(e: TypedExpr): number {
+  /** Numbers a tree; `refs` holds the value of each earlier statement. */
+  add(e: TypedExpr, refs: readonly number[] = []): number {
     switch (e.type) {
+      case "ref":
+        return refs[e.index];
       case "input":
         return this.#intern(`input ${e.name}`, { kind: "input", dtype: e.dtype, name: e.name });
       case "scalar":
@@ -96,7 +102,7 @@ class ValueTable {
           value: e.value,
         });
       case "cast": {
-        const arg = this.add(e.operand);
+        const arg = this.add(e.operand, refs);
         const opcode = castOpcode(e.dtype, this.values[arg].dtype);
         return this.#intern(`${opcode} ${arg}`, {
           kind: "instr",
@@ -106,7 +112,7 @@ class ValueTable {
         });
       }
       case "op": {
-        const args = e.args.map((a) => this.add(a));
+        const args = e.args.map((a) => this.add(a, refs));
         const opcode = findOpcode(e.op, args.map((a) => this.values[a].dtype));
         if (opcode === undefined) {
           throw new TypeError(`Cannot generate code: no opcode for ${e.op} on these dtypes`);
@@ -129,10 +135,11 @@ function castOpcode(to: DType, from: DType): number {
 }
 
 /**
- * Generates bytecode for a typed tree. When `outDtype` differs from the tree's
- * dtype, the last instruction casts to it (the caller checks that the cast is
- * allowed). Only the last instruction writes the output; a bare variable or
- * constant is copied (or cast) to it.
+ * Generates bytecode for a typed tree: a program of one statement, its
+ * result. When `outDtype` differs from the tree's dtype, the last
+ * instruction casts to it (the caller checks that the cast is allowed). Only
+ * the last instruction writes the output; a bare variable or constant is
+ * copied (or cast) to it.
  *
  * @throws {RangeError} when the program needs more than 65535 registers
  *
@@ -144,22 +151,145 @@ function castOpcode(to: DType, from: DType): number {
  * ```
  */
 export function generate(e: TypedExpr, outDtype?: DType): Generated {
-  const table = new ValueTable();
-  const root = table.add(e);
-  const { values } = table;
-  const outType = outDtype ?? values[root].dtype;
+  return generateProgram({
+    statements: [{ kind: "result", name: "", value: e, start: e.start, end: e.end }],
+  }, outDtype);
+}
 
-  // Leaf registers, in order of first use: inputs, scalars, constants.
+/** Where an instruction's operand or result lives before registers are numbered. */
+type Loc =
+  | { readonly kind: "leaf"; readonly reg: number }
+  | { readonly kind: "temp"; readonly index: number }
+  | { readonly kind: "output"; readonly slot: number };
+
+/** An instruction before register allocation: operands and result are value numbers. */
+interface Item {
+  readonly opcode: number;
+  /** The value it computes (for a store, the value stored). */
+  readonly value: number;
+  args: number[];
+  /** The output slot it writes, if any. */
+  readonly slot?: number;
+}
+
+/** An output slot: the value written to it and the statement that writes it. */
+interface OutSlot {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly value: number;
+  readonly stmt: number;
+}
+
+/**
+ * Generates bytecode for a typed program, in one pass over memory.
+ *
+ * Output slots: the result (named `""`, of `outDtype` if given) when the
+ * program ends with an expression, then one per array assigned, in order of
+ * first assignment, written with its last assignment's value. A statement's
+ * last instruction writes its output register when it computes the value
+ * there; otherwise a `copy` or `cast` after the statement does. Later reads
+ * of an assigned array read its output register. Instructions no output
+ * needs are dropped. Should an instruction read an input after the output
+ * of the same name is written (`t = m; m = 0; t`), the input is first copied
+ * to a temporary, so an array assigned in place is never read after it is
+ * written.
+ *
+ * @throws {RangeError} when the program needs more than 65535 registers
+ *
+ * @example
+ * ```ts
+ * import { generateProgram } from "./codegen.ts";
+ * const x = { type: "input", dtype: "float32", name: "x", start: 0, end: 1 } as const;
+ * generateProgram({ statements: [{ kind: "output", name: "x", value: x, start: 0, end: 5 }] })
+ *   .outputs; // [{ name: "x", dtype: "float32" }]
+ * ```
+ */
+export function generateProgram(program: TypedProgram, outDtype?: DType): Generated {
+  const stmts = program.statements;
+  const table = new ValueTable();
+  const stmtValue: number[] = [];
+  const stmtEnd: number[] = [];
+  for (const s of stmts) {
+    stmtValue.push(table.add(s.value, stmtValue));
+    stmtEnd.push(table.values.length);
+  }
+  const { values } = table;
+
+  // Output slots: the result first, then the arrays assigned, in order of first assignment.
+  const slots: OutSlot[] = [];
+  stmts.forEach((s, k) => {
+    if (s.kind === "result") {
+      slots.push({ name: "", dtype: outDtype ?? s.value.dtype, value: stmtValue[k], stmt: k });
+    }
+  });
+  const lastAssign = new Map<string, number>();
+  stmts.forEach((s, k) => {
+    if (s.kind === "output") lastAssign.set(s.name, k);
+  });
+  for (const [name, k] of lastAssign) {
+    slots.push({ name, dtype: stmts[k].value.dtype, value: stmtValue[k], stmt: k });
+  }
+
+  // Liveness: the values some output needs (args come before their users).
+  const live = new Uint8Array(values.length);
+  for (const o of slots) live[o.value] = 1;
+  for (let id = values.length - 1; id >= 0; id--) {
+    const v = values[id];
+    if (live[id] && v.kind === "instr") { for (const a of v.args) live[a] = 1; }
+  }
+
+  // A slot is written by its value's own instruction when that instruction is its
+  // statement's last (new in the statement, of the slot's dtype, no other slot's).
+  const direct = new Map<number, number>();
+  slots.forEach((o, slot) => {
+    const v = values[o.value];
+    const first = o.stmt > 0 ? stmtEnd[o.stmt - 1] : 0;
+    if (v.kind === "instr" && v.dtype === o.dtype && o.value >= first && !direct.has(o.value)) {
+      direct.set(o.value, slot);
+    }
+  });
+
+  // Instructions in statement order; stores of the other slots after their statement.
+  const items: Item[] = [];
+  stmts.forEach((_, k) => {
+    for (let id = k > 0 ? stmtEnd[k - 1] : 0; id < stmtEnd[k]; id++) {
+      const v = values[id];
+      if (v.kind !== "instr" || !live[id]) continue;
+      items.push({ opcode: v.opcode, value: id, args: v.args.slice(), slot: direct.get(id) });
+    }
+    slots.forEach((o, slot) => {
+      if (o.stmt !== k || direct.get(o.value) === slot) return;
+      const from = values[o.value].dtype;
+      const opcode = from === o.dtype ? findOpcode("copy", [from])! : castOpcode(o.dtype, from);
+      items.push({ opcode, value: o.value, args: [o.value], slot });
+    });
+  });
+
+  // An input read after the output of the same name is written is read from a copy.
+  slots.forEach((o, slot) => {
+    const input = values.findIndex((v) => v.kind === "input" && v.name === o.name);
+    if (input < 0) return;
+    const w = items.findIndex((it) => it.slot === slot);
+    if (!items.slice(w + 1).some((it) => it.args.includes(input))) return;
+    const dtype = values[input].dtype;
+    const opcode = findOpcode("copy", [dtype])!;
+    const copy = values.push({ kind: "instr", dtype, opcode, args: [input] }) - 1;
+    for (const it of items.slice(w + 1)) it.args = it.args.map((a) => a === input ? copy : a);
+    items.splice(w, 0, { opcode, value: copy, args: [input] });
+  });
+
+  // Leaf registers: every input (they set the length), and the scalars and constants used.
+  const used = new Set(items.flatMap((it) => it.args));
   const registers: Register[] = [];
-  const regOf = new Map<number, number>();
+  const locOf = new Map<number, Loc>();
   const inputs: string[] = [];
   const scalars: { name: string; dtype: DType }[] = [];
   const consts: TypedConst["value"][] = [];
   const constDtypes: DType[] = [];
   for (const kind of ["input", "scalar", "const"] as const) {
     values.forEach((v, id) => {
-      if (v.kind !== kind) return;
-      regOf.set(id, registers.length);
+      if (v.kind !== kind || (kind !== "input" && !used.has(id))) return;
+      locOf.set(id, { kind: "leaf", reg: registers.length });
       if (v.kind === "input") {
         registers.push({ kind, dtype: v.dtype, index: inputs.push(v.name) - 1 });
       } else if (v.kind === "scalar") {
@@ -175,13 +305,9 @@ export function generate(e: TypedExpr, outDtype?: DType): Generated {
     });
   }
 
-  // Instructions in evaluation order; the root's writes the output unless a final cast does.
-  // Operand references: a leaf register r >= 0, temporary t as -t - 2, the output as -1.
-  const OUTPUT = -1;
-  const order = values.flatMap((v, id) => v.kind === "instr" ? [{ id, v }] : []);
+  // Temporaries: allocated stack-like, freed after their last use, lowest free one first.
   const lastUse = new Map<number, number>();
-  order.forEach(({ v }, i) => v.args.forEach((arg) => lastUse.set(arg, i)));
-  const rootIsFinal = values[root].kind === "instr" && values[root].dtype === outType;
+  items.forEach((it, i) => it.args.forEach((a) => lastUse.set(a, i)));
   const temps: DType[] = [];
   const free = new Set<number>();
   const allocate = (dtype: DType): number => {
@@ -191,45 +317,51 @@ export function generate(e: TypedExpr, outDtype?: DType): Generated {
     free.delete(best);
     return best;
   };
-  const instrs: Instr[] = [];
-  order.forEach(({ id, v }, i) => {
-    const args = v.args.map((a) => regOf.get(a)!);
-    for (const arg of new Set(v.args)) {
-      const ref = regOf.get(arg)!;
-      if (lastUse.get(arg) === i && ref < OUTPUT) free.add(-ref - 2);
+  const placed: { opcode: number; dst: Loc; args: Loc[] }[] = [];
+  items.forEach((it, i) => {
+    const args = it.args.map((a) => locOf.get(a)!);
+    for (const a of new Set(it.args)) {
+      const loc = locOf.get(a)!;
+      if (lastUse.get(a) === i && loc.kind === "temp") free.add(loc.index);
     }
-    const dst = id === root && rootIsFinal ? OUTPUT : -allocate(v.dtype) - 2;
-    regOf.set(id, dst);
-    instrs.push({ opcode: v.opcode, dst, args });
+    const dst: Loc = it.slot !== undefined
+      ? { kind: "output", slot: it.slot }
+      : { kind: "temp", index: allocate(values[it.value].dtype) };
+    if (it.slot === undefined || direct.get(it.value) === it.slot) locOf.set(it.value, dst);
+    placed.push({ opcode: it.opcode, dst, args });
   });
-  if (!rootIsFinal) {
-    const from = values[root].dtype;
-    const opcode = from === outType ? findOpcode("copy", [from])! : castOpcode(outType, from);
-    instrs.push({ opcode, dst: OUTPUT, args: [regOf.get(root)!] });
-  }
 
-  // Final register numbers: temporaries (encoded as -t-2) after the leaves, the output last.
+  // Final register numbers: temporaries after the leaves, the outputs last.
   const firstTemp = registers.length;
   temps.forEach((dtype) => registers.push({ kind: "temp", dtype, index: 0 }));
-  const outputReg = registers.length;
-  registers.push({ kind: "output", dtype: outType, index: 0 });
+  const firstOutput = registers.length;
+  slots.forEach((o, slot) => registers.push({ kind: "output", dtype: o.dtype, index: slot }));
   if (registers.length > MAX_REGISTERS) {
     throw new RangeError(
       `Cannot generate code: program needs more than ${MAX_REGISTERS} registers`,
     );
   }
-  const number = (r: number) => r === OUTPUT ? outputReg : r < 0 ? firstTemp - r - 2 : r;
-  const program = instrs.map((ins) => ({
+  const number = (l: Loc) =>
+    l.kind === "leaf" ? l.reg : l.kind === "temp" ? firstTemp + l.index : firstOutput + l.slot;
+  const instrs = placed.map((ins) => ({
     opcode: ins.opcode,
     dst: number(ins.dst),
     args: ins.args.map(number),
   }));
 
   return {
-    code: encode(registers, consts, constDtypes, program, inputs.length, scalars.length),
+    code: encode(
+      registers,
+      consts,
+      constDtypes,
+      instrs,
+      inputs.length,
+      scalars.length,
+      slots.length,
+    ),
     inputs,
     scalars,
-    outputs: [{ name: "", dtype: outType }],
+    outputs: slots.map((o) => ({ name: o.name, dtype: o.dtype })),
   };
 }
 
@@ -240,6 +372,7 @@ function encode(
   program: readonly Instr[],
   nInputs: number,
   nScalars: number,
+  nOutputs: number,
 ): Uint32Array {
   const words = HEADER_WORDS + registers.length + 2 * consts.length + INSTR_WORDS * program.length;
   const code = new Uint32Array(words);
@@ -250,7 +383,7 @@ function encode(
     program.length,
     consts.length,
     nInputs,
-    1,
+    nOutputs,
     nScalars,
   ]);
   let w = HEADER_WORDS;

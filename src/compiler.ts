@@ -4,32 +4,40 @@
  * @module
  */
 
-import type { TypedExpr, VarSpec } from "./ast.ts";
-import { generate } from "./codegen.ts";
+import type { TypedExpr, TypedProgram, VarSpec } from "./ast.ts";
+import { generateProgram } from "./codegen.ts";
 import type { DType } from "./dtype.ts";
-import { optimize } from "./optimizer.ts";
-import { parse } from "./parser.ts";
-import { typecheck } from "./types.ts";
+import { optimizeProgram } from "./optimizer.ts";
+import { parseProgram } from "./parser.ts";
+import { typecheckProgram } from "./types.ts";
 
-/** A compiled expression: its bytecode and what its slots are bound to. */
+/** A compiled program: its bytecode and what its slots are bound to. */
 export interface CompiledProgram {
-  /** The expression as written. */
+  /** The program as written. */
   readonly source: string;
   /** The bytecode, in the format drawn in `opcodes.ts`. */
   readonly code: Uint32Array;
-  /** The typed tree before optimization, for reference evaluators. */
+  /** The typed program before optimization, for reference evaluators. */
+  readonly program: TypedProgram;
+  /** The typed tree of the last statement before optimization (the result, if there is one). */
   readonly typed: TypedExpr;
   /** The array variable read by each input slot. */
   readonly inputs: readonly string[];
   /** The variable and dtype of each scalar slot. */
   readonly scalars: readonly { readonly name: string; readonly dtype: DType }[];
-  /** Each output slot: one, named `""`, for a single expression. */
+  /**
+   * Each output slot: the result, named `""`, when the program ends with an
+   * expression, then each array assigned, by name.
+   */
   readonly outputs: readonly { readonly name: string; readonly dtype: DType }[];
+  /** Whether the program ends with an expression, whose value is output slot 0. */
+  readonly hasResult: boolean;
 }
 
 /**
- * Compiles an expression for the given variables. With `outDtype`, the
- * result is cast to it (the caller checks that the cast is allowed).
+ * Compiles a program (one expression, or statements) for the given variables.
+ * With `outDtype`, the result is cast to it (the caller checks that the cast
+ * is allowed).
  *
  * @throws {ExpressionError} on a syntax or type error, at its offset
  *
@@ -45,20 +53,24 @@ export function compileProgram(
   vars: Readonly<Record<string, VarSpec>>,
   outDtype?: DType,
 ): CompiledProgram {
-  const typed = typecheck(parse(source), vars, source);
-  const { code, inputs, scalars, outputs } = generate(optimize(typed), outDtype);
+  const program = typecheckProgram(parseProgram(source), vars, source);
+  const { code, inputs, scalars, outputs } = generateProgram(optimizeProgram(program), outDtype);
+  const { statements } = program;
   return Object.freeze({
     source,
     code,
-    typed,
+    program,
+    typed: statements[statements.length - 1].value,
     inputs: Object.freeze(inputs),
     scalars: Object.freeze(scalars.map((s) => Object.freeze(s))),
     outputs: Object.freeze(outputs.map((o) => Object.freeze(o))),
+    hasResult: statements[statements.length - 1].kind === "result",
   });
 }
 
 /**
- * The dtype an expression evaluates to for the given variables.
+ * The dtype a program's result has for the given variables, or undefined when
+ * it ends with an assignment.
  *
  * @throws {ExpressionError} on a syntax or type error, at its offset
  *
@@ -68,6 +80,11 @@ export function compileProgram(
  * resultDtype("i / 2", { i: { kind: "array", dtype: "int32" } }); // "float64"
  * ```
  */
-export function resultDtype(source: string, vars: Readonly<Record<string, VarSpec>>): DType {
-  return typecheck(parse(source), vars, source).dtype;
+export function resultDtype(
+  source: string,
+  vars: Readonly<Record<string, VarSpec>>,
+): DType | undefined {
+  const { statements } = typecheckProgram(parseProgram(source), vars, source);
+  const last = statements[statements.length - 1];
+  return last.kind === "result" ? last.value.dtype : undefined;
 }

@@ -19,10 +19,15 @@ import { createRequire } from "node:module";
 import type { NumericArray } from "./dtype.ts";
 import { NATIVE_ERROR, type NativeBinding, nativeError } from "./native.ts";
 
-/** What the addon exports (see `rust/node/src/lib.rs`). */
+/**
+ * What the addon exports (see `rust/node/src/lib.rs`). `run` and `runAsync`
+ * take the arrays as one JS Array or as the remaining arguments; the latter
+ * saves the addon a property read per array.
+ */
 interface Addon {
   programNew(code: Uint32Array): number;
   programFree(handle: number): void;
+  run(handle: number, threads: number, meta: Float64Array, ...arrays: NumericArray[]): void;
   run(handle: number, threads: number, meta: Float64Array, arrays: readonly NumericArray[]): void;
   runAsync(
     handle: number,
@@ -163,7 +168,19 @@ export function openNodeBinding(): NativeBinding {
     },
     run(handle, threads, meta, arrays) {
       try {
-        addon.run(handle, threads, meta, arrays);
+        switch (arrays.length) {
+          case 2:
+            addon.run(handle, threads, meta, arrays[0], arrays[1]);
+            break;
+          case 3:
+            addon.run(handle, threads, meta, arrays[0], arrays[1], arrays[2]);
+            break;
+          case 4:
+            addon.run(handle, threads, meta, arrays[0], arrays[1], arrays[2], arrays[3]);
+            break;
+          default:
+            addon.run(handle, threads, meta, ...arrays);
+        }
       } catch (e) {
         throw translate(e);
       }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Span, TypedConst, TypedExpr, TypedOp } from "./ast.ts";
+import type { Span, TypedConst, TypedExpr, TypedOp, TypedProgram } from "./ast.ts";
 import { type DType, DTYPE_SIZE, dtypeKind, intRange } from "./dtype.ts";
 
 /** An optimization pass: a typed tree in, an equivalent typed tree out. */
@@ -181,4 +181,35 @@ export const PASSES: readonly Pass[] = [foldConstants, simplifyPowers, foldConst
  */
 export function optimize(e: TypedExpr): TypedExpr {
   return PASSES.reduce((tree, pass) => pass.run(tree), e);
+}
+
+/**
+ * Optimizes each statement of a program with {@linkcode optimize}; a read of
+ * a statement whose value folded to a constant becomes that constant, so
+ * folding carries on through temporaries.
+ *
+ * @example
+ * ```ts
+ * import { optimizeProgram } from "./optimizer.ts";
+ * import { parseProgram } from "./parser.ts";
+ * import { typecheckProgram } from "./types.ts";
+ * const source = "t = 2 * 3; x * t";
+ * const vars = { x: { kind: "array", dtype: "float64" } } as const;
+ * const p = optimizeProgram(typecheckProgram(parseProgram(source), vars, source));
+ * p.statements[1].value; // mul(x, const 6)
+ * ```
+ */
+export function optimizeProgram(program: TypedProgram): TypedProgram {
+  const folded = new Map<number, TypedConst>();
+  const substitute = bottomUp((e) => {
+    if (e.type !== "ref") return e;
+    const c = folded.get(e.index);
+    return c === undefined ? e : constant(c.dtype, c.value, e);
+  });
+  const statements = program.statements.map((s, i) => {
+    const value = optimize(folded.size > 0 ? substitute(s.value) : s.value);
+    if (value.type === "const") folded.set(i, value);
+    return { ...s, value };
+  });
+  return { statements };
 }

@@ -3,12 +3,27 @@
  * a table of precedence and associativity, building an {@linkcode Expr} whose
  * every node carries its exact source span.
  *
+ * A program ({@linkcode parseProgram}) is statements separated by newlines
+ * or `;` (a newline inside parentheses joins lines; empty statements are
+ * skipped): assignments `name = expr`, and, as the last statement only, an
+ * expression, the program's result.
+ *
  * @module
  */
 
-import type { Binary, BinaryOperator, Expr, Span, UnaryOperator } from "./ast.ts";
+import type {
+  Assign,
+  Binary,
+  BinaryOperator,
+  Expr,
+  Program,
+  Span,
+  Statement,
+  UnaryOperator,
+} from "./ast.ts";
 import { ExpressionError } from "./errors.ts";
 import { type Token, tokenize, type TokenKind } from "./lexer.ts";
+import { FUNCTIONS } from "./types.ts";
 
 /** How a binary operator groups: `a op b op c`. */
 export type Associativity = "left" | "right" | "none";
@@ -70,6 +85,39 @@ function isBinaryOperator(kind: TokenKind): kind is BinaryOperator {
  * ```
  */
 export function parse(source: string): Expr {
+  const program = parseProgram(source);
+  const [first, second] = program.body;
+  if (first.type === "assign") {
+    throw new ExpressionError(
+      source,
+      first.opSpan,
+      "expected a single expression, got an assignment",
+    );
+  }
+  if (second !== undefined) {
+    throw new ExpressionError(
+      source,
+      second,
+      "expected a single expression, got several statements",
+    );
+  }
+  return first;
+}
+
+/**
+ * Parses a program: statements separated by newlines or `;`, each an
+ * assignment `name = expr` except the last, which may be an expression.
+ *
+ * @throws {ExpressionError} on any lexical or syntax error, at its offset
+ *
+ * @example
+ * ```ts
+ * import { parseProgram } from "./parser.ts";
+ * const p = parseProgram("t = x * 2; t + 1");
+ * p.body.map((s) => s.type); // ["assign", "binary"]
+ * ```
+ */
+export function parseProgram(source: string): Program {
   return new Parser(source).parseProgram();
 }
 
@@ -101,13 +149,55 @@ class Parser {
     this.#tokens = significant(tokenize(source));
   }
 
-  parseProgram(): Expr {
+  parseProgram(): Program {
+    const body: Statement[] = [];
+    for (;;) {
+      while (this.#peek().kind === "newline" || this.#peek().kind === ";") this.#next();
+      if (this.#peek().kind === "eof") break;
+      const last = body[body.length - 1];
+      if (last !== undefined && last.type !== "assign") {
+        throw this.#error(last, "only the last statement may be an expression");
+      }
+      body.push(this.#parseStatement());
+      const separator = this.#peek();
+      if (separator.kind !== "newline" && separator.kind !== ";" && separator.kind !== "eof") {
+        throw this.#unexpected(separator);
+      }
+    }
+    if (body.length === 0) throw this.#error({ start: 0, end: 0 }, "empty expression");
+    return { type: "program", body, start: body[0].start, end: body[body.length - 1].end };
+  }
+
+  #parseStatement(): Statement {
     const first = this.#peek();
-    if (first.kind === "eof") throw this.#error({ start: 0, end: 0 }, "empty expression");
-    const expr = this.#parseExpression(0);
-    const rest = this.#peek();
-    if (rest.kind !== "eof") throw this.#unexpected(rest);
-    return expr;
+    if (first.kind !== "name" || this.#tokens[this.#pos + 1].kind !== "=") {
+      const expr = this.#parseExpression(0);
+      if (this.#peek().kind === "=") {
+        throw this.#error(expr, "cannot assign to an expression: the target must be a name");
+      }
+      return expr;
+    }
+    const name = this.#text(first);
+    const hint = this.#keywordHint(first);
+    if (hint !== undefined) throw this.#error(first, hint);
+    if (name === "True" || name === "False") throw this.#error(first, `cannot assign to '${name}'`);
+    if (Object.hasOwn(FUNCTIONS, name)) {
+      throw this.#error(first, `cannot assign to '${name}': it is a function`);
+    }
+    this.#next();
+    const eq = this.#next();
+    const value = this.#parseExpression(0);
+    const next = this.#peek();
+    if (next.kind === "=") throw this.#error(next, "chained assignment is not supported");
+    const node: Assign = {
+      type: "assign",
+      target: { type: "name", name, start: first.start, end: first.end },
+      opSpan: { start: eq.start, end: eq.end },
+      value,
+      start: first.start,
+      end: this.#lastEnd,
+    };
+    return node;
   }
 
   #peek(): Token {
@@ -138,10 +228,6 @@ class Parser {
   #unexpected(token: Token): ExpressionError {
     const hint = this.#keywordHint(token);
     if (hint !== undefined) return this.#error(token, hint);
-    if (token.kind === "newline" || token.kind === ";") {
-      return this.#error(token, "multiple statements are not supported yet");
-    }
-    if (token.kind === "=") return this.#error(token, "assignment is not supported yet");
     return this.#error(token, `unexpected ${this.#describe(token)}`);
   }
 

@@ -10,8 +10,19 @@
  * @module
  */
 
-import type { BinaryOperator, Call, Expr, Span, TypedExpr, VarSpec } from "./ast.ts";
+import type {
+  BinaryOperator,
+  Call,
+  Expr,
+  Program,
+  Span,
+  TypedExpr,
+  TypedProgram,
+  TypedStatement,
+  VarSpec,
+} from "./ast.ts";
 import {
+  canCast,
   defaultDtype,
   type DType,
   dtypeKind,
@@ -100,6 +111,39 @@ export function typecheck(
   return resolve(new Checker(vars, source).check(expr));
 }
 
+/**
+ * Type-checks a parsed program against the variables passed in.
+ *
+ * An assigned name that is a variable must be an array: the value is cast to
+ * its dtype (NumPy `same_kind` casting, else an error) and written to it in
+ * place. An assigned name that is not a variable is a temporary of its
+ * value's dtype (a weak value stays weak, as a Python scalar would). A read
+ * of a name after it is assigned reads the assigned value ({@linkcode TypedRef}).
+ *
+ * @throws {ExpressionError} on an unknown name, a scalar assigned, a refused
+ * cast, a program that writes nothing, or any error of {@linkcode typecheck}
+ *
+ * @example
+ * ```ts
+ * import { parseProgram } from "./parser.ts";
+ * import { typecheckProgram } from "./types.ts";
+ * const source = "t = x * 2; t + 1";
+ * const typed = typecheckProgram(
+ *   parseProgram(source),
+ *   { x: { kind: "array", dtype: "float32" } },
+ *   source,
+ * );
+ * typed.statements.map((s) => s.kind); // ["temp", "result"]
+ * ```
+ */
+export function typecheckProgram(
+  program: Program,
+  vars: Readonly<Record<string, VarSpec>>,
+  source: string,
+): TypedProgram {
+  return new Checker(vars, source).program(program);
+}
+
 /** A checked subtree as a typed node: a weak one at its default dtype. */
 function resolve(c: Checked): TypedExpr {
   return c.weak === undefined ? c.node : c.build(weakDefault(c.weak));
@@ -127,9 +171,18 @@ function isWeakClass(t: DType | WeakClass): t is WeakClass {
   return t === "int" || t === "float" || t === "bool";
 }
 
+/** What reading an assigned name gives, at the span of the read. */
+type Binding = (where: Span) => Checked;
+
+function isLeaf(e: TypedExpr): boolean {
+  return e.type === "const" || e.type === "scalar" || e.type === "input";
+}
+
 class Checker {
   readonly #vars: Readonly<Record<string, VarSpec>>;
   readonly #source: string;
+  /** Names assigned so far in the program, shadowing the variables passed in. */
+  readonly #bound = new Map<string, Binding>();
 
   constructor(vars: Readonly<Record<string, VarSpec>>, source: string) {
     this.#vars = vars;
@@ -181,6 +234,82 @@ class Checker {
     }
   }
 
+  program(p: Program): TypedProgram {
+    const statements: TypedStatement[] = [];
+    for (const s of p.body) {
+      if (s.type !== "assign") {
+        statements.push({ kind: "result", name: "", value: resolve(this.check(s)), ...span(s) });
+        continue;
+      }
+      const name = s.target.name;
+      const checked = this.check(s.value);
+      const index = statements.length;
+      if (!Object.hasOwn(this.#vars, name)) {
+        const value = resolve(checked);
+        statements.push({ kind: "temp", name, value, ...span(s) });
+        this.#bound.set(name, this.#tempBinding(checked, value, name, index));
+        continue;
+      }
+      const spec = this.#vars[name];
+      if (spec.kind !== "array") {
+        throw this.#error(
+          s.target,
+          `cannot assign to '${name}': it is a scalar, and only arrays passed in are written`,
+        );
+      }
+      if (!SUPPORTED_DTYPES.includes(spec.dtype)) {
+        throw this.#error(
+          s.target,
+          `variable '${name}' has dtype ${spec.dtype}, which is not supported yet`,
+        );
+      }
+      const to = spec.dtype;
+      const from = checked.weak === undefined ? checked.node.dtype : weakDefault(checked.weak);
+      if (!canCast(from, to, "same_kind")) {
+        const what = checked.weak === undefined ? from : `${checked.weak} scalar`;
+        throw this.#error(
+          s,
+          `cannot assign a ${what} value to '${name}', ${
+            article(to)
+          } ${to} array (casting "same_kind")`,
+        );
+      }
+      statements.push({ kind: "output", name, value: at(checked, to), ...span(s) });
+      this.#bound.set(name, (where) => ({
+        node: { type: "ref", dtype: to, name, index, ...span(where) },
+      }));
+    }
+    if (!statements.some((s) => s.kind !== "temp")) {
+      const names = [...new Set(statements.map((s) => `'${s.name}'`))].join(", ");
+      throw this.#error(
+        p.body[p.body.length - 1],
+        `the program has no effect: it assigns only temporaries (${names}) and ends with no expression`,
+      );
+    }
+    return { statements };
+  }
+
+  /** Reads of a temporary: a weak leaf is re-typed per use, anything else refers to the statement. */
+  #tempBinding(checked: Checked, value: TypedExpr, name: string, index: number): Binding {
+    if (checked.weak !== undefined && isLeaf(value)) return () => checked;
+    const ref = (where: Span): TypedExpr => ({
+      type: "ref",
+      dtype: value.dtype,
+      name,
+      index,
+      ...span(where),
+    });
+    if (checked.weak === undefined) return (where) => ({ node: ref(where) });
+    const weak = checked.weak;
+    return (where) => ({
+      weak,
+      build: (dtype) => {
+        const r = ref(where);
+        return r.dtype === dtype ? r : cast(r, dtype);
+      },
+    });
+  }
+
   #intLiteral(value: bigint, where: Span): Checked {
     return {
       weak: "int",
@@ -197,8 +326,10 @@ class Checker {
   }
 
   #name(name: string, where: Span): Checked {
+    const bound = this.#bound.get(name);
+    if (bound !== undefined) return bound(where);
     if (!Object.hasOwn(this.#vars, name)) {
-      const candidates = [...Object.keys(this.#vars), "True", "False"];
+      const candidates = [...Object.keys(this.#vars), ...this.#bound.keys(), "True", "False"];
       throw this.#error(where, `unknown variable '${name}'${didYouMean(name, candidates)}`);
     }
     const spec = this.#vars[name];
@@ -303,6 +434,10 @@ class Checker {
 /** An operation node; its operands are already of the dtypes of one opcode's signature. */
 function opNode(op: OpName, dtype: DType, args: TypedExpr[], where: Span): TypedExpr {
   return { type: "op", op, dtype, args, ...span(where) };
+}
+
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? "an" : "a";
 }
 
 function span(s: Span): Span {

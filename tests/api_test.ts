@@ -8,11 +8,13 @@ import { test } from "node:test";
 import { list } from "./reference.ts";
 import {
   compile,
+  disassemble,
   evaluate,
   evaluateAsync,
   ExpressionError,
   getNumThreads,
   setNumThreads,
+  validate,
 } from "../mod.ts";
 
 const x = new Float64Array([1, 2, 3]);
@@ -207,4 +209,87 @@ test("an integer raised to a negative integer power at run time is a RangeError"
     assert.match(e.message, message);
     return true;
   });
+});
+
+test("disassemble lists the program compiled for a signature", () => {
+  assert.equal(
+    disassemble("x * 2 + y", { x: "float32", y: "float32" }),
+    [
+      "r0 input[0] float32",
+      "r1 input[1] float32",
+      "r2 const float32 2",
+      "r3 temp float32",
+      "r4 output[0] float32",
+      "0: mul_fff r3, r0, r2",
+      "1: add_fff r4, r3, r1",
+    ].join("\n"),
+  );
+  assert.equal(
+    disassemble("a = a + 1", { a: "int32" }),
+    "r0 input[0] int32\nr1 const int32 1\nr2 output[0] int32\n0: add_iii r2, r0, r1",
+  );
+  throwsExactly(
+    () => disassemble("x + 1", { x: "uint16" as "int32" }),
+    TypeError,
+    "Signature of 'x' must be one of bool, int32, int64, float32, float64: got uint16",
+  );
+  assert.throws(() => disassemble("x + z", { x: "float64" }), {
+    name: "ExpressionError",
+    message: "at 4: unknown variable 'z'; did you mean 'x'?",
+  });
+});
+
+test("validate returns the error evaluate would throw, or undefined", () => {
+  const a = new Float64Array(3), i = new Int32Array(3);
+  assert.equal(validate("sqrt(a) + 1", { a }), undefined);
+  assert.equal(validate("a = a * 2; i = i + 1", { a, i }), undefined);
+  assert.equal(validate("a + 1", { a }, { out: new Float32Array(3) }), undefined);
+  const cases: [() => Error | undefined, ErrorConstructor | typeof ExpressionError, string][] = [
+    [
+      () => validate("tanhh(a)", { a }),
+      ExpressionError,
+      "at 0: unknown function 'tanhh'; did you mean 'tanh'?",
+    ],
+    [
+      () => validate("a +", { a }),
+      ExpressionError,
+      "at 3: expected an expression, got end of input",
+    ],
+    [() => validate("a + b", { a }), TypeError, "Missing variable 'b': the expression uses it"],
+    [
+      () => validate("a + i", { a, i: new Int32Array(4) }),
+      RangeError,
+      "Arrays must have the same length: 'a' has 3 elements, 'i' has 4",
+    ],
+    [
+      () => validate("i + k", { i, k: 3e9 }),
+      RangeError,
+      "Variable 'k' is 3000000000, out of bounds for int32",
+    ],
+    [
+      () => validate("a * 2", { a }, { out: new Int32Array(3) }),
+      TypeError,
+      `Cannot write a float64 result into a int32 out with casting "same_kind"`,
+    ],
+    [
+      () => validate("i = i / 2", { i }),
+      ExpressionError,
+      `at 0: cannot assign a float64 value to 'i', an int32 array (casting "same_kind")`,
+    ],
+    [
+      () => validate("a = a + 1", { a }, { out: a }),
+      TypeError,
+      "Option 'out' is not allowed: the program ends with an assignment, so it has no result",
+    ],
+  ];
+  for (const [call, type, message] of cases) {
+    const e = call();
+    assert.ok(e !== undefined, message);
+    assert.equal(e.constructor, type, message);
+    assert.equal(e.message, message);
+  }
+  // Nothing ran.
+  assert.deepEqual(list(i), [0, 0, 0]);
+  assert.equal(validate("a = a + 1", { a }), undefined);
+  assert.deepEqual(list(a), [0, 0, 0]);
 });

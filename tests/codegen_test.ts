@@ -262,3 +262,133 @@ Deno.test("programs needing more than 65535 registers are refused", () => {
     message: "Cannot generate code: program needs more than 65535 registers",
   });
 });
+
+const ADAM_VARS: Record<string, VarSpec> = {
+  p: array("float32"),
+  g: array("float32"),
+  m: array("float32"),
+  v: array("float32"),
+  b1: { kind: "scalar", dtype: "float32" },
+  b2: { kind: "scalar", dtype: "float32" },
+  lr: { kind: "scalar", dtype: "float32" },
+  eps: { kind: "scalar", dtype: "float32" },
+  x: array("float64"),
+  i: array("int32"),
+};
+
+/** Hand-checked listings of programs: [program, expected disassembly]. */
+const PROGRAM_GOLDEN: [string, string[]][] = [
+  // Adam: one pass, three outputs; p's statement reads the new m and v from
+  // their output registers (r11, r12), never the inputs r0, r2 once written.
+  [
+    `
+  m = m + (1 - b1) * (g - m)
+  v = v + (1 - b2) * (g * g - v)
+  p = p - lr * m / (sqrt(v) + eps)
+`,
+    [
+      "r0 input[0] float32", // m
+      "r1 input[1] float32", // g
+      "r2 input[2] float32", // v
+      "r3 input[3] float32", // p
+      "r4 scalar[0] float32", // b1
+      "r5 scalar[1] float32", // b2
+      "r6 scalar[2] float32", // lr
+      "r7 scalar[3] float32", // eps
+      "r8 const float32 1",
+      "r9 temp float32",
+      "r10 temp float32",
+      "r11 output[0] float32", // m
+      "r12 output[1] float32", // v
+      "r13 output[2] float32", // p
+      "0: sub_fff r9, r8, r4", // 1 - b1
+      "1: sub_fff r10, r1, r0", // g - m
+      "2: mul_fff r9, r9, r10",
+      "3: add_fff r11, r0, r9", // m := m + ...
+      "4: sub_fff r9, r8, r5", // 1 - b2
+      "5: mul_fff r10, r1, r1", // g * g
+      "6: sub_fff r10, r10, r2", // ... - v
+      "7: mul_fff r9, r9, r10",
+      "8: add_fff r12, r2, r9", // v := v + ...
+      "9: mul_fff r9, r6, r11", // lr * (new m)
+      "10: sqrt_ff r10, r12", // sqrt(new v)
+      "11: add_fff r10, r10, r7",
+      "12: div_fff r9, r9, r10",
+      "13: sub_fff r13, r3, r9", // p := p - ...
+    ],
+  ],
+  // A temporary lives in a temp register; the result is output 0.
+  ["t = x * 2; t + 1", [
+    "r0 input[0] float64",
+    "r1 const float64 2",
+    "r2 const float64 1",
+    "r3 temp float64",
+    "r4 output[0] float64",
+    "0: mul_ddd r3, r0, r1",
+    "1: add_ddd r4, r3, r2",
+  ]],
+  // A temporary folded to a constant is propagated; a dead one emits nothing.
+  ["t = 2 * 3; u = x * 5; x * t", [
+    "r0 input[0] float64",
+    "r1 const float64 6",
+    "r2 output[0] float64",
+    "0: mul_ddd r2, r0, r1",
+  ]],
+  // Only the last assignment of m writes its output; the result is copied from it.
+  ["m = m + 1; m = m * 2; m", [
+    "r0 input[0] float32",
+    "r1 const float32 1",
+    "r2 const float32 2",
+    "r3 temp float32",
+    "r4 output[0] float32",
+    "r5 output[1] float32",
+    "0: add_fff r3, r0, r1",
+    "1: mul_fff r5, r3, r2",
+    "2: copy_ff r4, r5",
+  ]],
+  // t is the old m, read after m is written: the input is copied before the write.
+  ["t = m; m = g * 2; t + m", [
+    "r0 input[0] float32",
+    "r1 input[1] float32",
+    "r2 const float32 2",
+    "r3 temp float32",
+    "r4 output[0] float32",
+    "r5 output[1] float32",
+    "0: copy_ff r3, r0",
+    "1: mul_fff r5, r1, r2",
+    "2: add_fff r4, r3, r5",
+  ]],
+  // The value is cast to the array's dtype (same_kind); a leaf is copied.
+  ["i = i * 2; x = i + 0.5; m = 0", [
+    "r0 input[0] int32",
+    "r1 const int32 2",
+    "r2 const float64 0.5",
+    "r3 const float32 0",
+    "r4 temp float64",
+    "r5 output[0] int32",
+    "r6 output[1] float64",
+    "r7 output[2] float32",
+    "0: mul_iii r5, r0, r1",
+    "1: cast_di r4, r5",
+    "2: add_ddd r6, r4, r2",
+    "3: copy_ff r7, r3",
+  ]],
+];
+
+Deno.test("programs compile to one pass with one output per array assigned", () => {
+  for (const [source, expected] of PROGRAM_GOLDEN) {
+    const program = compileProgram(source, ADAM_VARS);
+    assert.equal(disassemble(program.code), expected.join("\n"), source);
+  }
+  const adam = compileProgram(PROGRAM_GOLDEN[0][0], ADAM_VARS);
+  assert.deepEqual(adam.outputs, [
+    { name: "m", dtype: "float32" },
+    { name: "v", dtype: "float32" },
+    { name: "p", dtype: "float32" },
+  ]);
+  assert.deepEqual(adam.inputs, ["m", "g", "v", "p"]);
+  assert.equal(adam.hasResult, false);
+  const temp = compileProgram("t = x * 2; t + 1", ADAM_VARS);
+  assert.deepEqual(temp.outputs, [{ name: "", dtype: "float64" }]);
+  assert.equal(temp.hasResult, true);
+});

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import type { Expr, VarSpec } from "../src/ast.ts";
+import type { Expr, Program, VarSpec } from "../src/ast.ts";
 import { ExpressionError } from "../src/errors.ts";
-import { parse } from "../src/parser.ts";
-import { typecheck } from "../src/types.ts";
+import { parse, parseProgram } from "../src/parser.ts";
+import { typecheck, typecheckProgram } from "../src/types.ts";
 
 /** S-expression of a tree: ints as written, floats with an `f` suffix, calls as `(f: args)`. */
 function sexpr(e: Expr): string {
@@ -149,9 +149,9 @@ Deno.test("bad expressions fail with a precise message at the right offset", () 
     ["f(,)", 2, "expected an expression, got ','"],
     ["a +\nb", 3, "expected an expression, got end of line"],
     ["a $ b", 2, "unexpected character '$'"],
-    ["a = b", 2, "assignment is not supported yet"],
-    ["a; b", 1, "multiple statements are not supported yet"],
-    ["a\nb", 1, "multiple statements are not supported yet"],
+    ["a = b", 2, "expected a single expression, got an assignment"],
+    ["a; b", 0, "only the last statement may be an expression"],
+    ["a\nb", 0, "only the last statement may be an expression"],
     ["tanhh(x)", 0, "unknown function 'tanhh'; did you mean 'tanh'?"],
     ["1 + foo(x)", 4, "unknown function 'foo'"],
     ["a + y", 4, "unknown variable 'y'; did you mean 'a'?"],
@@ -192,6 +192,120 @@ Deno.test("errors carry a caret snippet of the offending line", () => {
     assert.throws(() => typecheck(parse(source), VARS, source), (e: unknown) => {
       assert.ok(e instanceof ExpressionError);
       assert.equal(e.snippet, snippet);
+      return true;
+    });
+  }
+});
+
+/** A program as `name = sexpr` and `sexpr` statements joined by ` ; `. */
+function sprogram(p: Program): string {
+  return p.body.map((s) => s.type === "assign" ? `${s.target.name} = ${sexpr(s.value)}` : sexpr(s))
+    .join(" ; ");
+}
+
+Deno.test("programs are statements separated by newlines or ';'", () => {
+  const table: [string, string][] = [
+    ["x", "x"],
+    ["y = x + 1", "y = (+ x 1)"],
+    ["t = x * 2; t + 1", "t = (* x 2) ; (+ t 1)"],
+    ["a = 1\nb = a\na + b", "a = 1 ; b = a ; (+ a b)"],
+    ["a = 1;; ;\n\n b = 2;", "a = 1 ; b = 2"],
+    ["\n  m = m + (1 - b1) * (\n g - m)  # comment\n  m\n", "m = (+ m (* (- 1 b1) (- g m))) ; m"],
+    ["a = (1 +\n 2); a", "a = (+ 1 2) ; a"],
+    ["x = x", "x = x"],
+    ["a == b", "(== a b)"],
+    ["y = a <= b", "y = (<= a b)"],
+  ];
+  for (const [source, expected] of table) {
+    assert.equal(sprogram(parseProgram(source)), expected, JSON.stringify(source));
+  }
+});
+
+Deno.test("program statements carry exact spans", () => {
+  const source = "t = x * 2; t + 1";
+  const p = parseProgram(source);
+  assert.deepEqual([p.start, p.end], [0, 16]);
+  const [assign, result] = p.body;
+  assert.ok(assign.type === "assign");
+  assert.deepEqual([assign.start, assign.end], [0, 9]);
+  assert.deepEqual(assign.target, { type: "name", name: "t", start: 0, end: 1 });
+  assert.deepEqual(assign.opSpan, { start: 2, end: 3 });
+  assert.deepEqual([assign.value.start, assign.value.end], [4, 9]);
+  assert.deepEqual([result.start, result.end], [11, 16]);
+});
+
+Deno.test("bad programs fail with a precise message at the right offset", () => {
+  const table: [string, number, string][] = [
+    ["x = ", 4, "expected an expression, got end of input"],
+    ["x = \ny = 1", 4, "expected an expression, got end of line"],
+    ["x = ; y", 4, "expected an expression, got ';'"],
+    ["1 = x", 0, "cannot assign to an expression: the target must be a name"],
+    ["x + 1 = 2", 0, "cannot assign to an expression: the target must be a name"],
+    ["y = 1; f(x) = 2", 7, "cannot assign to an expression: the target must be a name"],
+    ["sqrt = x", 0, "cannot assign to 'sqrt': it is a function"],
+    ["y = 1\nwhere = x", 6, "cannot assign to 'where': it is a function"],
+    ["True = 1", 0, "cannot assign to 'True'"],
+    [
+      "and = 1",
+      0,
+      "'and' is not supported; use '&' on comparisons in parentheses: (a > 0) & (b > 0)",
+    ],
+    ["a = b = 1", 6, "chained assignment is not supported"],
+    ["a + 1; b = 2", 0, "only the last statement may be an expression"],
+    ["b = 2\n a * 2\n c = 1", 7, "only the last statement may be an expression"],
+    ["a = (b = 1)", 7, "expected ')' to close '(' at 4"],
+    ["a = 1 b = 2", 6, "unexpected 'b'"],
+    [";;\n", 0, "empty expression"],
+  ];
+  for (const [source, offset, detail] of table) {
+    assert.throws(() => parseProgram(source), (e: unknown) => {
+      assert.ok(e instanceof ExpressionError, `${JSON.stringify(source)}: ${e}`);
+      assert.equal(e.detail, detail, JSON.stringify(source));
+      assert.equal(e.offset, offset, JSON.stringify(source));
+      return true;
+    });
+  }
+});
+
+Deno.test("program type errors name the statement at its offset", () => {
+  const vars: Record<string, VarSpec> = {
+    ...VARS,
+    i: { kind: "array", dtype: "int32" },
+    lr: { kind: "weak", weak: "float" },
+    s: { kind: "scalar", dtype: "float32" },
+  };
+  const table: [string, number, string][] = [
+    ["lr = a", 0, "cannot assign to 'lr': it is a scalar, and only arrays passed in are written"],
+    [
+      "a = 1; s = a",
+      7,
+      "cannot assign to 's': it is a scalar, and only arrays passed in are written",
+    ],
+    ["i = i + a", 0, `cannot assign a float64 value to 'i', an int32 array (casting "same_kind")`],
+    [
+      "a = 1; i = 0.5",
+      7,
+      `cannot assign a float scalar value to 'i', an int32 array (casting "same_kind")`,
+    ],
+    ["i = 3000000000", 4, "integer 3000000000 out of bounds for int32"],
+    [
+      "t = a * 2",
+      0,
+      "the program has no effect: it assigns only temporaries ('t') and ends with no expression",
+    ],
+    [
+      "t = a; u = t; t = 1",
+      14,
+      "the program has no effect: it assigns only temporaries ('t', 'u') and ends with no expression",
+    ],
+    ["a = u + 1; u = 2", 4, "unknown variable 'u'; did you mean 'a'?"],
+    ["t = 1; t + tt", 11, "unknown variable 'tt'; did you mean 't'?"],
+  ];
+  for (const [source, offset, detail] of table) {
+    assert.throws(() => typecheckProgram(parseProgram(source), vars, source), (e: unknown) => {
+      assert.ok(e instanceof ExpressionError, `${source}: ${e}`);
+      assert.equal(e.detail, detail, source);
+      assert.equal(e.offset, offset, source);
       return true;
     });
   }

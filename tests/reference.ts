@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { TypedExpr } from "../src/ast.ts";
+import type { TypedExpr, TypedProgram } from "../src/ast.ts";
 import {
   allocArray,
   type DType,
@@ -125,8 +125,16 @@ const COMPARE: Record<string, (a: Value, b: Value) => boolean> = {
   ne: (a, b) => a !== b,
 };
 
-function column(e: TypedExpr, vars: Record<string, unknown>): Column {
+function column(
+  e: TypedExpr,
+  vars: Record<string, unknown>,
+  statements: readonly Value[][] = [],
+): Column {
   switch (e.type) {
+    case "ref": {
+      const values = statements[e.index];
+      return (i) => values[i];
+    }
     case "const": {
       const v = convert(e.value, e.dtype);
       return () => v;
@@ -140,11 +148,16 @@ function column(e: TypedExpr, vars: Record<string, unknown>): Column {
       return e.dtype === "bool" ? (i) => a[i] !== 0 : (i) => a[i];
     }
     case "cast": {
-      const x = column(e.operand, vars);
+      const x = column(e.operand, vars, statements);
       return (i) => convert(x(i), e.dtype);
     }
     case "op":
-      return opColumn(e.op, e.dtype, e.args.map((a) => column(a, vars)), e.args[0].dtype);
+      return opColumn(
+        e.op,
+        e.dtype,
+        e.args.map((a) => column(a, vars, statements)),
+        e.args[0].dtype,
+      );
   }
 }
 
@@ -200,6 +213,42 @@ export function referenceEvaluate(
     (out as unknown as Value[])[i] = typeof v === "boolean" ? (v ? 1 : 0) : v;
   }
   return out;
+}
+
+function store(values: readonly Value[], dtype: DType): NumericArray {
+  const out = allocArray(dtype, values.length);
+  values.forEach((v, i) => {
+    (out as unknown as Value[])[i] = typeof v === "boolean" ? (v ? 1 : 0) : v;
+  });
+  return out;
+}
+
+/**
+ * Evaluates a typed program over `n` elements, one statement at a time over
+ * whole arrays, without changing `vars`: returns the result (as
+ * {@linkcode referenceEvaluate}, when the program ends with an expression)
+ * and the final value of each array assigned, as new arrays.
+ */
+export function referenceProgram(
+  p: TypedProgram,
+  vars: Record<string, unknown>,
+  n: number,
+  outDtype?: DType,
+): { result?: NumericArray; outputs: Record<string, NumericArray> } {
+  const statements: Value[][] = [];
+  const outputs: Record<string, NumericArray> = {};
+  let result: NumericArray | undefined;
+  for (const s of p.statements) {
+    const col = column(s.value, vars, statements);
+    const values = Array.from({ length: n }, (_, i) => convert(col(i), s.value.dtype));
+    statements.push(values);
+    if (s.kind === "output") outputs[s.name] = store(values, s.value.dtype);
+    if (s.kind === "result") {
+      const dtype = outDtype ?? s.value.dtype;
+      result = store(values.map((v) => convert(v, dtype)), dtype);
+    }
+  }
+  return { result, outputs };
 }
 
 const f64 = new Float64Array(1), i64 = new BigInt64Array(f64.buffer);

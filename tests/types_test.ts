@@ -31,6 +31,8 @@ function show(e: TypedExpr): string {
       return `${e.name}:${e.dtype}`;
     case "scalar":
       return `$${e.name}:${e.dtype}`;
+    case "ref":
+      return `@${e.index}:${e.name}:${e.dtype}`;
     case "cast":
       return `(cast:${e.dtype} ${show(e.operand)})`;
     case "op":
