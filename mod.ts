@@ -29,21 +29,4 @@ import { openDenoBinding } from "./src/ffi_deno.ts";
 
 useBinding(openDenoBinding);
 
-export {
-  type ArrayOperand,
-  compile,
-  disassemble,
-  evaluate,
-  evaluateAsync,
-  type EvaluateOptions,
-  getNumThreads,
-  type Kernel,
-  type Operand,
-  type ResultOf,
-  type Scalar,
-  setNumThreads,
-  validate,
-  type Variables,
-} from "./src/api.ts";
-export { type Casting, type DType, type NumericArray } from "./src/dtype.ts";
-export { ExpressionError } from "./src/errors.ts";
+export * from "./src/public.ts";

@@ -5,7 +5,7 @@
  *    `numfuse.<triple>.node` (`numfuse.linux-x64-gnu.node`, napi-rs's names);
  * 2. compiles the Node entry `mod_node.ts` (as `mod.ts`) and `src/` — never
  *    `src/ffi_deno.ts` — to ESM JavaScript plus `.d.ts` with the TypeScript
- *    compiler from npm (dnt and `deno pack`'s npm output are not available);
+ *    compiler from npm, Deno's own version (dnt cannot be installed here);
  * 3. compiles the shared Node-compatible tests (`tests/e2e_test.ts`,
  *    `tests/dtype_test.ts`) into `npm/tests/`, where their `../mod.ts` is the
  *    Node entry, and copies in `tests/node/`;
@@ -25,8 +25,11 @@ import { cargo, RUST_DIR } from "./cargo.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 /** Where the package is written. */
 export const NPM_DIR = `${ROOT}npm/`;
-/** The TypeScript compiler used (from npm, through npx). */
-const TYPESCRIPT = "typescript@5.9.3";
+/**
+ * The TypeScript compiler used (from npm, through npx): the version Deno
+ * type-checks with, so the package compiles exactly when `deno check` passes.
+ */
+const TYPESCRIPT = `typescript@${Deno.version.typescript}`;
 /** `npx` arguments that run tsc. */
 const TSC = ["-y", "-p", TYPESCRIPT, "tsc"];
 /** The shared tests that run under Node (they import only `node:` modules and the sources). */
@@ -58,15 +61,6 @@ function cargoAddonPath(): string {
     ? "libnumfuse_node.dylib"
     : "libnumfuse_node.so";
   return `${RUST_DIR}target/release/${file}`;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Runs a command with inherited output; throws when it fails. */
@@ -213,53 +207,10 @@ async function writePackageJson(): Promise<void> {
   await Deno.writeTextFile(`${NPM_DIR}package.json`, JSON.stringify(pkg, null, 2) + "\n");
 }
 
-const FALLBACK_README = `# numfuse
-
-numexpr for Node: an array expression written as a string is compiled once to
-bytecode and run by a native virtual machine over TypedArrays, block by block,
-on every core, writing into buffers you own.
-
-\`\`\`js
-import { compile, evaluate } from "numfuse";
-
-const x = new Float32Array([-1, 0.5, 2]);
-evaluate("tanh(where(x > 0, x, 0))", { x });
-evaluate("p - lr * g", { p, g, lr: 0.01 }, { out: p }); // in place
-\`\`\`
-`;
-
-const FALLBACK_LICENSE = `MIT License
-
-Copyright (c) numfuse contributors
-
-Permission is hereby granted, free of charge, to any person obtaining a copy
-of this software and associated documentation files (the "Software"), to deal
-in the Software without restriction, including without limitation the rights
-to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
-copies of the Software, and to permit persons to whom the Software is
-furnished to do so, subject to the following conditions:
-
-The above copyright notice and this permission notice shall be included in all
-copies or substantial portions of the Software.
-
-THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
-AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
-LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
-OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
-SOFTWARE.
-`;
-
-/** Copies README.md and LICENSE from the repository (a stand-in while they do not exist yet). */
+/** Copies README.md and LICENSE from the repository root into the package. */
 async function copyDocs(): Promise<void> {
-  for (const [name, fallback] of [["README.md", FALLBACK_README], ["LICENSE", FALLBACK_LICENSE]]) {
-    if (await exists(`${ROOT}${name}`)) {
-      await Deno.copyFile(`${ROOT}${name}`, `${NPM_DIR}${name}`);
-    } else {
-      console.warn(`build_npm: ${name} is missing at the repository root; writing a stand-in`);
-      await Deno.writeTextFile(`${NPM_DIR}${name}`, fallback);
-    }
+  for (const name of ["README.md", "LICENSE"]) {
+    await Deno.copyFile(`${ROOT}${name}`, `${NPM_DIR}${name}`);
   }
 }
 
@@ -310,14 +261,16 @@ async function checkExports(): Promise<string[]> {
   const isValue = (s: DocSymbol) => s.declarations.some((d) => VALUE_KINDS.includes(d.kind));
   const consumer = await Deno.makeTempDir({ prefix: "numfuse_npm_check_" });
   try {
-    const lines = [`import * as pkg from "${NPM_DIR}mod.js";`];
-    for (const s of deno) {
-      lines.push(
-        isValue(s)
-          ? `export const ${s.name}: typeof pkg.${s.name} = pkg.${s.name};`
-          : `export type ${s.name} = pkg.${s.name};`,
-      );
-    }
+    // Types are imported by name (a missing one fails even unused, and
+    // generic ones need no arguments); values are used as values, which
+    // fails for a type-only export.
+    const values = deno.filter(isValue).map((s) => s.name);
+    const types = deno.filter((s) => !isValue(s)).map((s) => s.name);
+    const lines = [
+      `import { ${values.join(", ")} } from "${NPM_DIR}mod.js";`,
+      `import type { ${types.join(", ")} } from "${NPM_DIR}mod.js";`,
+      `export const values: unknown[] = [${values.join(", ")}];`,
+    ];
     await Deno.writeTextFile(`${consumer}/package.json`, `{ "type": "module" }\n`);
     await Deno.writeTextFile(`${consumer}/check.ts`, lines.join("\n") + "\n");
     await Deno.writeTextFile(

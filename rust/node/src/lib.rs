@@ -10,6 +10,12 @@
 //!   worker thread, holding references to the arrays until it settles
 //! - `numCpus(): number`
 //!
+//! `run` and `runAsync` also take the arrays as the remaining arguments
+//! (`run(handle, threads, meta, out, a, b)`), which spares a property read
+//! per array: the binding calls them that way. Each array is checked against
+//! its slot's dtype (Float32Array for float32, Uint8Array for bool, ...) and
+//! its length in `meta`.
+//!
 //! `meta` is laid out as `src/native.ts` says: `[0]` the element count, `[1..=K]`
 //! the length of each of the K arrays (outputs first, then inputs), then one
 //! slot of 8 raw bytes per scalar.
@@ -29,7 +35,7 @@ use std::any::Any;
 use std::ffi::{c_char, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use napi::*;
 use numfuse_core::{ArrayArg, DType, Error, ErrorCode, Program, RunArgs};
@@ -324,13 +330,108 @@ fn kind_of(dtype: DType) -> Option<napi_typedarray_type> {
     })
 }
 
+/// Arguments kept on the stack: a handle, threads, meta and [`INLINE`] arrays.
+const INLINE_VALUES: usize = 3 + INLINE;
+
+/// A few JS values: on the stack up to [`INLINE_VALUES`], else on the heap.
+struct Values {
+    inline: [napi_value; INLINE_VALUES],
+    heap: Vec<napi_value>,
+    len: usize,
+}
+
+impl Values {
+    /// `len` null values.
+    fn new(len: usize) -> Values {
+        Values {
+            inline: [ptr::null_mut(); INLINE_VALUES],
+            heap: if len > INLINE_VALUES {
+                vec![ptr::null_mut(); len]
+            } else {
+                Vec::new()
+            },
+            len,
+        }
+    }
+
+    fn as_slice(&self) -> &[napi_value] {
+        if self.len > INLINE_VALUES {
+            &self.heap
+        } else {
+            &self.inline[..self.len]
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [napi_value] {
+        if self.len > INLINE_VALUES {
+            &mut self.heap
+        } else {
+            &mut self.inline[..self.len]
+        }
+    }
+}
+
+/// Every argument of a call.
+///
+/// # Safety
+///
+/// `env` and `info` are those of the current call.
+unsafe fn call_arguments(env: napi_env, info: napi_callback_info) -> Result<Values> {
+    let mut values = Values::new(INLINE_VALUES);
+    let mut argc = INLINE_VALUES;
+    // SAFETY: `values` has room for `argc` values; the other out-pointers may be null.
+    let status = unsafe {
+        napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            values.inline.as_mut_ptr(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    // SAFETY: as this function's contract.
+    unsafe { check(env, status, "napi_get_cb_info") }?;
+    if argc <= INLINE_VALUES {
+        values.len = argc;
+        return Ok(values);
+    }
+    let mut values = Values::new(argc);
+    // SAFETY: as above, with room for all `argc` arguments.
+    let status = unsafe {
+        napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            values.heap.as_mut_ptr(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    // SAFETY: as this function's contract.
+    unsafe { check(env, status, "napi_get_cb_info") }?;
+    Ok(values)
+}
+
+/// Whether `value` is a JS Array.
+///
+/// # Safety
+///
+/// `env` is the current environment; `value` one of its values.
+unsafe fn is_array(env: napi_env, value: napi_value) -> bool {
+    let mut result = false;
+    // SAFETY: `result` is an out-pointer.
+    let status = unsafe { napi_is_array(env, value, &mut result) };
+    status == Status::napi_ok && result
+}
+
 /// The checked, decoded head of a `run`/`runAsync` call; the arrays are read one by one.
-struct Call {
+struct Call<'a> {
     program: Arc<Program>,
     threads: usize,
     n: usize,
-    /// The `arrays` argument.
-    arrays: napi_value,
+    /// The arrays (outputs, then inputs), not yet checked.
+    arrays: &'a [napi_value],
     /// Arrays the program takes (outputs, then inputs).
     k: usize,
     /// `meta`'s first element, and how many it has.
@@ -339,7 +440,8 @@ struct Call {
 
 /// A count stored in `meta` as a float64.
 fn meta_count(x: f64, what: &dyn Fn() -> String) -> Result<usize> {
-    if x >= 0.0 && x <= 9_007_199_254_740_991.0 && x.fract() == 0.0 {
+    // In range first, so the cast is exact iff `x` is an integer (and NaN fails).
+    if (0.0..=9_007_199_254_740_991.0).contains(&x) && (x as u64) as f64 == x {
         Ok(x as usize)
     } else {
         Err(JsError::bad_args(format!(
@@ -349,15 +451,27 @@ fn meta_count(x: f64, what: &dyn Fn() -> String) -> Result<usize> {
     }
 }
 
-impl Call {
-    /// Reads `handle, threads, meta, arrays` and checks `meta` and the array count.
+impl<'a> Call<'a> {
+    /// Reads `handle, threads, meta, ...arrays` (or `handle, threads, meta,
+    /// [arrays]`, then read into `scratch`) and checks `meta` and the array count.
     ///
     /// # Safety
     ///
     /// `env` is the current environment; `args` its values. The returned
     /// `meta` pointer is valid while `meta`'s buffer is neither detached nor
     /// resized (so during the call).
-    unsafe fn new(env: napi_env, args: [napi_value; 4], function: &str) -> Result<Call> {
+    unsafe fn new(
+        env: napi_env,
+        args: &'a [napi_value],
+        scratch: &'a mut Values,
+        function: &str,
+    ) -> Result<Call<'a>> {
+        if args.len() < 4 {
+            return Err(JsError::bad_args(format!(
+                "{function} takes a handle, threads, meta and the arrays, got {} arguments",
+                args.len()
+            )));
+        }
         // SAFETY: as this function's contract, for each helper below.
         let (handle, threads) = unsafe {
             (
@@ -374,22 +488,45 @@ impl Call {
                 kind_name(meta.kind)
             )));
         }
-        let mut count = 0;
-        // SAFETY: `count` is an out-pointer.
-        let status = unsafe { napi_get_array_length(env, args[3], &mut count) };
-        if status != Status::napi_ok {
-            return Err(JsError::bad_args(format!(
-                "{function}'s arrays must be an Array"
-            )));
-        }
         let k = program.n_outputs() + program.n_inputs();
-        if count as usize != k {
-            return Err(JsError::bad_args(format!(
+        let wrong_count = |count: usize| {
+            JsError::bad_args(format!(
                 "the program takes {k} arrays ({} outputs, then {} inputs), got {count}",
                 program.n_outputs(),
                 program.n_inputs()
-            )));
-        }
+            ))
+        };
+        let rest = &args[3..];
+        // SAFETY: as above.
+        let arrays = if rest.len() == 1 && (k != 1 || unsafe { is_array(env, rest[0]) }) {
+            // One JS Array of the arrays.
+            let mut count = 0;
+            // SAFETY: `count` is an out-pointer.
+            let status = unsafe { napi_get_array_length(env, rest[0], &mut count) };
+            if status != Status::napi_ok {
+                return Err(JsError::bad_args(format!(
+                    "{function}'s arrays must be an Array or the remaining arguments"
+                )));
+            }
+            if count as usize != k {
+                return Err(wrong_count(count as usize));
+            }
+            *scratch = Values::new(k);
+            for (i, value) in scratch.as_mut_slice().iter_mut().enumerate() {
+                // SAFETY: `rest[0]` is an Array of this env with `k > i`
+                // elements; `value` is an out-pointer.
+                let status = unsafe { napi_get_element(env, rest[0], i as u32, value) };
+                // SAFETY: as this function's contract.
+                unsafe { check(env, status, "napi_get_element") }?;
+            }
+            scratch.as_slice()
+        } else {
+            // The arrays as the remaining arguments.
+            if rest.len() != k {
+                return Err(wrong_count(rest.len()));
+            }
+            rest
+        };
         let want = 1 + k + program.n_scalars();
         if meta.len != want {
             return Err(JsError::bad_args(format!(
@@ -398,17 +535,15 @@ impl Call {
                 meta.len
             )));
         }
-        let call = Call {
+        // SAFETY: meta has `1 + k + n_scalars >= 1` elements at `meta.data`.
+        let n = f64::from_ne_bytes(unsafe { ptr::read_unaligned(meta.data.cast::<[u8; 8]>()) });
+        Ok(Call {
             program,
             threads: threads as usize,
-            n: 0,
-            arrays: args[3],
+            n: meta_count(n, &|| "meta[0] (n)".to_string())?,
+            arrays,
             k,
             meta: meta.data,
-        };
-        Ok(Call {
-            n: meta_count(call.meta_f64(0), &|| "meta[0] (n)".to_string())?,
-            ..call
         })
     }
 
@@ -439,12 +574,7 @@ impl Call {
     ///
     /// `env` is the environment the call was made in.
     unsafe fn array(&self, env: napi_env, i: usize) -> Result<(napi_value, ArrayArg)> {
-        let mut value = ptr::null_mut();
-        // SAFETY: `self.arrays` is an Array of this env with `k > i` elements;
-        // `value` is an out-pointer.
-        let status = unsafe { napi_get_element(env, self.arrays, i as u32, &mut value) };
-        // SAFETY: as this function's contract.
-        unsafe { check(env, status, "napi_get_element") }?;
+        let value = self.arrays[i];
         let n_outputs = self.program.n_outputs();
         let (role, slot, dtype) = if i < n_outputs {
             ("output", i, self.program.output_dtype(i))
@@ -493,7 +623,7 @@ impl Call {
 }
 
 /// Arrays and scalars up to this many are kept on the stack during a sync run.
-const INLINE: usize = 16;
+const INLINE: usize = 8;
 
 const NO_ARRAY: ArrayArg = ArrayArg {
     ptr: ptr::null_mut(),
@@ -505,7 +635,9 @@ unsafe extern "C" fn run(env: napi_env, info: napi_callback_info) -> napi_value 
     // SAFETY: Node calls this on the JS thread with its env and call info.
     unsafe {
         js_function(env, || {
-            let call = Call::new(env, arguments::<4>(env, info, "run")?, "run")?;
+            let args = call_arguments(env, info)?;
+            let mut scratch = Values::new(0);
+            let call = Call::new(env, args.as_slice(), &mut scratch, "run")?;
             let n_scalars = call.program.n_scalars();
             let (mut inline_arrays, mut inline_scalars);
             let (mut heap_arrays, mut heap_scalars);
@@ -535,7 +667,8 @@ unsafe extern "C" fn run(env: napi_env, info: napi_callback_info) -> napi_value 
             // The arrays are JS values of this synchronous call: nothing else
             // runs JS (so nothing detaches or resizes them) until it returns.
             numfuse_core::run(&call.program, &args)?;
-            undefined(env)
+            // Node returns `undefined` for a null result.
+            Ok(ptr::null_mut())
         })
     }
 }
@@ -659,7 +792,9 @@ unsafe extern "C" fn run_async(env: napi_env, info: napi_callback_info) -> napi_
     // SAFETY: Node calls this on the JS thread with its env and call info.
     unsafe {
         js_function(env, || {
-            let call = Call::new(env, arguments::<4>(env, info, "runAsync")?, "runAsync")?;
+            let args = call_arguments(env, info)?;
+            let mut scratch = Values::new(0);
+            let call = Call::new(env, args.as_slice(), &mut scratch, "runAsync")?;
             let mut scalars = vec![[0u8; 8]; call.program.n_scalars()];
             call.scalars(&mut scalars);
             let mut job = Box::new(AsyncRun {
@@ -700,7 +835,7 @@ unsafe extern "C" fn run_async(env: napi_env, info: napi_callback_info) -> napi_
 /// # Safety
 ///
 /// `env` is the environment of the call; on failure the caller releases `job`.
-unsafe fn queue(env: napi_env, call: &Call, job: &mut Box<AsyncRun>) -> Result<napi_value> {
+unsafe fn queue(env: napi_env, call: &Call<'_>, job: &mut Box<AsyncRun>) -> Result<napi_value> {
     for i in 0..call.k {
         // SAFETY: as this function's contract.
         let (value, arg) = unsafe { call.array(env, i) }?;
@@ -781,7 +916,7 @@ unsafe extern "C" fn program_free(env: napi_env, info: napi_callback_info) -> na
         js_function(env, || {
             let [handle] = arguments::<1>(env, info, "programFree")?;
             registry::remove(get_u32(env, handle, "handle")?)?;
-            undefined(env)
+            Ok(ptr::null_mut())
         })
     }
 }
@@ -791,7 +926,10 @@ unsafe extern "C" fn num_cpus(env: napi_env, _info: napi_callback_info) -> napi_
     // SAFETY: Node calls this on the JS thread with its env.
     unsafe {
         js_function(env, || {
-            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+            // Asking the OS reads cgroup files (~10 µs): once per process.
+            static CPUS: OnceLock<usize> = OnceLock::new();
+            let cpus =
+                *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             let mut value = ptr::null_mut();
             let status =
                 napi_create_uint32(env, u32::try_from(cpus).unwrap_or(u32::MAX), &mut value);
@@ -837,5 +975,68 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
             }
             Ok(exports)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_counts_are_non_negative_safe_integers() {
+        let what = || "x".to_string();
+        assert_eq!(meta_count(0.0, &what).ok(), Some(0));
+        assert_eq!(meta_count(4096.0, &what).ok(), Some(4096));
+        assert_eq!(
+            meta_count(9_007_199_254_740_991.0, &what).ok(),
+            Some(9_007_199_254_740_991)
+        );
+        for bad in [-1.0, 2.5, f64::NAN, f64::INFINITY, 9_007_199_254_740_992.0] {
+            let e = meta_count(bad, &what).expect_err("refused");
+            assert_eq!(e.code, "ERR_NUMFUSE_BAD_ARGUMENTS");
+            assert!(e.message.starts_with("x must be a non-negative integer"));
+        }
+    }
+
+    #[test]
+    fn every_dtype_but_float16_has_a_typed_array() {
+        for dtype in DType::ALL {
+            let kind = kind_of(dtype);
+            assert_eq!(kind.is_none(), dtype == DType::Float16, "{dtype:?}");
+            if let Some(kind) = kind {
+                assert!(kind_name(kind).ends_with("Array"), "{dtype:?}");
+            }
+        }
+        assert_eq!(kind_of(DType::Bool), Some(TypedarrayType::uint8_array));
+        assert_eq!(kind_of(DType::Int64), Some(TypedarrayType::bigint64_array));
+    }
+
+    #[test]
+    fn error_codes_have_distinct_names() {
+        let codes = [
+            ErrorCode::BadProgram,
+            ErrorCode::BadArguments,
+            ErrorCode::Overlap,
+            ErrorCode::Domain,
+            ErrorCode::Panic,
+            ErrorCode::BadHandle,
+        ];
+        let names: std::collections::HashSet<_> = codes.iter().map(|&c| code_name(c)).collect();
+        assert_eq!(names.len(), codes.len());
+        assert!(names.iter().all(|n| n.starts_with("ERR_NUMFUSE_")));
+    }
+
+    #[test]
+    fn unknown_handles_are_errors() {
+        for handle in [0, 12345, u32::MAX] {
+            assert_eq!(
+                registry::get(handle).err().unwrap().code,
+                ErrorCode::BadHandle
+            );
+            assert_eq!(
+                registry::remove(handle).err().unwrap().code,
+                ErrorCode::BadHandle
+            );
+        }
     }
 }

@@ -135,6 +135,7 @@ extern "C" {
 
     pub fn napi_get_array_length(env: napi_env, value: napi_value, result: *mut u32)
         -> napi_status;
+    pub fn napi_is_array(env: napi_env, value: napi_value, result: *mut bool) -> napi_status;
     pub fn napi_get_element(
         env: napi_env,
         object: napi_value,

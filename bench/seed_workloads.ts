@@ -1,0 +1,158 @@
+/**
+ * The seed's workloads (SGD, Adam, ReLU, tanh∘ReLU on float32) as numfuse
+ * calls and as plain JS loops, with the data they run on and the bytes each
+ * call moves. Used by `scripts/compare.ts` (the side-by-side with NumPy and
+ * numexpr); `scripts/compare_numpy.py` holds the same workloads in Python
+ * under the same ids.
+ *
+ * @module
+ */
+
+import { evaluate } from "../mod.ts";
+
+/** 64, a 3×3×3×64 filter, 2^18 and a 4096×4096 layer, as in the seed. */
+export const SIZES: readonly number[] = [64, 1728, 1 << 18, 1 << 24];
+
+/** A short label for an element count. */
+export function sizeLabel(n: number): string {
+  if (n === 1 << 24) return "4096²";
+  const log = Math.log2(n);
+  return Number.isInteger(log) && n >= 1024 ? `2^${log}` : `${n}`;
+}
+
+/** Deterministic data in [-scale, scale) (xorshift32). */
+export function random(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed;
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    a[i] = ((s >>> 0) / 4294967296 * 2 - 1) * scale;
+  }
+  return a;
+}
+
+/** The arrays a workload runs on: parameters, gradient, Adam's moments. */
+export interface State {
+  p: Float32Array;
+  g: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+}
+
+/** Fresh data: p, m in [-1, 1), g in [-0.01, 0.01), v in [0, 1). */
+export function state(n: number): State {
+  return {
+    p: random(n, 1),
+    g: random(n, 2, 0.01),
+    m: random(n, 3),
+    v: random(n, 4).map(Math.abs),
+  };
+}
+
+/** One workload, in numfuse and as a plain JS loop. */
+export interface Workload {
+  /** The id shared with `compare_numpy.py` (whose NumPy/numexpr version it is compared with). */
+  id: string;
+  /** What it computes, for tables and charts. */
+  name: string;
+  /**
+   * Whole float32 arrays read plus written by one call (counted per
+   * `evaluate` call: every input read once, the output written once).
+   */
+  arrays: number;
+  /** The STREAM kernel whose bandwidth is its ceiling. */
+  stream: "copy" | "triad";
+  /** numfuse's version; returns the array it produced or updated. */
+  numfuse(s: State): Float32Array;
+  /** The plain JS loop. */
+  js(s: State): Float32Array;
+}
+
+const f = Math.fround;
+
+function adamJs({ p, g, m, v }: State): Float32Array {
+  const b1 = f(1 - 0.9), b2 = f(1 - 0.999), lr = f(0.001), eps = f(1e-8);
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i];
+    const mi = f(m[i] + f(b1 * f(gi - m[i])));
+    const vi = f(v[i] + f(b2 * f(f(gi * gi) - v[i])));
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = f(p[i] - f(f(lr * mi) / f(f(Math.sqrt(vi)) + eps)));
+  }
+  return p;
+}
+
+/** The seed's four workloads. */
+export const WORKLOADS: readonly Workload[] = [
+  {
+    id: "sgd",
+    name: "sgd p = p - g",
+    arrays: 3, // read p, g; write p
+    stream: "triad",
+    numfuse: ({ p, g }) => evaluate("p - g", { p, g }, { out: p }) as Float32Array,
+    js: ({ p, g }) => {
+      for (let i = 0; i < p.length; i++) p[i] -= g[i];
+      return p;
+    },
+  },
+  {
+    id: "adam",
+    name: "adam (3 evaluate calls)",
+    arrays: 10, // (m, g → m) 3 + (v, g → v) 3 + (p, m, v → p) 4
+    stream: "triad",
+    numfuse: ({ p, g, m, v }) => {
+      evaluate("m + (1 - 0.9) * (g - m)", { m, g }, { out: m });
+      evaluate("v + (1 - 0.999) * (g * g - v)", { v, g }, { out: v });
+      return evaluate("p - 0.001 * m / (sqrt(v) + 1e-8)", { p, m, v }, { out: p }) as Float32Array;
+    },
+    js: adamJs,
+  },
+  // ── FUSED ADAM goes here ──────────────────────────────────────────────────
+  // When the one-program Adam lands, add it as another entry compared with the
+  // same NumPy/numexpr code (id "adam" in compare_numpy.py), e.g.
+  //   { id: "adam", name: "adam (fused, 1 call)", arrays: 7 /* read p g m v, write p m v */,
+  //     stream: "triad", numfuse: (s) => <the fused call>, js: adamJs },
+  // compare.ts keys rows by `name` and looks NumPy/numexpr up by `id`.
+  // ──────────────────────────────────────────────────────────────────────────
+  {
+    id: "relu",
+    name: "relu where(p > 0, p, 0)",
+    arrays: 2, // read p; write a new array
+    stream: "copy",
+    numfuse: ({ p }) => evaluate("where(p > 0, p, 0)", { p }) as Float32Array,
+    js: ({ p }) => {
+      const out = new Float32Array(p.length);
+      for (let i = 0; i < p.length; i++) out[i] = p[i] > 0 ? p[i] : 0;
+      return out;
+    },
+  },
+  {
+    id: "tanh_relu",
+    name: "tanh(where(p > 0, p, 0))",
+    arrays: 2, // read p; write a new array
+    stream: "copy",
+    numfuse: ({ p }) => evaluate("tanh(where(p > 0, p, 0))", { p }) as Float32Array,
+    js: ({ p }) => {
+      const out = new Float32Array(p.length);
+      for (let i = 0; i < p.length; i++) out[i] = Math.tanh(p[i] > 0 ? p[i] : 0);
+      return out;
+    },
+  },
+];
+
+/** Relative tolerance of the self-check: float32 transcendental and reassociation noise. */
+export const TOLERANCE = 1e-5;
+
+/** Runs numfuse and the JS loop once on fresh data; throws unless they agree. */
+export function selfCheck(w: Workload, n: number): void {
+  const got = w.numfuse(state(n)), want = w.js(state(n));
+  for (let i = 0; i < n; i++) {
+    const err = Math.abs(got[i] - want[i]);
+    if (!(err <= TOLERANCE * Math.max(1, Math.abs(want[i])))) {
+      throw new Error(`${w.name} n=${n}: element ${i} is ${got[i]}, the JS loop gives ${want[i]}`);
+    }
+  }
+}

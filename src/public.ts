@@ -1,0 +1,25 @@
+/**
+ * The public surface of numfuse, re-exported by both entry points (`mod.ts`
+ * for Deno, `mod_node.ts` for Node), so the two cannot drift apart.
+ *
+ * @module
+ */
+
+export {
+  type ArrayOperand,
+  compile,
+  disassemble,
+  evaluate,
+  evaluateAsync,
+  type EvaluateOptions,
+  getNumThreads,
+  type Kernel,
+  type Operand,
+  type ResultOf,
+  type Scalar,
+  setNumThreads,
+  validate,
+  type Variables,
+} from "./api.ts";
+export { type Casting, type DType, type NumericArray } from "./dtype.ts";
+export { ExpressionError } from "./errors.ts";
