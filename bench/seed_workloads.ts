@@ -1,9 +1,10 @@
 /**
  * The seed's workloads (SGD, Adam, ReLU, tanh∘ReLU on float32) as numfuse
  * calls and as plain JS loops, with the data they run on and the bytes each
- * call moves. Used by `scripts/compare.ts` (the side-by-side with NumPy and
- * numexpr); `scripts/compare_numpy.py` holds the same workloads in Python
- * under the same ids.
+ * call moves. Used by `bench/seed_bench.ts` (`deno task bench`) and
+ * `scripts/compare.ts` (the side-by-side with NumPy and numexpr);
+ * `scripts/compare_numpy.py` holds the same workloads in Python under the
+ * same ids.
  *
  * @module
  */
@@ -85,7 +86,14 @@ function adamJs({ p, g, m, v }: State): Float32Array {
   return p;
 }
 
-/** The seed's four workloads. */
+/** Adam's three updates as one numfuse program (statements run in one pass). */
+const ADAM_PROGRAM = `
+  m = m + (1 - 0.9) * (g - m)
+  v = v + (1 - 0.999) * (g * g - v)
+  p = p - 0.001 * m / (sqrt(v) + 1e-8)
+`;
+
+/** The seed's four workloads, and Adam fused into one program. */
 export const WORKLOADS: readonly Workload[] = [
   {
     id: "sgd",
@@ -110,13 +118,19 @@ export const WORKLOADS: readonly Workload[] = [
     },
     js: adamJs,
   },
-  // ── FUSED ADAM goes here ──────────────────────────────────────────────────
-  // When the one-program Adam lands, add it as another entry compared with the
-  // same NumPy/numexpr code (id "adam" in compare_numpy.py), e.g.
-  //   { id: "adam", name: "adam (fused, 1 call)", arrays: 7 /* read p g m v, write p m v */,
-  //     stream: "triad", numfuse: (s) => <the fused call>, js: adamJs },
-  // compare.ts keys rows by `name` and looks NumPy/numexpr up by `id`.
-  // ──────────────────────────────────────────────────────────────────────────
+  {
+    // The same Adam step as one program: one pass over memory, compared with
+    // the same NumPy and numexpr code (id "adam") and the same JS loop.
+    id: "adam",
+    name: "adam (fused, 1 evaluate call)",
+    arrays: 7, // read p, g, m, v; write p, m, v
+    stream: "triad",
+    numfuse: (s) => {
+      evaluate(ADAM_PROGRAM, { p: s.p, g: s.g, m: s.m, v: s.v });
+      return s.p;
+    },
+    js: adamJs,
+  },
   {
     id: "relu",
     name: "relu where(p > 0, p, 0)",
@@ -146,13 +160,22 @@ export const WORKLOADS: readonly Workload[] = [
 /** Relative tolerance of the self-check: float32 transcendental and reassociation noise. */
 export const TOLERANCE = 1e-5;
 
-/** Runs numfuse and the JS loop once on fresh data; throws unless they agree. */
+/**
+ * Runs numfuse and the JS loop once on fresh data; throws unless they agree on
+ * the result and on the arrays updated in place.
+ */
 export function selfCheck(w: Workload, n: number): void {
-  const got = w.numfuse(state(n)), want = w.js(state(n));
-  for (let i = 0; i < n; i++) {
-    const err = Math.abs(got[i] - want[i]);
-    if (!(err <= TOLERANCE * Math.max(1, Math.abs(want[i])))) {
-      throw new Error(`${w.name} n=${n}: element ${i} is ${got[i]}, the JS loop gives ${want[i]}`);
+  const a = state(n), b = state(n);
+  const pairs: [string, Float32Array, Float32Array][] = [["result", w.numfuse(a), w.js(b)]];
+  for (const k of ["p", "m", "v"] as const) pairs.push([k, a[k], b[k]]);
+  for (const [what, got, want] of pairs) {
+    for (let i = 0; i < n; i++) {
+      const err = Math.abs(got[i] - want[i]);
+      if (!(err <= TOLERANCE * Math.max(1, Math.abs(want[i])))) {
+        throw new Error(
+          `${w.name} n=${n}: ${what}[${i}] is ${got[i]}, the JS loop gives ${want[i]}`,
+        );
+      }
     }
   }
 }

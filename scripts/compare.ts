@@ -363,9 +363,11 @@ function table(rows: Row[], m: Meta): string {
     ...out,
     "",
     "GB/s: bytes numfuse moves per call / its time; arrays counted per evaluate call (inputs read",
-    "once, output written once): sgd 3, adam 3 + 3 + 4 = 10, relu and tanh 2 (x 4 bytes x elements).",
+    "once, outputs written once): sgd 3, adam 3 + 3 + 4 = 10, fused adam 7 (reads p g m v,",
+    "writes p m v), relu and tanh 2 (x 4 bytes x elements).",
     "of STREAM: against triad for sgd and adam (read-read-write), copy for relu and tanh",
-    "(read-write). Below 4096² the arrays fit in cache, so the fraction can pass 100%.",
+    `(read-write). STREAM's arrays (${m.stream.n} float32 each) are sized to miss cache; a workload`,
+    "whose arrays fit in cache (below 4096², and at 4096² where the L3 is large) can pass 100%.",
     `NumPy relu is ${m.py.relu_numpy} (as in the seed); numexpr, numfuse: where(p > 0, p, 0).`,
   ].join("\n");
 }

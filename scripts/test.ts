@@ -15,11 +15,14 @@ import { testNode } from "./test_node.ts";
 const DENO = Deno.execPath();
 const tally = new Tally();
 
-/** The TypeScript test files (tests/node/ holds plain-JS tests that run under Node). */
-function typeScriptTests(): string[] {
-  return [...Deno.readDirSync(new URL("../tests/", import.meta.url))]
+/**
+ * The TypeScript files of a folder; its plain-JS files run under Node against
+ * the built package, which `deno check` cannot resolve before it is built.
+ */
+function typeScriptFiles(dir: string): string[] {
+  return [...Deno.readDirSync(new URL(`../${dir}/`, import.meta.url))]
     .filter((e) => e.isFile && e.name.endsWith(".ts"))
-    .map((e) => `tests/${e.name}`)
+    .map((e) => `${dir}/${e.name}`)
     .sort();
 }
 
@@ -48,8 +51,8 @@ await tally.step("deno check", DENO, [
   "mod_node.ts",
   "src/",
   "scripts/",
-  "bench/",
-  ...typeScriptTests(),
+  ...typeScriptFiles("bench"),
+  ...typeScriptFiles("tests"),
 ]);
 tally.count(
   (await tally.step("deno test", DENO, [
