@@ -1,12 +1,22 @@
 //! Kernels: one generic loop per arity ([`map1`], [`map2`], [`map3`]), one
 //! zero-sized type per operation ([`ops`]), and element traits that say what
 //! each operation means for each element type. [`kernel_for`] instantiates
-//! the loop for an opcode's signature; nothing is written per dtype by hand.
+//! the loop for an opcode's signature and an [`Isa`]; nothing is written per
+//! dtype or per ISA by hand.
+//!
+//! Per ISA, `instantiate!` makes a module of `#[target_feature]` wrappers
+//! around the `#[inline(always)]` generic loops (so each wrapper is compiled,
+//! and vectorized, for that ISA's vectors) and the opcode table over them.
 //!
 //! Element types as stored: bool is a byte (any nonzero byte reads as true,
 //! bools are written as 0 or 1), then `i32`, `i64`, `f32`, `f64`.
+//!
+//! exp, log, sin, cos, tanh and float pow are `numfuse_vecmath`'s branch-free
+//! functions, which vectorize with the loop; sqrt is the hardware instruction.
 
+use crate::isa::Isa;
 use crate::opcodes::{DType, Op, OpInfo};
+use numfuse_vecmath as vm;
 
 /// A pre-decoded instruction's work: `n` elements from the sources `a`, `b`,
 /// `c` (null when unused) into `dst`. Returns 0, or a nonzero status for a
@@ -16,7 +26,9 @@ use crate::opcodes::{DType, Op, OpInfo};
 ///
 /// `dst` is valid for writes and each used source for reads of `n` elements
 /// of the opcode's dtypes, all aligned; `dst` and a source are either
-/// disjoint or start at the same address with the same element size.
+/// disjoint or start at the same address with the same element size. The CPU
+/// runs the ISA the kernel was instantiated for ([`kernel_for`] is only asked
+/// for available ones).
 pub(crate) type Kernel =
     unsafe fn(n: usize, dst: *mut u8, a: *const u8, b: *const u8, c: *const u8) -> u32;
 
@@ -33,7 +45,9 @@ pub(crate) const STATUS_NEGATIVE_POWER: u32 = 1;
 
 /// Elements per step of the vectorized loops: a chunk is read whole into
 /// locals before any of it is written, which is what makes an exactly
-/// aliased `dst` safe without telling LLVM the pointers may overlap.
+/// aliased `dst` safe without telling LLVM the pointers may overlap. A chunk
+/// is computed by a plain loop, not `std::array::from_fn`, which LLVM does
+/// not always inline and would then compile without the ISA's features.
 const CHUNK: usize = 16;
 
 /// A value on its way through a conversion: what C would promote it to.
@@ -45,6 +59,8 @@ pub(crate) enum Num {
 
 /// An element type as stored in a register.
 pub(crate) trait Elem: Copy + 'static {
+    /// Zero (false), to initialise a chunk before it is computed.
+    const ZERO: Self;
     /// The value as an integer (bool and ints) or a float.
     fn to_num(self) -> Num;
     /// The conversion of `cast`: ints wrap, floats round to nearest, floats to
@@ -59,6 +75,7 @@ pub(crate) trait Elem: Copy + 'static {
 }
 
 impl Elem for u8 {
+    const ZERO: u8 = 0;
     #[inline(always)]
     fn to_num(self) -> Num {
         Num::Int(i64::from(self != 0))
@@ -102,6 +119,14 @@ pub(crate) trait Float: Arith {
     fn sin(self) -> Self;
     fn cos(self) -> Self;
     fn tanh(self) -> Self;
+    /// std's sin and cos, exact at any magnitude (slow, not vectorized).
+    fn sin_exact(self) -> Self;
+    fn cos_exact(self) -> Self;
+    /// Recomputes with `exact` the lanes of `r` (vector sin or cos of `x`)
+    /// where the vector function gave up: f64 `|x| > 4.2e8`, for which
+    /// vecmath returns NaN although `x` is finite. A no-op for f32, which
+    /// vecmath covers whole.
+    fn fix_trig(x: &[Self], r: &mut [Self], exact: impl Fn(Self) -> Self);
 }
 
 /// What comparisons compare: bools as `bool` (any nonzero byte is true),
@@ -122,6 +147,7 @@ impl Ordered for u8 {
 macro_rules! int_elem {
     ($($t:ty),*) => {$(
         impl Elem for $t {
+            const ZERO: $t = 0;
             #[inline(always)]
             fn to_num(self) -> Num {
                 Num::Int(i64::from(self))
@@ -212,8 +238,9 @@ macro_rules! int_elem {
 }
 
 macro_rules! float_elem {
-    ($($t:ty),*) => {$(
+    ($($t:ty: $vm:ident),*) => {$(
         impl Elem for $t {
+            const ZERO: $t = 0.0;
             #[inline(always)]
             fn to_num(self) -> Num {
                 Num::Float(f64::from(self))
@@ -271,7 +298,7 @@ macro_rules! float_elem {
             }
             #[inline(always)]
             fn power(self, b: $t) -> $t {
-                self.powf(b)
+                $vm::pow(self, b)
             }
             #[inline(always)]
             fn power_status(_: $t) -> u32 {
@@ -290,23 +317,44 @@ macro_rules! float_elem {
             }
             #[inline(always)]
             fn exp(self) -> $t {
-                <$t>::exp(self)
+                $vm::exp(self)
             }
             #[inline(always)]
             fn ln(self) -> $t {
-                <$t>::ln(self)
+                $vm::log(self)
             }
             #[inline(always)]
             fn sin(self) -> $t {
-                <$t>::sin(self)
+                $vm::sin(self)
             }
             #[inline(always)]
             fn cos(self) -> $t {
-                <$t>::cos(self)
+                $vm::cos(self)
             }
             #[inline(always)]
             fn tanh(self) -> $t {
-                <$t>::tanh(self)
+                $vm::tanh(self)
+            }
+            fn sin_exact(self) -> $t {
+                <$t>::sin(self)
+            }
+            fn cos_exact(self) -> $t {
+                <$t>::cos(self)
+            }
+            #[inline(always)]
+            fn fix_trig(x: &[$t], r: &mut [$t], exact: impl Fn($t) -> $t) {
+                if $vm::TRIG_CAN_GIVE_UP {
+                    let gave_up = |x: $t, r: $t| r.is_nan() & x.is_finite();
+                    // An OR over the chunk (no early exit) stays vectorized.
+                    let any = x.iter().zip(r.iter()).fold(false, |any, (&x, &r)| any | gave_up(x, r));
+                    if any {
+                        for (&x, r) in x.iter().zip(r.iter_mut()) {
+                            if gave_up(x, *r) {
+                                *r = exact(x);
+                            }
+                        }
+                    }
+                }
             }
         }
 
@@ -321,11 +369,34 @@ macro_rules! float_elem {
 }
 
 int_elem!(i32, i64);
-float_elem!(f32, f64);
+/// vecmath's functions per float type, under one set of names for `float_elem!`.
+mod vm32 {
+    pub(super) use super::vm::{
+        cos_f32 as cos, exp_f32 as exp, log_f32 as log, pow_f32 as pow, sin_f32 as sin,
+        tanh_f32 as tanh,
+    };
+    /// vecmath's f32 sin and cos are exact over the whole range.
+    pub(super) const TRIG_CAN_GIVE_UP: bool = false;
+}
+
+mod vm64 {
+    pub(super) use super::vm::{
+        cos_f64 as cos, exp_f64 as exp, log_f64 as log, pow_f64 as pow, sin_f64 as sin,
+        tanh_f64 as tanh,
+    };
+    /// vecmath's f64 sin and cos return NaN for |x| > 4.2e8 (no Payne-Hanek).
+    pub(super) const TRIG_CAN_GIVE_UP: bool = true;
+}
+
+float_elem!(f32: vm32, f64: vm64);
 
 /// One operation on one element; see [`ops`].
 pub(crate) trait Fn1<A, R> {
     fn call(a: A) -> R;
+    /// Corrects results `r` of `call` on `x` that the vectorizable `call`
+    /// could not compute (see [`Float::fix_trig`]); usually nothing to do.
+    #[inline(always)]
+    fn fix(_x: &[A], _r: &mut [R]) {}
 }
 
 /// One operation on two elements; `status` flags domain errors.
@@ -389,9 +460,28 @@ pub(crate) mod ops {
         Sqrt: Float, |a| a.sqrt();
         Exp: Float, |a| a.exp();
         Log: Float, |a| a.ln();
-        Sin: Float, |a| a.sin();
-        Cos: Float, |a| a.cos();
         Tanh: Float, |a| a.tanh();
+    }
+
+    macro_rules! trig {
+        ($($name:ident: $f:ident, $exact:ident;)*) => {$(
+            pub(crate) struct $name;
+            impl<T: Float> Fn1<T, T> for $name {
+                #[inline(always)]
+                fn call(a: T) -> T {
+                    a.$f()
+                }
+                #[inline(always)]
+                fn fix(x: &[T], r: &mut [T]) {
+                    T::fix_trig(x, r, T::$exact);
+                }
+            }
+        )*};
+    }
+
+    trig! {
+        Sin: sin, sin_exact;
+        Cos: cos, cos_exact;
     }
 
     binary! {
@@ -468,11 +558,24 @@ pub(crate) mod ops {
     }
 }
 
+/// An empty `asm!` statement in the chunk loops: LLVM cannot vectorize a
+/// loop across it, so its loop vectorizer leaves the chunk loop alone (under
+/// AVX-512 it would otherwise vectorize *across* chunks, 16 gathers and
+/// scatters per chunk), while each chunk's straight-line code is still one
+/// vector operation per register (the SLP vectorizer).
+#[inline(always)]
+fn keep_chunked() {
+    // SAFETY: an empty instruction string: it reads, writes and clobbers
+    // nothing.
+    unsafe { std::arch::asm!("", options(nomem, nostack, preserves_flags)) };
+}
+
 /// `dst[i] := F(a[i])`.
 ///
 /// # Safety
 ///
 /// As [`Kernel`].
+#[inline(always)]
 unsafe fn map1<A: Elem, R: Elem, F: Fn1<A, R>>(
     n: usize,
     dst: *mut u8,
@@ -489,14 +592,24 @@ unsafe fn map1<A: Elem, R: Elem, F: Fn1<A, R>>(
         // aliased dst is only written after it was read.
         unsafe {
             let x = a.add(i).cast::<[A; CHUNK]>().read();
-            let r: [R; CHUNK] = std::array::from_fn(|j| F::call(x[j]));
+            let mut r = [R::ZERO; CHUNK];
+            for j in 0..CHUNK {
+                r[j] = F::call(x[j]);
+            }
+            F::fix(&x, &mut r);
             dst.add(i).cast::<[R; CHUNK]>().write(r);
         }
         i += CHUNK;
+        keep_chunked();
     }
     while i < n {
         // SAFETY: i < n; element i is read before it is written.
-        unsafe { dst.add(i).write(F::call(a.add(i).read())) };
+        unsafe {
+            let x = a.add(i).read();
+            let mut r = [F::call(x)];
+            F::fix(&[x], &mut r);
+            dst.add(i).write(r[0]);
+        }
         i += 1;
     }
     0
@@ -507,6 +620,7 @@ unsafe fn map1<A: Elem, R: Elem, F: Fn1<A, R>>(
 /// # Safety
 ///
 /// As [`Kernel`].
+#[inline(always)]
 unsafe fn map2<A: Elem, B: Elem, R: Elem, F: Fn2<A, B, R>>(
     n: usize,
     dst: *mut u8,
@@ -523,13 +637,15 @@ unsafe fn map2<A: Elem, B: Elem, R: Elem, F: Fn2<A, B, R>>(
         unsafe {
             let x = a.add(i).cast::<[A; CHUNK]>().read();
             let y = b.add(i).cast::<[B; CHUNK]>().read();
-            let r: [R; CHUNK] = std::array::from_fn(|j| F::call(x[j], y[j]));
+            let mut r = [R::ZERO; CHUNK];
             for j in 0..CHUNK {
+                r[j] = F::call(x[j], y[j]);
                 status |= F::status(x[j], y[j]);
             }
             dst.add(i).cast::<[R; CHUNK]>().write(r);
         }
         i += CHUNK;
+        keep_chunked();
     }
     while i < n {
         // SAFETY: i < n; element i of each source is read before dst's is written.
@@ -548,6 +664,7 @@ unsafe fn map2<A: Elem, B: Elem, R: Elem, F: Fn2<A, B, R>>(
 /// # Safety
 ///
 /// As [`Kernel`].
+#[inline(always)]
 unsafe fn map3<A: Elem, B: Elem, C: Elem, R: Elem, F: Fn3<A, B, C, R>>(
     n: usize,
     dst: *mut u8,
@@ -564,10 +681,14 @@ unsafe fn map3<A: Elem, B: Elem, C: Elem, R: Elem, F: Fn3<A, B, C, R>>(
             let x = a.add(i).cast::<[A; CHUNK]>().read();
             let y = b.add(i).cast::<[B; CHUNK]>().read();
             let z = c.add(i).cast::<[C; CHUNK]>().read();
-            let r: [R; CHUNK] = std::array::from_fn(|j| F::call(x[j], y[j], z[j]));
+            let mut r = [R::ZERO; CHUNK];
+            for j in 0..CHUNK {
+                r[j] = F::call(x[j], y[j], z[j]);
+            }
             dst.add(i).cast::<[R; CHUNK]>().write(r);
         }
         i += CHUNK;
+        keep_chunked();
     }
     while i < n {
         // SAFETY: i < n; element i of each source is read before dst's is written.
@@ -631,42 +752,137 @@ pub(crate) fn fill_for(dtype: DType) -> Option<Fill> {
     all_types!(dtype, |T| fill::<T> as Fill)
 }
 
-fn cast_from<A: Elem>(ret: DType) -> Option<Kernel> {
-    all_types!(ret, |R| map1::<A, R, ops::Cast> as Kernel)
+/// The opcode table over the loops `map1`, `map2`, `map3` in scope: the
+/// kernel of an opcode, from its operation and signature; `None` if this VM
+/// has none (a test checks every entry of `OPCODES` has one).
+macro_rules! kernel_table {
+    ($info:expr) => {{
+        let info: &OpInfo = $info;
+        let ret = info.ret;
+        let arg = *info.args.first()?;
+        match info.op {
+            Op::Copy => all_types!(ret, |T| map1::<T, T, ops::Copy> as Kernel),
+            Op::Cast => all_types!(arg, |A| {
+                all_types!(ret, |R| map1::<A, R, ops::Cast> as Kernel)
+            })
+            .flatten(),
+            Op::Neg => num_types!(ret, |T| map1::<T, T, ops::Neg> as Kernel),
+            Op::Add => num_types!(ret, |T| map2::<T, T, T, ops::Add> as Kernel),
+            Op::Sub => num_types!(ret, |T| map2::<T, T, T, ops::Sub> as Kernel),
+            Op::Mul => num_types!(ret, |T| map2::<T, T, T, ops::Mul> as Kernel),
+            Op::Div => float_types!(ret, |T| map2::<T, T, T, ops::Div> as Kernel),
+            Op::Mod => num_types!(ret, |T| map2::<T, T, T, ops::Mod> as Kernel),
+            Op::Pow => num_types!(ret, |T| map2::<T, T, T, ops::Pow> as Kernel),
+            Op::Lt => all_types!(arg, |T| map2::<T, T, u8, ops::Lt> as Kernel),
+            Op::Le => all_types!(arg, |T| map2::<T, T, u8, ops::Le> as Kernel),
+            Op::Gt => all_types!(arg, |T| map2::<T, T, u8, ops::Gt> as Kernel),
+            Op::Ge => all_types!(arg, |T| map2::<T, T, u8, ops::Ge> as Kernel),
+            Op::Eq => all_types!(arg, |T| map2::<T, T, u8, ops::Eq> as Kernel),
+            Op::Ne => all_types!(arg, |T| map2::<T, T, u8, ops::Ne> as Kernel),
+            Op::And => Some(map2::<u8, u8, u8, ops::And> as Kernel),
+            Op::Or => Some(map2::<u8, u8, u8, ops::Or> as Kernel),
+            Op::Not => Some(map1::<u8, u8, ops::Not> as Kernel),
+            Op::Where => all_types!(ret, |T| map3::<u8, T, T, T, ops::Where> as Kernel),
+            Op::Abs => num_types!(ret, |T| map1::<T, T, ops::Abs> as Kernel),
+            Op::Sqrt => float_types!(ret, |T| map1::<T, T, ops::Sqrt> as Kernel),
+            Op::Exp => float_types!(ret, |T| map1::<T, T, ops::Exp> as Kernel),
+            Op::Log => float_types!(ret, |T| map1::<T, T, ops::Log> as Kernel),
+            Op::Sin => float_types!(ret, |T| map1::<T, T, ops::Sin> as Kernel),
+            Op::Cos => float_types!(ret, |T| map1::<T, T, ops::Cos> as Kernel),
+            Op::Tanh => float_types!(ret, |T| map1::<T, T, ops::Tanh> as Kernel),
+        }
+    }};
 }
 
-/// The kernel of an opcode, from its operation and signature; `None` if this
-/// VM has none (a test checks every entry of `OPCODES` has one).
-pub(crate) fn kernel_for(info: &OpInfo) -> Option<Kernel> {
-    let ret = info.ret;
-    let arg = *info.args.first()?;
-    match info.op {
-        Op::Copy => all_types!(ret, |T| map1::<T, T, ops::Copy> as Kernel),
-        Op::Cast => all_types!(arg, |A| cast_from::<A>(ret)).flatten(),
-        Op::Neg => num_types!(ret, |T| map1::<T, T, ops::Neg> as Kernel),
-        Op::Add => num_types!(ret, |T| map2::<T, T, T, ops::Add> as Kernel),
-        Op::Sub => num_types!(ret, |T| map2::<T, T, T, ops::Sub> as Kernel),
-        Op::Mul => num_types!(ret, |T| map2::<T, T, T, ops::Mul> as Kernel),
-        Op::Div => float_types!(ret, |T| map2::<T, T, T, ops::Div> as Kernel),
-        Op::Mod => num_types!(ret, |T| map2::<T, T, T, ops::Mod> as Kernel),
-        Op::Pow => num_types!(ret, |T| map2::<T, T, T, ops::Pow> as Kernel),
-        Op::Lt => all_types!(arg, |T| map2::<T, T, u8, ops::Lt> as Kernel),
-        Op::Le => all_types!(arg, |T| map2::<T, T, u8, ops::Le> as Kernel),
-        Op::Gt => all_types!(arg, |T| map2::<T, T, u8, ops::Gt> as Kernel),
-        Op::Ge => all_types!(arg, |T| map2::<T, T, u8, ops::Ge> as Kernel),
-        Op::Eq => all_types!(arg, |T| map2::<T, T, u8, ops::Eq> as Kernel),
-        Op::Ne => all_types!(arg, |T| map2::<T, T, u8, ops::Ne> as Kernel),
-        Op::And => Some(map2::<u8, u8, u8, ops::And> as Kernel),
-        Op::Or => Some(map2::<u8, u8, u8, ops::Or> as Kernel),
-        Op::Not => Some(map1::<u8, u8, ops::Not> as Kernel),
-        Op::Where => all_types!(ret, |T| map3::<u8, T, T, T, ops::Where> as Kernel),
-        Op::Abs => num_types!(ret, |T| map1::<T, T, ops::Abs> as Kernel),
-        Op::Sqrt => float_types!(ret, |T| map1::<T, T, ops::Sqrt> as Kernel),
-        Op::Exp => float_types!(ret, |T| map1::<T, T, ops::Exp> as Kernel),
-        Op::Log => float_types!(ret, |T| map1::<T, T, ops::Log> as Kernel),
-        Op::Sin => float_types!(ret, |T| map1::<T, T, ops::Sin> as Kernel),
-        Op::Cos => float_types!(ret, |T| map1::<T, T, ops::Cos> as Kernel),
-        Op::Tanh => float_types!(ret, |T| map1::<T, T, ops::Tanh> as Kernel),
+/// Per ISA, a module of `#[target_feature]` wrappers around the generic
+/// loops and `kernel_for`, the opcode table over them.
+macro_rules! instantiate {
+    ($($(#[$cfg:meta])* $isa:ident $(: $features:literal)?;)*) => {$(
+        $(#[$cfg])*
+        mod $isa {
+            use super::{ops, DType, Elem, Fn1, Fn2, Fn3, Kernel, Op, OpInfo};
+
+            /// [`super::map1`] compiled for this ISA.
+            ///
+            /// # Safety
+            ///
+            /// As [`Kernel`].
+            $(#[target_feature(enable = $features)])*
+            unsafe fn map1<A: Elem, R: Elem, F: Fn1<A, R>>(
+                n: usize,
+                dst: *mut u8,
+                a: *const u8,
+                b: *const u8,
+                c: *const u8,
+            ) -> u32 {
+                // SAFETY: our caller keeps the Kernel contract, which is map1's.
+                unsafe { super::map1::<A, R, F>(n, dst, a, b, c) }
+            }
+
+            /// [`super::map2`] compiled for this ISA.
+            ///
+            /// # Safety
+            ///
+            /// As [`Kernel`].
+            $(#[target_feature(enable = $features)])*
+            unsafe fn map2<A: Elem, B: Elem, R: Elem, F: Fn2<A, B, R>>(
+                n: usize,
+                dst: *mut u8,
+                a: *const u8,
+                b: *const u8,
+                c: *const u8,
+            ) -> u32 {
+                // SAFETY: our caller keeps the Kernel contract, which is map2's.
+                unsafe { super::map2::<A, B, R, F>(n, dst, a, b, c) }
+            }
+
+            /// [`super::map3`] compiled for this ISA.
+            ///
+            /// # Safety
+            ///
+            /// As [`Kernel`].
+            $(#[target_feature(enable = $features)])*
+            unsafe fn map3<A: Elem, B: Elem, C: Elem, R: Elem, F: Fn3<A, B, C, R>>(
+                n: usize,
+                dst: *mut u8,
+                a: *const u8,
+                b: *const u8,
+                c: *const u8,
+            ) -> u32 {
+                // SAFETY: our caller keeps the Kernel contract, which is map3's.
+                unsafe { super::map3::<A, B, C, R, F>(n, dst, a, b, c) }
+            }
+
+            /// This ISA's kernel of an opcode. The pointers need this ISA's
+            /// features at run time: only hand out available ISAs' tables.
+            pub(super) fn kernel_for(info: &OpInfo) -> Option<Kernel> {
+                kernel_table!(info)
+            }
+        }
+    )*};
+}
+
+instantiate! {
+    baseline;
+    #[cfg(target_arch = "x86_64")]
+    avx2: "avx2,fma";
+    #[cfg(target_arch = "x86_64")]
+    avx512: "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma";
+}
+
+/// The kernel of an opcode compiled for `isa`, which must be available on
+/// this CPU (`Isa::clamp` makes it so): the pointer runs that ISA's
+/// instructions. `None` if this VM has no kernel for the opcode.
+pub(crate) fn kernel_for(info: &OpInfo, isa: Isa) -> Option<Kernel> {
+    match isa {
+        Isa::Baseline => baseline::kernel_for(info),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => avx2::kernel_for(info),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => avx512::kernel_for(info),
+        // Never available here (`Isa::clamp` lowers them to Baseline).
+        #[cfg(not(target_arch = "x86_64"))]
+        Isa::Avx2 | Isa::Avx512 => baseline::kernel_for(info),
     }
 }
 
@@ -677,12 +893,15 @@ mod tests {
 
     #[test]
     fn every_opcode_has_a_kernel() {
-        for (code, info) in OPCODES.iter().enumerate() {
-            assert!(
-                kernel_for(info).is_some(),
-                "opcode {code} ({}) has no kernel",
-                info.name
-            );
+        for isa in Isa::ALL {
+            for (code, info) in OPCODES.iter().enumerate() {
+                assert!(
+                    kernel_for(info, isa).is_some(),
+                    "opcode {code} ({}) has no {} kernel",
+                    info.name,
+                    isa.name()
+                );
+            }
         }
     }
 

@@ -6,12 +6,15 @@
 //! ([`BLOCK`] elements), on one thread or on several through rayon.
 //!
 //! - `opcodes` — the opcode table, generated from `src/opcodes.ts`
+//! - `isa` — the instruction sets kernels are compiled for, probed once
 //! - `program` — validation and pre-decoding (numexpr's `check_program`)
 //! - `kernels` — one generic loop per arity, instantiated for every opcode
+//!   and every ISA
 //! - `vm` — argument checks, the block loop and the thread plan
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod isa;
 mod kernels;
 #[rustfmt::skip]
 pub mod opcodes;
@@ -20,6 +23,7 @@ mod vm;
 
 use std::fmt;
 
+pub use isa::Isa;
 pub use opcodes::DType;
 pub use program::{Program, MAX_SCRATCH_BYTES};
 pub use vm::{run, ArrayArg, RunArgs, BLOCK, PARALLEL_WORK_MIN};

@@ -2,6 +2,7 @@
 //! nothing reaches a kernel before every rule at the top of `src/opcodes.ts`
 //! has been checked, and every refusal names the instruction or register.
 
+use crate::isa::Isa;
 use crate::kernels::{self, Fill, Kernel};
 use crate::opcodes::{
     DType, OpInfo, RegKind, BYTECODE_VERSION, HEADER_WORDS, INSTR_WORDS, MAGIC, NO_REG, OPCODES,
@@ -50,6 +51,8 @@ pub(crate) struct Broadcast {
 
 /// A validated, pre-decoded program.
 pub struct Program {
+    /// The ISA the kernels of `instrs` were compiled for (available here).
+    isa: Isa,
     pub(crate) instrs: Vec<Instr>,
     pub(crate) broadcasts: Vec<Broadcast>,
     pub(crate) scratch_bytes: usize,
@@ -206,7 +209,16 @@ impl Program {
     /// Every rule at the top of `src/opcodes.ts` is checked; a violation is a
     /// [`ErrorCode::BadProgram`] whose message names the instruction or
     /// register. Never panics, whatever the bytes.
+    ///
+    /// The kernels are those of [`Isa::detected`].
     pub fn new(code: &[u8]) -> Result<Program, Error> {
+        Program::with_isa(code, Isa::detected())
+    }
+
+    /// As [`Program::new`], with the kernels compiled for `isa`, or for the
+    /// best available ISA below it if this CPU lacks `isa` (see [`Isa::clamp`]).
+    pub fn with_isa(code: &[u8], isa: Isa) -> Result<Program, Error> {
+        let isa = isa.clamp();
         if code.len() % 4 != 0 {
             return Err(bad(format!(
                 "header: program is {} bytes, not a whole number of 4-byte words",
@@ -364,7 +376,7 @@ impl Program {
                     *first = (*first).min(i);
                 }
             }
-            let kernel = kernels::kernel_for(info).ok_or_else(|| {
+            let kernel = kernels::kernel_for(info, isa).ok_or_else(|| {
                 bad(format!(
                     "instruction {i}: opcode {} has no kernel in this VM",
                     info.name
@@ -384,6 +396,7 @@ impl Program {
             )));
         }
         Ok(Program {
+            isa,
             instrs,
             broadcasts: layout.broadcasts,
             scratch_bytes: layout.scratch_bytes,
@@ -394,6 +407,11 @@ impl Program {
             outputs,
             scalars,
         })
+    }
+
+    /// The ISA this program's kernels run.
+    pub fn isa(&self) -> Isa {
+        self.isa
     }
 
     /// Array input slots.

@@ -628,6 +628,9 @@ pub(crate) fn pow_special(x: f64, y: f64, mag: f64) -> f64 {
     let parity = sel(big, ay, yr).to_bits() & 1;
     let odd = is_int && ay < 9_007_199_254_740_992.0 && parity == 1;
     let yneg = y < 0.0;
+    // |x| = 1: the magnitude is exactly 1 (the core's double-double product
+    // overflows for |y| near f64::MAX); sign and NaN are selected below.
+    let mag = sel(ax == 1.0, 1.0, mag);
     // magnitude for the infinite/zero cases
     let mag = sel(ax == 0.0, sel(yneg, f64::INFINITY, 0.0), mag);
     let mag = sel(ax == f64::INFINITY, sel(yneg, 0.0, f64::INFINITY), mag);

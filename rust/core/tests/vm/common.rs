@@ -3,7 +3,7 @@
 use numfuse_core::opcodes::{
     DType, RegKind, BYTECODE_VERSION, HEADER_WORDS, MAGIC, NO_REG, OPCODES,
 };
-use numfuse_core::{run, ArrayArg, Error, Program, RunArgs};
+use numfuse_core::{run, ArrayArg, Error, Isa, Program, RunArgs};
 
 /// Builds bytecode; slot counts follow the registers added.
 #[derive(Default)]
@@ -109,6 +109,14 @@ impl Builder {
 
     pub fn build(&self) -> Result<Program, Error> {
         Program::new(&self.bytes())
+    }
+
+    /// Builds with the kernels of `isa` (which must be available, so that
+    /// the test runs what it names).
+    pub fn build_for(&self, isa: Isa) -> Result<Program, Error> {
+        let p = Program::with_isa(&self.bytes(), isa)?;
+        assert_eq!(p.isa(), isa, "{isa:?} is not available");
+        Ok(p)
     }
 }
 

@@ -1,11 +1,15 @@
-//! Every opcode against a naive scalar reference, over random data with
-//! NaN, ±Inf, -0.0 and integer extremes, at lengths around the chunk and
-//! block sizes, on one and two threads, in place, through temps, and with a
-//! broadcast scalar operand.
+//! Every opcode, compiled for every ISA this CPU runs, against a naive
+//! scalar reference, over random data with NaN, ±Inf, -0.0 and integer
+//! extremes, at lengths around the chunk and block sizes, on one and two
+//! threads, in place, through temps, and with a broadcast scalar operand.
+//!
+//! Results are bit-exact, except the float exp, log, sin, cos, tanh and pow
+//! (numfuse_vecmath, not std): they are within vecmath's ULP bounds of std
+//! (see [`ulp_bound`]), and bit-exact on special inputs.
 
 use crate::common::{run_bufs, Buf, Builder, Rng};
 use numfuse_core::opcodes::{DType, Op, OpInfo, OPCODES};
-use numfuse_core::{ErrorCode, Program, BLOCK};
+use numfuse_core::{ErrorCode, Isa, Program, BLOCK};
 
 /// A value of one of the VM's dtypes.
 #[derive(Clone, Copy, Debug)]
@@ -292,28 +296,89 @@ fn random_buf(rng: &mut Rng, dtype: DType, len: usize, small_nonneg: bool) -> Bu
     b
 }
 
-/// Float results compare NaN to NaN (IEEE leaves arithmetic's NaN payloads
-/// open), except for operations that only move bits.
-fn same(info: &OpInfo, want: u64, got: u64) -> bool {
-    let bit_moving = matches!(info.op, Op::Copy | Op::Neg | Op::Abs | Op::Where);
-    want == got
-        || (!bit_moving
-            && match info.ret {
-                DType::Float32 => {
-                    f32::from_bits(want as u32).is_nan() && f32::from_bits(got as u32).is_nan()
-                }
-                DType::Float64 => f64::from_bits(want).is_nan() && f64::from_bits(got).is_nan(),
-                _ => false,
-            })
+/// How many ULPs from std's result a float opcode may be: vecmath's bound
+/// (f32 exp, log, sin, cos 1; f32 tanh, pow 2; f64 2) plus 1 because std is
+/// itself the reference (glibc is within about half an ULP, not exact).
+/// Everything else is bit-exact.
+fn ulp_bound(info: &OpInfo) -> u64 {
+    match (info.op, info.ret) {
+        (Op::Exp | Op::Log | Op::Sin | Op::Cos, DType::Float32) => 1 + 1,
+        (Op::Tanh | Op::Pow, DType::Float32) => 2 + 1,
+        (Op::Exp | Op::Log | Op::Sin | Op::Cos | Op::Tanh | Op::Pow, DType::Float64) => 2 + 1,
+        _ => 0,
+    }
 }
 
-/// The reference over `n` elements, with operand k taken from `scalar` when given.
+fn is_special(v: V) -> bool {
+    match v {
+        V::F(x) => !x.is_normal(),
+        V::D(x) => !x.is_normal(),
+        _ => false,
+    }
+}
+
+/// The ULPs a result may be off: [`ulp_bound`], but 0 (bit-exact) when an
+/// input is special (NaN, ±inf, ±0, subnormal) and so is the answer, i.e.
+/// NaN, ±inf, ±0, ±1 or an input itself (exp(0) = 1, sin(x) = x for a
+/// subnormal x, pow(x, 0) = 1, pow(0, -3) = inf, ...).
+fn tolerance(info: &OpInfo, args: &[V], result: V) -> u64 {
+    let bound = ulp_bound(info);
+    if bound == 0 || !args.iter().any(|&a| is_special(a)) {
+        return bound;
+    }
+    let special_result = match result {
+        V::F(r) => !r.is_finite() || r.abs() == 0.0 || r.abs() == 1.0,
+        V::D(r) => !r.is_finite() || r.abs() == 0.0 || r.abs() == 1.0,
+        _ => true,
+    };
+    let an_input = args.iter().any(|&a| store(a) == store(result));
+    if special_result || an_input {
+        0
+    } else {
+        bound
+    }
+}
+
+/// A float's bits as a signed integer that counts ULPs (±0 are both 0).
+fn ulp_index(dtype: DType, bits: u64) -> i64 {
+    let sign = match dtype {
+        DType::Float32 => 1u64 << 31,
+        _ => 1u64 << 63,
+    };
+    let magnitude = (bits & !sign) as i64;
+    if bits & sign != 0 {
+        -magnitude
+    } else {
+        magnitude
+    }
+}
+
+/// Float results compare NaN to NaN (IEEE leaves arithmetic's NaN payloads
+/// open), except for operations that only move bits; `ulps` is the tolerance
+/// from [`tolerance`].
+fn same(info: &OpInfo, want: u64, got: u64, ulps: u64) -> bool {
+    let bit_moving = matches!(info.op, Op::Copy | Op::Neg | Op::Abs | Op::Where);
+    let nan = |bits: u64| match info.ret {
+        DType::Float32 => f32::from_bits(bits as u32).is_nan(),
+        DType::Float64 => f64::from_bits(bits).is_nan(),
+        _ => false,
+    };
+    want == got
+        || (!bit_moving && nan(want) && nan(got))
+        || (ulps > 0
+            && !nan(want)
+            && !nan(got)
+            && ulp_index(info.ret, want).abs_diff(ulp_index(info.ret, got)) <= ulps)
+}
+
+/// The reference over `n` elements, with operand k taken from `scalar` when
+/// given, each with its tolerance in ULPs.
 fn expected(
     info: &OpInfo,
     inputs: &[Buf],
     n: usize,
     scalar: Option<(usize, V)>,
-) -> Result<Vec<u64>, ()> {
+) -> Result<Vec<(u64, u64)>, ()> {
     (0..n)
         .map(|i| {
             let args: Vec<V> = inputs
@@ -324,7 +389,8 @@ fn expected(
                     _ => load(b.dtype, b.get(i)),
                 })
                 .collect();
-            reference(info, &args).map(store)
+            let result = reference(info, &args)?;
+            Ok((store(result), tolerance(info, &args, result)))
         })
         .collect()
 }
@@ -332,16 +398,16 @@ fn expected(
 fn check(
     info: &OpInfo,
     what: &str,
-    want: Result<Vec<u64>, ()>,
+    want: Result<Vec<(u64, u64)>, ()>,
     got: Result<Buf, numfuse_core::Error>,
 ) {
     match (want, got) {
         (Ok(want), Ok(got)) => {
-            for (i, &w) in want.iter().enumerate() {
+            for (i, &(w, ulps)) in want.iter().enumerate() {
                 let g = got.get(i);
                 assert!(
-                    same(info, w, g),
-                    "{} {what}: element {i}: want {w:#x}, got {g:#x}",
+                    same(info, w, g, ulps),
+                    "{} {what}: element {i}: want {w:#x} (within {ulps} ulps), got {g:#x}",
                     info.name
                 );
             }
@@ -352,7 +418,7 @@ fn check(
 }
 
 /// out0 := op(in0, in1, ...).
-fn single(info: &OpInfo) -> Program {
+fn single(info: &OpInfo, isa: Isa) -> Program {
     let mut b = Builder::new();
     let args: Vec<u16> = info
         .args
@@ -362,12 +428,12 @@ fn single(info: &OpInfo) -> Program {
         .collect();
     let out = b.output(0, info.ret);
     b.op(info.name, out, &args);
-    b.build().unwrap()
+    b.build_for(isa).unwrap()
 }
 
 /// Operands copied into temps; the op writes in place into the first temp
 /// when the dtypes allow, then out0 := that temp.
-fn through_temps(info: &OpInfo) -> Program {
+fn through_temps(info: &OpInfo, isa: Isa) -> Program {
     let mut b = Builder::new();
     let inputs: Vec<u16> = info
         .args
@@ -389,17 +455,17 @@ fn through_temps(info: &OpInfo) -> Program {
     };
     b.op(info.name, dst, &temps);
     b.op(copy_name(info.ret), out, &[dst]);
-    b.build().unwrap()
+    b.build_for(isa).unwrap()
 }
 
 /// out0 := op(in0, scalar0) for binary ops.
-fn with_scalar(info: &OpInfo) -> Program {
+fn with_scalar(info: &OpInfo, isa: Isa) -> Program {
     let mut b = Builder::new();
     let a = b.input(0, info.args[0]);
     let s = b.scalar(0, info.args[1]);
     let out = b.output(0, info.ret);
     b.op(info.name, out, &[a, s]);
-    b.build().unwrap()
+    b.build_for(isa).unwrap()
 }
 
 fn copy_name(d: DType) -> &'static str {
@@ -448,45 +514,73 @@ fn every_opcode_matches_the_reference() {
             .enumerate()
             .map(|(k, &d)| random_buf(&mut rng, d, THREADED, pow_int && k == 1))
             .collect();
-        let p = single(info);
-        let t = through_temps(info);
-        for n in LENS {
-            let want = expected(info, &inputs, n, None);
-            for threads in [1, 2] {
+        let wants: Vec<_> = LENS
+            .iter()
+            .map(|&n| expected(info, &inputs, n, None))
+            .collect();
+        let want_threaded = expected(info, &inputs, THREADED, None);
+        for isa in Isa::available() {
+            let p = single(info, isa);
+            let t = through_temps(info, isa);
+            for (&n, want) in LENS.iter().zip(&wants) {
+                for threads in [1, 2] {
+                    check(
+                        info,
+                        &format!("{isa:?} n={n} threads={threads}"),
+                        want.clone(),
+                        run_one(&p, info.ret, &inputs, n, &[], threads),
+                    );
+                }
                 check(
                     info,
-                    &format!("n={n} threads={threads}"),
+                    &format!("{isa:?} through temps n={n}"),
                     want.clone(),
-                    run_one(&p, info.ret, &inputs, n, &[], threads),
+                    run_one(&t, info.ret, &inputs, n, &[], 1),
                 );
             }
+            assert_eq!(
+                p.plan_threads(THREADED, 2),
+                2,
+                "{}: the threaded path is not taken",
+                info.name
+            );
             check(
                 info,
-                &format!("through temps n={n}"),
-                want,
-                run_one(&t, info.ret, &inputs, n, &[], 1),
+                &format!("{isa:?} threaded"),
+                want_threaded.clone(),
+                run_one(&p, info.ret, &inputs, THREADED, &[], 2),
+            );
+            check(
+                info,
+                &format!("{isa:?} through temps, threaded"),
+                want_threaded.clone(),
+                run_one(&t, info.ret, &inputs, THREADED, &[], 2),
             );
         }
-        assert_eq!(
-            p.plan_threads(THREADED, 2),
-            2,
-            "{}: the threaded path is not taken",
-            info.name
-        );
-        let want = expected(info, &inputs, THREADED, None);
-        check(
-            info,
-            "threaded",
-            want.clone(),
-            run_one(&p, info.ret, &inputs, THREADED, &[], 2),
-        );
-        check(
-            info,
-            "through temps, threaded",
-            want,
-            run_one(&t, info.ret, &inputs, THREADED, &[], 2),
-        );
     }
+}
+
+/// Runs `p` with out0 exactly input 0's buffer.
+fn run_in_place(
+    p: &Program,
+    info: &OpInfo,
+    mut inputs: Vec<Buf>,
+    n: usize,
+) -> Result<Buf, numfuse_core::Error> {
+    let mut arrays: Vec<_> = inputs.iter_mut().map(Buf::arg).collect();
+    arrays.insert(0, arrays[0]);
+    let args = numfuse_core::RunArgs {
+        n,
+        arrays: &arrays,
+        scalars: &[],
+        threads: 1,
+    };
+    // SAFETY: the buffers are owned here and hold n elements each.
+    unsafe { numfuse_core::run(p, &args) }.map(|()| {
+        let mut out = inputs.swap_remove(0);
+        out.dtype = info.ret;
+        out
+    })
 }
 
 #[test]
@@ -495,30 +589,18 @@ fn every_opcode_runs_in_place() {
     let n = 2 * BLOCK + 21;
     for info in OPCODES.iter().filter(|o| o.args[0].size() == o.ret.size()) {
         let pow_int = info.op == Op::Pow && matches!(info.ret, DType::Int32 | DType::Int64);
-        let mut inputs: Vec<Buf> = info
+        let inputs: Vec<Buf> = info
             .args
             .iter()
             .enumerate()
             .map(|(k, &d)| random_buf(&mut rng, d, n, pow_int && k == 1))
             .collect();
         let want = expected(info, &inputs, n, None);
-        let p = single(info);
-        // out0 is exactly input 0's buffer.
-        let mut arrays: Vec<_> = inputs.iter_mut().map(Buf::arg).collect();
-        arrays.insert(0, arrays[0]);
-        let args = numfuse_core::RunArgs {
-            n,
-            arrays: &arrays,
-            scalars: &[],
-            threads: 1,
-        };
-        // SAFETY: the buffers are owned here and hold n elements each.
-        let got = unsafe { numfuse_core::run(&p, &args) }.map(|()| {
-            let mut out = inputs[0].clone();
-            out.dtype = info.ret;
-            out
-        });
-        check(info, "in place", want, got);
+        for isa in Isa::available() {
+            let p = single(info, isa);
+            let got = run_in_place(&p, info, inputs.clone(), n);
+            check(info, &format!("{isa:?} in place"), want.clone(), got);
+        }
     }
 }
 
@@ -529,7 +611,10 @@ fn binary_opcodes_broadcast_a_scalar() {
     for info in OPCODES.iter().filter(|o| o.args.len() == 2) {
         let pow_int = info.op == Op::Pow && matches!(info.ret, DType::Int32 | DType::Int64);
         let a = random_buf(&mut rng, info.args[0], n, false);
-        let p = with_scalar(info);
+        let programs: Vec<_> = Isa::available()
+            .into_iter()
+            .map(|isa| (isa, with_scalar(info, isa)))
+            .collect();
         for _ in 0..8 {
             let bits = random_value(&mut rng, info.args[1], pow_int);
             let value = load(info.args[1], bits);
@@ -542,12 +627,14 @@ fn binary_opcodes_broadcast_a_scalar() {
                 V::D(x) => x.to_le_bytes(),
             };
             let want = expected(info, &[a.clone(), a.clone()], n, Some((1, value)));
-            check(
-                info,
-                "scalar",
-                want,
-                run_one(&p, info.ret, std::slice::from_ref(&a), n, &[raw], 1),
-            );
+            for (isa, p) in &programs {
+                check(
+                    info,
+                    &format!("{isa:?} scalar"),
+                    want.clone(),
+                    run_one(p, info.ret, std::slice::from_ref(&a), n, &[raw], 1),
+                );
+            }
         }
     }
 }
@@ -556,17 +643,89 @@ fn binary_opcodes_broadcast_a_scalar() {
 fn negative_integer_powers_are_domain_errors() {
     for (name, dtype) in [("pow_iii", DType::Int32), ("pow_lll", DType::Int64)] {
         let info = OPCODES.iter().find(|o| o.name == name).unwrap();
-        let p = single(info);
-        for (n, threads) in [(10, 1), (5000, 1), (THREADED, 2)] {
-            let a = Buf::zeros(dtype, n);
-            let mut b = Buf::zeros(dtype, n);
-            b.set(n - 3, u64::MAX); // -1
-            let err = run_one(&p, dtype, &[a, b], n, &[], threads).unwrap_err();
-            assert_eq!(err.code, ErrorCode::Domain);
-            assert_eq!(
-                err.message,
-                "integers to negative integer powers are not allowed"
+        for isa in Isa::available() {
+            let p = single(info, isa);
+            for (n, threads) in [(10, 1), (5000, 1), (THREADED, 2)] {
+                let a = Buf::zeros(dtype, n);
+                let mut b = Buf::zeros(dtype, n);
+                b.set(n - 3, u64::MAX); // -1
+                let err = run_one(&p, dtype, &[a, b], n, &[], threads).unwrap_err();
+                assert_eq!(err.code, ErrorCode::Domain);
+                assert_eq!(
+                    err.message,
+                    "integers to negative integer powers are not allowed"
+                );
+            }
+        }
+    }
+}
+
+/// vecmath's f64 sin and cos give up (NaN) beyond |x| = 4.2e8; the kernels
+/// recompute those lanes with std, so they are bit-exact there, in full
+/// chunks and in the tail, also in place.
+#[test]
+fn f64_sin_and_cos_of_huge_arguments_are_std_exact() {
+    let mut rng = Rng::new(0xc3);
+    let n = 2 * 16 + 5;
+    for name in ["sin_dd", "cos_dd"] {
+        let info = OPCODES.iter().find(|o| o.name == name).unwrap();
+        let mut x = Buf::zeros(DType::Float64, n);
+        for i in 0..n {
+            let v = match rng.below(4) {
+                0 => 4.2e8 * (1.0 + rng.below(1000) as f64 / 1e6),
+                1 => 2f64.powi(rng.below(1000) as i32 + 29),
+                2 => -1e300 / (1 + rng.below(1000)) as f64,
+                _ => rng.below(1000) as f64 / 7.0 - 70.0,
+            };
+            x.set(i, v.to_bits());
+        }
+        let exact: Vec<_> = (0..n)
+            .map(|i| {
+                let v = f64::from_bits(x.get(i));
+                let r = if name == "sin_dd" { v.sin() } else { v.cos() };
+                (
+                    r.to_bits(),
+                    if v.abs() > 4.2e8 { 0 } else { ulp_bound(info) },
+                )
+            })
+            .collect();
+        for isa in Isa::available() {
+            let p = single(info, isa);
+            let inputs = std::slice::from_ref(&x);
+            check(
+                info,
+                &format!("{isa:?} huge"),
+                Ok(exact.clone()),
+                run_one(&p, info.ret, inputs, n, &[], 1),
+            );
+            let got = run_in_place(&p, info, vec![x.clone()], n);
+            check(
+                info,
+                &format!("{isa:?} huge in place"),
+                Ok(exact.clone()),
+                got,
             );
         }
     }
+}
+
+#[test]
+fn isas_are_detected_once_and_clamped() {
+    let available = Isa::available();
+    assert_eq!(available[0], Isa::Baseline);
+    assert!(available.contains(&Isa::detected()));
+    let best = *available.last().unwrap();
+    let code = {
+        let mut b = Builder::new();
+        let (x, out) = (b.input(0, DType::Float32), b.output(0, DType::Float32));
+        b.op("copy_ff", out, &[x]);
+        b.bytes()
+    };
+    for isa in Isa::ALL {
+        assert_eq!(Isa::from_name(isa.name()), Some(isa));
+        assert_eq!(isa.clamp(), isa.min(best));
+        assert_eq!(Program::with_isa(&code, isa).unwrap().isa(), isa.min(best));
+    }
+    assert_eq!(Isa::from_name("sse9"), None);
+    assert_eq!(Program::new(&code).unwrap().isa(), Isa::detected());
 }
