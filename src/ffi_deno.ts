@@ -61,6 +61,7 @@ function symbols(): Record<string, Deno.ForeignFunction> {
     nf_program_free: { parameters: ["u32"], result: "i32" },
     nf_last_error: { parameters: ["buffer", "u32"], result: "u32" },
     nf_num_cpus: { parameters: [], result: "u32" },
+    nf_advise_fresh: { parameters: ["buffer", "f64"], result: "void" },
     nf_run_table: { parameters: TABLE_PARAMS, result: "i32" },
     nf_run_table_async: {
       name: "nf_run_table",
@@ -173,6 +174,9 @@ export function openDenoBinding(): NativeBinding {
     },
     numCpus() {
       return sym.nf_num_cpus();
+    },
+    adviseFresh(array) {
+      sym.nf_advise_fresh(array, array.byteLength);
     },
   };
 }

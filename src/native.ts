@@ -12,6 +12,9 @@
 
 import type { NumericArray } from "./dtype.ts";
 
+/** Fresh result arrays at least this large get `adviseFresh` (the VM's own threshold). */
+export const ADVISE_MIN_BYTES = 4 << 20;
+
 /** Error codes the VM returns (the negative of the C ABI's return value). */
 export const NATIVE_ERROR = {
   badProgram: 1,
@@ -39,6 +42,12 @@ export interface NativeBinding {
   ): Promise<void>;
   /** Logical CPUs the VM can use. */
   numCpus(): number;
+  /**
+   * Asks the OS for huge pages on a fresh result array before the VM first
+   * writes it (advisory: page faults on a new 64 MB array cost more than the
+   * computation). Called only for arrays of `ADVISE_MIN_BYTES` or more.
+   */
+  adviseFresh(array: NumericArray): void;
 }
 
 /** Turns a VM error code and message into the right JS error. */

@@ -36,6 +36,7 @@ interface Addon {
     arrays: readonly NumericArray[],
   ): Promise<void>;
   numCpus(): number;
+  adviseFresh(array: NumericArray): void;
 }
 
 /** The bits of Node's `process` this module reads (typed here, so no Node typings are needed). */
@@ -195,6 +196,9 @@ export function openNodeBinding(): NativeBinding {
     },
     numCpus() {
       return addon.numCpus();
+    },
+    adviseFresh(array) {
+      addon.adviseFresh(array);
     },
   };
 }

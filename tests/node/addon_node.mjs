@@ -56,6 +56,7 @@ test("the package exports every runtime name mod.ts exports", () => {
 
 test("the addon exports the NativeBinding operations", () => {
   assert.deepEqual(Object.keys(addon).sort(), [
+    "adviseFresh",
     "numCpus",
     "programFree",
     "programNew",

@@ -16,6 +16,7 @@
 
 mod isa;
 mod kernels;
+mod memory;
 #[rustfmt::skip]
 pub mod opcodes;
 mod program;
@@ -24,6 +25,7 @@ mod vm;
 use std::fmt;
 
 pub use isa::Isa;
+pub use memory::{advise_fresh, ADVISE_MIN_BYTES};
 pub use opcodes::DType;
 pub use program::{Program, MAX_SCRATCH_BYTES};
 pub use vm::{run, ArrayArg, RunArgs, BLOCK, PARALLEL_WORK_MIN};

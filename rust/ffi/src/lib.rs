@@ -8,6 +8,7 @@
 //! ```text
 //! u32 nf_abi_version(void)                              1
 //! u32 nf_num_cpus(void)                                 std::thread::available_parallelism
+//! void nf_advise_fresh(void* buf, f64 byte_len)         huge pages for a fresh result buffer
 //! i32 nf_program_new(const u8* code, u32 code_len)      > 0 a handle; < 0 -(error code)
 //! i32 nf_program_free(u32 handle)                       0, or -6 for an unknown/freed handle
 //! u32 nf_last_error(u8* buf, u32 cap)                   copies min(cap, len) bytes of this
@@ -188,6 +189,19 @@ pub extern "C" fn nf_num_cpus() -> u32 {
             .map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX))
     })
     .unwrap_or(1)
+}
+
+/// Asks for huge pages on a fresh result buffer of `byte_len` bytes at `buf`
+/// before the VM first writes it (see `numfuse_core::advise_fresh`): advisory,
+/// it reads and writes no memory, so any arguments are harmless.
+#[no_mangle]
+pub extern "C" fn nf_advise_fresh(buf: *mut c_void, byte_len: f64) {
+    if buf.is_null() || !(byte_len >= 0.0) {
+        return;
+    }
+    // `as` saturates: a byte length beyond usize is clamped, and advise_fresh
+    // clamps the end of the range in turn.
+    let _ = catch_unwind(|| numfuse_core::advise_fresh(buf, byte_len as usize));
 }
 
 /// Validates bytecode; returns a handle (> 0) or `-(error code)`.

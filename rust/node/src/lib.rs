@@ -9,6 +9,7 @@
 //! - `runAsync(handle, threads, meta, arrays): Promise<void>` — runs on a libuv
 //!   worker thread, holding references to the arrays until it settles
 //! - `numCpus(): number`
+//! - `adviseFresh(array)`: huge pages for a fresh result array
 //!
 //! `run` and `runAsync` also take the arrays as the remaining arguments
 //! (`run(handle, threads, meta, out, a, b)`), which spares a property read
@@ -939,13 +940,43 @@ unsafe extern "C" fn num_cpus(env: napi_env, _info: napi_callback_info) -> napi_
     }
 }
 
+/// Bytes per element of a TypedArray kind.
+fn kind_bytes(kind: napi_typedarray_type) -> usize {
+    match kind {
+        TypedarrayType::int16_array | TypedarrayType::uint16_array => 2,
+        TypedarrayType::int32_array
+        | TypedarrayType::uint32_array
+        | TypedarrayType::float32_array => 4,
+        TypedarrayType::float64_array
+        | TypedarrayType::bigint64_array
+        | TypedarrayType::biguint64_array => 8,
+        _ => 1,
+    }
+}
+
+/// `adviseFresh(array)` — asks for huge pages on a fresh result array before
+/// the VM first writes it (`numfuse_core::advise_fresh`; advisory only).
+unsafe extern "C" fn advise_fresh(env: napi_env, info: napi_callback_info) -> napi_value {
+    // SAFETY: Node calls this on the JS thread with its env and call info.
+    unsafe {
+        js_function(env, || {
+            let [value] = arguments::<1>(env, info, "adviseFresh")?;
+            let array = typed_array(env, value, &|| "adviseFresh's argument".to_string())?;
+            let bytes = array.len.saturating_mul(kind_bytes(array.kind));
+            numfuse_core::advise_fresh(array.data.cast(), bytes);
+            Ok(ptr::null_mut())
+        })
+    }
+}
+
 /// The functions the module exports, by JS name.
-const EXPORTS: [(&str, napi_callback); 5] = [
+const EXPORTS: [(&str, napi_callback); 6] = [
     ("programNew\0", Some(program_new)),
     ("programFree\0", Some(program_free)),
     ("run\0", Some(run)),
     ("runAsync\0", Some(run_async)),
     ("numCpus\0", Some(num_cpus)),
+    ("adviseFresh\0", Some(advise_fresh)),
 ];
 
 /// Node's entry point: fills `exports` with the functions above.
