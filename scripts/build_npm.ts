@@ -7,8 +7,9 @@
  *    `src/ffi_deno.ts` — to ESM JavaScript plus `.d.ts` with the TypeScript
  *    compiler from npm, Deno's own version (dnt cannot be installed here);
  * 3. compiles the shared Node-compatible tests (`tests/e2e_test.ts`,
- *    `tests/dtype_test.ts`) into `npm/tests/`, where their `../mod.ts` is the
- *    Node entry, and copies in `tests/node/`;
+ *    `tests/dtype_test.ts`) into `npm/tests/` and the seed workloads
+ *    (`bench/seed_workloads.ts`) into `npm/bench/`, where their `../mod.ts`
+ *    is the Node entry, and copies in `tests/node/`;
  * 4. writes `package.json`, copies README and LICENSE;
  * 5. checks that the package exports every name `mod.ts` exports, with the
  *    same declarations (`deno doc`), and records the runtime names for the
@@ -36,6 +37,8 @@ const TSC = ["-y", "-p", TYPESCRIPT, "tsc"];
 const SHARED_TESTS = ["e2e_test.ts", "dtype_test.ts"];
 /** Files the shared tests import besides the package. */
 const TEST_HELPERS = ["reference.ts"];
+/** The seed workloads and their timing, which `bench/node_seed.mjs` runs under Node. */
+const BENCH_MODULES = ["seed_workloads.ts"];
 /** The sources that must never reach the package. */
 const DENO_ONLY = ["ffi_deno.ts"];
 
@@ -89,6 +92,7 @@ async function capture(cmd: string, args: string[], cwd = ROOT): Promise<string>
 async function stageSources(stage: string): Promise<void> {
   await Deno.mkdir(`${stage}/src`, { recursive: true });
   await Deno.mkdir(`${stage}/tests`, { recursive: true });
+  await Deno.mkdir(`${stage}/bench`, { recursive: true });
   await Deno.copyFile(`${ROOT}mod_node.ts`, `${stage}/mod.ts`);
   for await (const entry of Deno.readDir(`${ROOT}src`)) {
     const name = entry.name;
@@ -99,8 +103,11 @@ async function stageSources(stage: string): Promise<void> {
   for (const name of [...SHARED_TESTS, ...TEST_HELPERS]) {
     await Deno.copyFile(`${ROOT}tests/${name}`, `${stage}/tests/${name}`);
   }
+  for (const name of BENCH_MODULES) {
+    await Deno.copyFile(`${ROOT}bench/${name}`, `${stage}/bench/${name}`);
+  }
   // The staged graph must not reach the Deno binding (tsc would also fail on it).
-  for (const dir of [stage, `${stage}/src`, `${stage}/tests`]) {
+  for (const dir of [stage, `${stage}/src`, `${stage}/tests`, `${stage}/bench`]) {
     for await (const entry of Deno.readDir(dir)) {
       if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
       // Code lines only: doc comments may show the Deno entry as an example.
@@ -154,7 +161,10 @@ async function compile(stage: string): Promise<void> {
     `${stage}/tsconfig.tests.json`,
     JSON.stringify({
       compilerOptions: { ...compilerOptions, noCheck: true, noEmitOnError: false },
-      files: SHARED_TESTS.map((t) => `tests/${t}`),
+      files: [
+        ...SHARED_TESTS.map((t) => `tests/${t}`),
+        ...BENCH_MODULES.map((b) => `bench/${b}`),
+      ],
     }),
   );
   await run("npx", [...TSC, "-p", `${stage}/tsconfig.json`]);

@@ -29,6 +29,8 @@ import {
   sizeLabel,
   SIZES,
   state,
+  timeIt,
+  type Timing,
   type Workload,
   WORKLOADS,
 } from "../bench/seed_workloads.ts";
@@ -173,16 +175,6 @@ function bestStream(a: StreamResult, b: StreamResult): StreamResult {
   };
 }
 
-interface Timing {
-  /** Seconds per call: the median batch. */
-  median: number;
-  /** Seconds per call: the best batch. */
-  best: number;
-  /** Calls per batch. */
-  loops: number;
-  repeats: number;
-}
-
 interface PythonRun {
   python: string;
   numpy: string;
@@ -208,34 +200,6 @@ async function runPython(python: string, o: Options): Promise<PythonRun> {
   ]);
   if (!r.success) throw new Error(`${python} ${script} failed`);
   return JSON.parse(r.stdout);
-}
-
-// ── timing in Deno ──────────────────────────────────────────────────────────
-
-/**
- * timeit's method, as `compare_numpy.py` does it: double the calls per batch
- * until a batch takes `minBatch` seconds (this is also the warm-up), then time
- * `repeats` batches. Seconds per call.
- */
-function timeIt(fn: () => unknown, minBatch: number, repeats: number): Timing {
-  let loops = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let i = 0; i < loops; i++) fn();
-    const elapsed = (performance.now() - t0) / 1e3;
-    if (elapsed >= minBatch) break;
-    loops = Math.max(loops * 2, Math.floor(loops * minBatch / Math.max(elapsed, 1e-9) * 1.2));
-  }
-  const perCall: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < loops; i++) fn();
-    perCall.push((performance.now() - t0) / 1e3 / loops);
-  }
-  perCall.sort((a, b) => a - b);
-  const mid = perCall.length >> 1;
-  const median = perCall.length % 2 ? perCall[mid] : (perCall[mid - 1] + perCall[mid]) / 2;
-  return { median, best: perCall[0], loops, repeats };
 }
 
 type System = "numfuse" | "js" | "numpy" | "numexpr";
