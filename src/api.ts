@@ -28,7 +28,7 @@ import {
   isDType,
   type NumericArray,
 } from "./dtype.ts";
-import type { NativeBinding } from "./native.ts";
+import { ADVISE_MIN_BYTES, type NativeBinding } from "./native.ts";
 import { parseProgram } from "./parser.ts";
 
 /** A JS scalar operand: weakly typed, as Python scalars are under NumPy 2 (NEP 50). */
@@ -222,7 +222,7 @@ export function getNumThreads(): number {
 function collectNames(e: Expr, into: string[]): void {
   switch (e.type) {
     case "name":
-      if (!into.includes(e.name)) into.push(e.name);
+      into.push(e.name);
       break;
     case "unary":
       collectNames(e.operand, into);
@@ -246,16 +246,20 @@ function programNames(program: Program): { names: string[]; optional: Uint8Array
   const names: string[] = [];
   const optional: number[] = [];
   const assigned = new Set<string>();
+  // A Set beside the list keeps this linear: a program may name tens of thousands of variables.
+  const seen = new Set<string>();
   for (const s of program.body) {
     const reads: string[] = [];
     collectNames(s.type === "assign" ? s.value : s, reads);
     for (const name of reads) {
-      if (assigned.has(name) || names.includes(name)) continue;
+      if (assigned.has(name) || seen.has(name)) continue;
+      seen.add(name);
       names.push(name);
       optional.push(0);
     }
     if (s.type !== "assign") continue;
-    if (!names.includes(s.target.name)) {
+    if (!seen.has(s.target.name)) {
+      seen.add(s.target.name);
       names.push(s.target.name);
       optional.push(1);
     }
@@ -348,6 +352,8 @@ function classify(
     }
     data = op.data;
   } else if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") {
+    // Kept, so the run writes the value classified here (a getter is read once).
+    scratchValues[i] = v;
     const want = declared?.[name];
     if (want !== undefined) return STRONG_SCALAR + dtypeCode(want);
     if (typeof v === "boolean") return WEAK_BOOL;
@@ -396,7 +402,8 @@ function buildVariant(expression: string, entry: Entry, codes: Int32Array, out?:
     if (spec !== undefined) vars[name] = spec;
   });
   const program = compileProgram(expression, vars, out);
-  const index = (name: string) => entry.names.indexOf(name);
+  const positions = new Map(entry.names.map((name, i) => [name, i]));
+  const index = (name: string) => positions.get(name)!;
   const handle = native().programNew(program.code);
   const k = program.outputs.length + program.inputs.length;
   const meta = new Float64Array(1 + k + program.scalars.length);
@@ -439,6 +446,13 @@ function variantFor(
   for (let i = 0; i < names.length; i++) {
     scratchCodes[i] = classify(variables, names[i], i, declared, entry.optional[i] === 1);
   }
+  if (!IS_CASTING.has(casting)) {
+    throw new TypeError(
+      `Option 'casting' must be one of ${CASTINGS.map((c) => `"${c}"`).join(", ")}: got ${
+        String(casting)
+      }`,
+    );
+  }
   const plain = findVariant(entry, scratchCodes, NO_OUT) ??
     buildVariant(expression, entry, scratchCodes);
   if (out === undefined) return plain;
@@ -453,13 +467,6 @@ function variantFor(
     throw new TypeError(
       `Option 'out' must be a Float64Array, Float32Array, Int32Array, BigInt64Array or Uint8Array (bool): got ${
         describe(out)
-      }`,
-    );
-  }
-  if (!IS_CASTING.has(casting)) {
-    throw new TypeError(
-      `Option 'casting' must be one of ${CASTINGS.map((c) => `"${c}"`).join(", ")}: got ${
-        String(casting)
       }`,
     );
   }
@@ -481,7 +488,6 @@ function variantFor(
 function prepare(
   v: Variant,
   names: readonly string[],
-  variables: Variables,
   out: NumericArray | undefined,
   allocate = true,
 ): NumericArray | undefined {
@@ -493,6 +499,7 @@ function prepare(
   for (let s = 0; s < inputs.length + nOut - firstNamed; s++) {
     const index = s < inputs.length ? inputs[s] : v.outputIndex[firstNamed + s - inputs.length];
     const a = scratchValues[index] as NumericArray;
+    if (a.length === 0 && isDetached(a)) throw detached(`Variable '${names[index]}'`);
     if (n < 0) {
       n = a.length;
       first = index;
@@ -507,6 +514,7 @@ function prepare(
     else v.args[firstNamed + s - inputs.length] = a;
   }
   if (out !== undefined) {
+    if (out.length === 0 && isDetached(out)) throw detached("Option 'out'");
     if (n < 0) n = out.length;
     else if (out.length !== n) {
       throw new RangeError(`Option 'out' has ${out.length} elements, the result has ${n}`);
@@ -514,7 +522,7 @@ function prepare(
     v.args[0] = out;
   } else if (firstNamed === 1) {
     if (n < 0) n = 1;
-    out = allocate ? allocArray(v.resultDtype!, n) : EMPTY;
+    out = allocate ? fresh(v.resultDtype!, n) : EMPTY;
     v.args[0] = out;
   }
   if (nOut > firstNamed || out !== undefined) resolveOverlaps(v, names);
@@ -523,14 +531,36 @@ function prepare(
   for (let s = 0; s < v.args.length; s++) meta[1 + s] = v.args[s].length;
   const base = 1 + v.args.length;
   for (let s = 0; s < v.scalarIndex.length; s++) {
-    writeScalar(v, base + s, s, variables[names[v.scalarIndex[s]]] as Scalar, names);
+    writeScalar(v, base + s, s, scratchValues[v.scalarIndex[s]] as Scalar, names);
   }
   return firstNamed === 1 ? out : undefined;
+}
+
+/**
+ * Whether an array's buffer was detached (transferred or `transfer()`ed); its
+ * length is then 0. Checked only for empty arrays: reading `.buffer` of a
+ * small on-heap array allocates.
+ */
+function isDetached(a: NumericArray): boolean {
+  return (a.buffer as { detached?: boolean }).detached === true;
+}
+
+function detached(what: string): TypeError {
+  return new TypeError(
+    `${what} is a detached array: its buffer was transferred, so it cannot be read or written`,
+  );
 }
 
 function overlaps(a: NumericArray, b: NumericArray): boolean {
   return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength &&
     b.byteOffset < a.byteOffset + a.byteLength && a.length > 0 && b.length > 0;
+}
+
+/** A new result array; a large one gets huge pages before the VM first writes it. */
+function fresh(dtype: DType, n: number): NumericArray {
+  const array = allocArray(dtype, n);
+  if (array.byteLength >= ADVISE_MIN_BYTES) native().adviseFresh(array);
+  return array;
 }
 
 /**
@@ -612,7 +642,7 @@ function run(
 ): NumericArray | undefined {
   const out = options?.out;
   const v = variantFor(expression, variables, declared, out, options?.casting ?? "same_kind");
-  const result = prepare(v, cache.get(expression)!.names, variables, out);
+  const result = prepare(v, cache.get(expression)!.names, out);
   try {
     native().run(v.handle, getNumThreads(), v.meta, v.args);
   } finally {
@@ -629,7 +659,7 @@ async function runAsync(
 ): Promise<NumericArray | undefined> {
   const out = options?.out;
   const v = variantFor(expression, variables, declared, out, options?.casting ?? "same_kind");
-  const result = prepare(v, cache.get(expression)!.names, variables, out);
+  const result = prepare(v, cache.get(expression)!.names, out);
   const args = v.args.slice();
   release(v);
   await native().runAsync(v.handle, getNumThreads(), v.meta, args);
@@ -799,7 +829,7 @@ export function validate(
     const out = options?.out;
     const v = variantFor(expression, variables, undefined, out, options?.casting ?? "same_kind");
     try {
-      prepare(v, cache.get(expression)!.names, variables, out, false);
+      prepare(v, cache.get(expression)!.names, out, false);
     } finally {
       release(v);
     }

@@ -309,20 +309,24 @@ export function generateProgram(program: TypedProgram, outDtype?: DType): Genera
   const lastUse = new Map<number, number>();
   items.forEach((it, i) => it.args.forEach((a) => lastUse.set(a, i)));
   const temps: DType[] = [];
-  const free = new Set<number>();
+  // Free temporaries per dtype, each a min-heap: the lowest free one in O(log n), not a scan.
+  const free = new Map<DType, number[]>();
+  const release = (t: number) => {
+    let heap = free.get(temps[t]);
+    if (heap === undefined) free.set(temps[t], heap = []);
+    heapPush(heap, t);
+  };
   const allocate = (dtype: DType): number => {
-    let best = -1;
-    for (const t of free) if (temps[t] === dtype && (best < 0 || t < best)) best = t;
-    if (best < 0) return temps.push(dtype) - 1;
-    free.delete(best);
-    return best;
+    const heap = free.get(dtype);
+    if (heap === undefined || heap.length === 0) return temps.push(dtype) - 1;
+    return heapPop(heap);
   };
   const placed: { opcode: number; dst: Loc; args: Loc[] }[] = [];
   items.forEach((it, i) => {
     const args = it.args.map((a) => locOf.get(a)!);
     for (const a of new Set(it.args)) {
       const loc = locOf.get(a)!;
-      if (lastUse.get(a) === i && loc.kind === "temp") free.add(loc.index);
+      if (lastUse.get(a) === i && loc.kind === "temp") release(loc.index);
     }
     const dst: Loc = it.slot !== undefined
       ? { kind: "output", slot: it.slot }
@@ -363,6 +367,34 @@ export function generateProgram(program: TypedProgram, outDtype?: DType): Genera
     scalars,
     outputs: slots.map((o) => ({ name: o.name, dtype: o.dtype })),
   };
+}
+
+function heapPush(heap: number[], x: number): void {
+  let i = heap.push(x) - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent] <= x) break;
+    heap[i] = heap[parent];
+    i = parent;
+  }
+  heap[i] = x;
+}
+
+function heapPop(heap: number[]): number {
+  const top = heap[0];
+  const last = heap.pop()!;
+  if (heap.length === 0) return top;
+  let i = 0;
+  for (;;) {
+    let child = 2 * i + 1;
+    if (child >= heap.length) break;
+    if (child + 1 < heap.length && heap[child + 1] < heap[child]) child++;
+    if (heap[child] >= last) break;
+    heap[i] = heap[child];
+    i = child;
+  }
+  heap[i] = last;
+  return top;
 }
 
 function encode(

@@ -318,7 +318,7 @@ class Checker {
         if (dtype === "bool") return { type: "const", dtype, value: value !== 0n, ...span(where) };
         const [lo, hi] = intRange(dtype);
         if (value < lo || value > hi) {
-          throw this.#error(where, `integer ${value} out of bounds for ${dtype}`);
+          throw this.#error(where, `integer ${abbreviate(value)} out of bounds for ${dtype}`);
         }
         return { type: "const", dtype, value, ...span(where) };
       },
@@ -434,6 +434,12 @@ class Checker {
 /** An operation node; its operands are already of the dtypes of one opcode's signature. */
 function opNode(op: OpName, dtype: DType, args: TypedExpr[], where: Span): TypedExpr {
   return { type: "op", op, dtype, args, ...span(where) };
+}
+
+/** An integer as written in a message: a very long one is cut, so a message stays short. */
+function abbreviate(value: bigint): string {
+  const text = String(value);
+  return text.length <= 40 ? text : `${text.slice(0, 20)}... (${text.length} digits)`;
 }
 
 function article(word: string): string {

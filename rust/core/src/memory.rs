@@ -32,7 +32,10 @@ pub fn advise_fresh(ptr: *mut c_void, len: usize) {
         if len < ADVISE_MIN_BYTES {
             return;
         }
-        let Some(start) = (ptr as usize).checked_next_multiple_of(HUGE_PAGE) else {
+        let Some(start) = (ptr as usize)
+            .checked_add(HUGE_PAGE - 1)
+            .map(|a| a & !(HUGE_PAGE - 1))
+        else {
             return;
         };
         let end = (ptr as usize).saturating_add(len) & !(HUGE_PAGE - 1);

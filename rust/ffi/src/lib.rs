@@ -196,7 +196,7 @@ pub extern "C" fn nf_num_cpus() -> u32 {
 /// it reads and writes no memory, so any arguments are harmless.
 #[no_mangle]
 pub extern "C" fn nf_advise_fresh(buf: *mut c_void, byte_len: f64) {
-    if buf.is_null() || !(byte_len >= 0.0) {
+    if buf.is_null() || byte_len.is_nan() || byte_len < 0.0 {
         return;
     }
     // `as` saturates: a byte length beyond usize is clamped, and advise_fresh
