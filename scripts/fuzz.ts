@@ -10,14 +10,8 @@
  */
 
 import { compileProgram } from "../src/compiler.ts";
-import {
-  checkCompile,
-  FUZZ_VARS,
-  minimise,
-  mutate,
-  randomExpression,
-  rng,
-} from "../tests/generate.ts";
+import { checkCompile, FUZZ_VARS, minimise, mutate, randomExpression } from "../tests/generate.ts";
+import { rng } from "../tests/reference.ts";
 
 function flag(name: string, fallback: number): number {
   const i = Deno.args.indexOf(`--${name}`);

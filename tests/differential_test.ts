@@ -13,8 +13,8 @@ import { compileProgram } from "../src/compiler.ts";
 import { allocArray, type DType, type NumericArray } from "../src/dtype.ts";
 import { ExpressionError } from "../src/errors.ts";
 import { evaluate } from "../mod.ts";
-import { pick, randomExpression, rng } from "./generate.ts";
-import { referenceEvaluate, ulpDistance } from "./reference.ts";
+import { pick, randomExpression } from "./generate.ts";
+import { referenceEvaluate, rng, ulpDistance } from "./reference.ts";
 
 const DTYPES: readonly DType[] = ["bool", "int32", "int64", "float32", "float64"];
 const FLOATS = [

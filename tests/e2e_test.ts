@@ -11,20 +11,7 @@ import type { VarSpec } from "../src/ast.ts";
 import { compileProgram } from "../src/compiler.ts";
 import { allocArray, type DType, type NumericArray } from "../src/dtype.ts";
 import { evaluate, getNumThreads, setNumThreads } from "../mod.ts";
-import { list, referenceEvaluate, ulpDistance } from "./reference.ts";
-
-/** A small deterministic PRNG (xorshift32), so failures reproduce. */
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
+import { list, referenceEvaluate, rng, ulpDistance } from "./reference.ts";
 
 const FLOAT_SPECIALS = [NaN, Infinity, -Infinity, -0, 0, 1, -1, 0.5, 1e-310, 3.4e38, -1e30, 88.5];
 const INT32_SPECIALS = [0, 1, -1, 2147483647, -2147483648, 7, -7];

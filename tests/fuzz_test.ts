@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkCompile, minimise, mutate, randomExpression, rng } from "./generate.ts";
+import { checkCompile, minimise, mutate, randomExpression } from "./generate.ts";
+import { rng } from "./reference.ts";
 
 const CASES = 10_000;
 

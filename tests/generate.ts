@@ -10,18 +10,7 @@ import type { DType } from "../src/dtype.ts";
 import { ExpressionError } from "../src/errors.ts";
 import { PUNCTUATORS } from "../src/lexer.ts";
 import { FUNCTIONS } from "../src/types.ts";
-
-/** A small deterministic PRNG (mulberry32), so every case reproduces from its seed. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "./reference.ts";
 
 /** A random element of a list. */
 export function pick<T>(r: () => number, items: readonly T[]): T {

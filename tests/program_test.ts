@@ -11,20 +11,7 @@ import type { VarSpec } from "../src/ast.ts";
 import { compileProgram } from "../src/compiler.ts";
 import { allocArray, type DType, type NumericArray } from "../src/dtype.ts";
 import { compile, evaluate, evaluateAsync, ExpressionError } from "../mod.ts";
-import { list, referenceProgram, ulpDistance } from "./reference.ts";
-
-/** xorshift32, so failures reproduce. */
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
+import { list, referenceProgram, rng, ulpDistance } from "./reference.ts";
 
 const SPECIALS = [NaN, Infinity, -Infinity, -0, 0, 1, -1, 1e-310, 3.4e38];
 
