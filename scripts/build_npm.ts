@@ -9,7 +9,8 @@
  * 3. compiles the shared Node-compatible tests (`tests/e2e_test.ts`,
  *    `tests/dtype_test.ts`) into `npm/tests/` and the seed workloads
  *    (`bench/seed_workloads.ts`) into `npm/bench/`, where their `../mod.ts`
- *    is the Node entry, and copies in `tests/node/`;
+ *    is the Node entry, and copies in every `.mjs` of `tests/node/` (the
+ *    `*_node.mjs` tests and their helpers, such as the concurrency worker);
  * 4. writes `package.json`, copies README and LICENSE;
  * 5. checks that the package exports every name `mod.ts` exports, with the
  *    same declarations (`deno doc`), and records the runtime names for the

@@ -10,7 +10,6 @@ import type { DType } from "../src/dtype.ts";
 import { ExpressionError } from "../src/errors.ts";
 import { PUNCTUATORS } from "../src/lexer.ts";
 import { FUNCTIONS } from "../src/types.ts";
-import { rng } from "./reference.ts";
 
 /** A random element of a list. */
 export function pick<T>(r: () => number, items: readonly T[]): T {

@@ -144,7 +144,9 @@ impl Rng {
     }
 }
 
-/// A typed array as raw bytes in a u64-aligned buffer.
+/// A typed array as raw bytes at the end of a u64 buffer: the elements end
+/// exactly where the allocation does, so a kernel reading or writing past
+/// them leaves the allocation (which AddressSanitizer reports).
 #[derive(Clone, Debug)]
 pub struct Buf {
     pub dtype: DType,
@@ -156,15 +158,24 @@ impl Buf {
     pub fn zeros(dtype: DType, len: usize) -> Buf {
         Buf {
             dtype,
-            words: vec![0; (len * dtype.size() + 7) / 8 + 1],
+            words: vec![0; ((len * dtype.size() + 7) / 8).max(1)],
             len,
         }
     }
 
+    /// Where the elements start, in bytes from the start of `words`: a
+    /// multiple of the element size, which divides 8.
+    fn offset(&self) -> usize {
+        8 * self.words.len() - self.len * self.dtype.size()
+    }
+
     pub fn bytes(&self) -> &[u8] {
-        // SAFETY: a u64 buffer viewed as bytes, within its length.
+        // SAFETY: the last len elements' bytes of the u64 buffer.
         unsafe {
-            std::slice::from_raw_parts(self.words.as_ptr().cast(), self.len * self.dtype.size())
+            std::slice::from_raw_parts(
+                self.words.as_ptr().cast::<u8>().add(self.offset()),
+                self.len * self.dtype.size(),
+            )
         }
     }
 
@@ -172,7 +183,7 @@ impl Buf {
         // SAFETY: as in `bytes`, uniquely borrowed.
         unsafe {
             std::slice::from_raw_parts_mut(
-                self.words.as_mut_ptr().cast(),
+                self.words.as_mut_ptr().cast::<u8>().add(self.offset()),
                 self.len * self.dtype.size(),
             )
         }
@@ -192,8 +203,10 @@ impl Buf {
     }
 
     pub fn arg(&mut self) -> ArrayArg {
+        let offset = self.offset();
         ArrayArg {
-            ptr: self.words.as_mut_ptr().cast(),
+            // SAFETY: at most one past the end of the buffer (when len is 0).
+            ptr: unsafe { self.words.as_mut_ptr().cast::<u8>().add(offset) },
             len: self.len,
         }
     }
