@@ -24,6 +24,7 @@
 
 import { getNumThreads } from "../mod.ts";
 import { cargo, RUST_DIR } from "./cargo.ts";
+import { findPython, pythonPath } from "./python.ts";
 import {
   selfCheck,
   sizeLabel,
@@ -104,39 +105,12 @@ async function output(cmd: string, args: string[], stderr: "inherit" | "piped" =
 
 const PYTHON_PACKAGES = ["python3-numpy", "python3-numexpr"];
 
-async function pythonHasNumpy(python: string): Promise<boolean> {
-  try {
-    return (await output(python, ["-c", "import numpy, numexpr"], "piped")).success;
-  } catch {
-    return false; // no such interpreter
-  }
-}
-
-async function aptInstall(packages: string[]): Promise<boolean> {
-  const apt = async (args: string[]) =>
-    (await new Deno.Command("env", {
-      args: ["DEBIAN_FRONTEND=noninteractive", "apt-get", ...args],
-      stdout: "inherit",
-      stderr: "inherit",
-    }).output()).success;
-  try {
-    console.error(`compare: installing ${packages.join(" ")} with apt-get`);
-    if (await apt(["install", "-y", "-qq", ...packages])) return true;
-    return await apt(["update", "-qq"]) && await apt(["install", "-y", "-qq", ...packages]);
-  } catch {
-    return false; // no apt-get
-  }
-}
-
 /** Debian's Python with NumPy and numexpr, installing them if we can. */
-async function findPython(): Promise<string> {
-  const python = Deno.env.get("NUMFUSE_PYTHON") ?? "/usr/bin/python3";
-  if (await pythonHasNumpy(python)) return python;
-  if (Deno.uid() === 0 && await aptInstall(PYTHON_PACKAGES) && await pythonHasNumpy(python)) {
-    return python;
-  }
+async function findNumpyPython(): Promise<string> {
+  const python = await findPython(["numpy", "numexpr"], PYTHON_PACKAGES, "compare");
+  if (python !== undefined) return python;
   throw new Error(
-    `${python} cannot import numpy and numexpr: install Debian's ${
+    `${pythonPath()} cannot import numpy and numexpr: install Debian's ${
       PYTHON_PACKAGES.join(" and ")
     } ` +
       `(apt-get install -y ${PYTHON_PACKAGES.join(" ")}, as root), ` +
@@ -538,7 +512,7 @@ async function cpuModel(): Promise<string> {
 async function measure(o: Options): Promise<{ rows: Row[]; meta: Meta }> {
   console.error("compare: building the native library and numfuse-stream");
   await cargo("build", "--release", "-p", "numfuse-ffi", "-p", "numfuse-stream");
-  const python = await findPython();
+  const python = await findNumpyPython();
 
   console.error(`compare: STREAM (${o.streamN} float32, best of ${o.streamReps})`);
   const before = await runStream(o);

@@ -2,13 +2,16 @@
  * Runs every check and test: `deno task test`.
  *
  * Builds the native library, runs the Rust tests, checks that the tree is
- * clean (deno fmt/lint/check, cargo fmt/clippy), then runs the Deno tests.
+ * clean (deno fmt/lint/check, cargo fmt/clippy), then runs the Deno tests
+ * (with Debian's python3-numpy installed first when we are root, for the
+ * freshness check of the NumPy goldens).
  * Prints the counts of each runner and a closing `tests: N passed, N failed`.
  *
  * @module
  */
 
 import { cargo, cargoSourceArgs, RUST_DIR } from "./cargo.ts";
+import { findPython } from "./python.ts";
 import { Tally } from "./runner.ts";
 import { testNode } from "./test_node.ts";
 
@@ -54,6 +57,11 @@ await tally.step("deno check", DENO, [
   ...typeScriptFiles("bench"),
   ...typeScriptFiles("tests"),
 ]);
+// Debian's NumPy (installed as root, as compare does), so that tests/golden_test.ts
+// checks that scripts/gen_goldens.py still writes tests/goldens/numpy.json.
+if (await findPython(["numpy"], ["python3-numpy"], "test") === undefined) {
+  console.error("test: no Python with NumPy: the NumPy goldens' freshness check is skipped");
+}
 tally.count(
   (await tally.step("deno test", DENO, [
     "test",

@@ -1,0 +1,62 @@
+/**
+ * The Python the NumPy scripts run under: Debian's `/usr/bin/python3`
+ * (`NUMFUSE_PYTHON` overrides it), with Debian's packages (`python3-numpy`,
+ * ...) installed by apt-get when they are missing and we are root. Used by
+ * `scripts/compare.ts`, `scripts/test.ts` and `tests/golden_test.ts`.
+ *
+ * @module
+ */
+
+/** The Python interpreter to use: `NUMFUSE_PYTHON`, else Debian's `/usr/bin/python3`. */
+export function pythonPath(): string {
+  return Deno.env.get("NUMFUSE_PYTHON") ?? "/usr/bin/python3";
+}
+
+/** Whether `python` runs and imports every one of `modules`. */
+export async function pythonImports(python: string, modules: readonly string[]): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(python, {
+      args: ["-c", `import ${modules.join(", ")}`],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return false; // no such interpreter
+  }
+}
+
+/** Installs Debian packages with apt-get (updating the lists once if needed); whether it worked. */
+async function aptInstall(packages: readonly string[], who: string): Promise<boolean> {
+  const apt = async (args: string[]) =>
+    (await new Deno.Command("env", {
+      args: ["DEBIAN_FRONTEND=noninteractive", "apt-get", ...args],
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output()).success;
+  try {
+    console.error(`${who}: installing ${packages.join(" ")} with apt-get`);
+    if (await apt(["install", "-y", "-qq", ...packages])) return true;
+    return await apt(["update", "-qq"]) && await apt(["install", "-y", "-qq", ...packages]);
+  } catch {
+    return false; // no apt-get
+  }
+}
+
+/**
+ * The Python of {@linkcode pythonPath} once it imports `modules`, installing
+ * the Debian `packages` that provide them when they are missing and we are
+ * root; undefined when that is not possible.
+ */
+export async function findPython(
+  modules: readonly string[],
+  packages: readonly string[],
+  who: string,
+): Promise<string | undefined> {
+  const python = pythonPath();
+  if (await pythonImports(python, modules)) return python;
+  if (Deno.uid() === 0 && await aptInstall(packages, who) && await pythonImports(python, modules)) {
+    return python;
+  }
+  return undefined;
+}
