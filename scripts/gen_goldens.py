@@ -6,7 +6,10 @@ Run by Debian's /usr/bin/python3 (python3-numpy):
 
 A deterministic (seeded) matrix of cases over what numfuse supports today:
 every operator (+ - * / ** %, unary -, the six comparisons, & | ~ on bool)
-and function (where sqrt exp log sin cos tanh abs) over bool, int32, int64,
+and function (where sqrt exp log sin cos tanh abs, then tan arcsin arccos
+arctan sinh cosh arcsinh arccosh arctanh expm1 log1p log2 log10 exp2 arctan2)
+and ceil floor trunc round square reciprocal sign isnan isfinite isinf signbit
+copysign hypot fmod maximum minimum clip) over bool, int32, int64,
 float32 and float64, same- and mixed-dtype, and with weak Python scalars
 (literals such as `a * 0.5`, and variables bound to a Python int or float),
 on data with NaN, +-Inf, -0.0, subnormals, integer extremes and zero divisors,
@@ -53,6 +56,11 @@ DTYPES = ("bool", "int32", "int64", "float32", "float64")
 ARITHMETIC = ("+", "-", "*", "/", "**", "%")
 COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
 FUNCTIONS = ("sqrt", "exp", "log", "sin", "cos", "tanh", "abs")
+# Added later, in a group of their own at the end (so earlier cases keep their data).
+FLOAT_FUNCTIONS = (
+    "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
+    "expm1", "log1p", "log2", "log10", "exp2",
+)
 UFUNC = {
     "+": np.add,
     "-": np.subtract,
@@ -271,6 +279,52 @@ def build():
               lambda a: np.add(a, 9223372036854775808))
     m.add("a + 3000000000", {"a": m.data("int32", 7)}, lambda a: np.add(a, 3000000000))
     m.add("a * -2147483649", {"a": m.data("int32", 7)}, lambda a: np.multiply(a, -2147483649))
+    m.group = "float functions"
+    # The vecmath functions after the first seven: on every numeric dtype, and on data
+    # scaled into (-1, 1) where the inverse functions are defined; arctan2 on pairs.
+    for t in DTYPES[1:]:
+        for f in FLOAT_FUNCTIONS:
+            m.add(f"{f}(a)", {"a": m.data(t, 33)}, lambda a, f=f: getattr(np, f)(a))
+        m.add("arctan2(a, b)", {"a": m.data(t, 33), "b": m.data(t, 33)}, lambda a, b: np.arctan2(a, b))
+        m.add("arctan2(a, 2)", {"a": m.data(t, 7)}, lambda a: np.arctan2(a, 2))
+        m.add("arctan2(0.5, a)", {"a": m.data(t, 7)}, lambda a: np.arctan2(0.5, a))
+    for t in ("float32", "float64"):
+        for f in ("arcsin", "arccos", "arctanh"):
+            m.add(f"{f}(a)", {"a": np.array([m.r.uniform(-1, 1) for _ in range(33)], dtype=t)},
+                  lambda a, f=f: getattr(np, f)(a))
+        m.add("arccosh(a)", {"a": np.array([m.r.uniform(1, 30) for _ in range(33)], dtype=t)},
+              lambda a: np.arccosh(a))
+    for ta, tb in (("float32", "int32"), ("int64", "float32"), ("float32", "float64")):
+        m.add("arctan2(a, b)", {"a": m.data(ta, 33), "b": m.data(tb, 33)}, lambda a, b: np.arctan2(a, b))
+    m.group = "simple functions"
+    # Rounding, sign, the predicates and the two- and three-operand functions. Left out:
+    # ceil, floor, trunc and reciprocal of integers (numfuse refuses them: NumPy's
+    # dtype for them differs between versions, or is integer division), fma (no
+    # NumPy ufunc), and Python-scalar bounds of clip (NumPy 1.24's clip does not
+    # treat them as weak).
+    for t in DTYPES[1:]:
+        float_t = t in ("float32", "float64")
+        for f in ("ceil", "floor", "trunc", "round", "square", "reciprocal", "sign",
+                  "isnan", "isfinite", "isinf", "signbit"):
+            if not float_t and f in ("ceil", "floor", "trunc", "reciprocal"):
+                continue
+            m.add(f"{f}(a)", {"a": m.data(t, 33)}, lambda a, f=f: getattr(np, f)(a))
+        for f in ("copysign", "hypot", "fmod", "maximum", "minimum"):
+            m.add(f"{f}(a, b)", {"a": m.data(t, 33), "b": m.data(t, 33)},
+                  lambda a, b, f=f: getattr(np, f)(a, b))
+        m.add("maximum(a, 2)", {"a": m.data(t, 7)}, lambda a: np.maximum(a, 2))
+        m.add("fmod(a, 3)", {"a": m.data(t, 7)}, lambda a: np.fmod(a, 3))
+        m.add("clip(a, b, c)", {"a": m.data(t, 33), "b": m.data(t, 33), "c": m.data(t, 33)},
+              lambda a, b, c: np.clip(a, b, c))
+    for t in ("float32", "float64"):
+        halves = np.array([k / 2 for k in range(-9, 10)] + [-0.0, 2.5e15 + 0.5], dtype=t)
+        m.add("round(a)", {"a": halves}, lambda a: np.round(a))
+    for ta, tb in (("int32", "float32"), ("float32", "float64"), ("int32", "int64")):
+        for f in ("maximum", "fmod", "copysign"):
+            m.add(f"{f}(a, b)", {"a": m.data(ta, 33), "b": m.data(tb, 33)},
+                  lambda a, b, f=f: getattr(np, f)(a, b))
+        m.add("clip(a, b, c)", {"a": m.data(ta, 33), "b": m.data(tb, 33), "c": m.data(ta, 33)},
+              lambda a, b, c: np.clip(a, b, c))
     return m.cases
 
 

@@ -118,10 +118,59 @@ const OPS = {
   sin: ["R[dst] := sin(R[a])", 12],
   cos: ["R[dst] := cos(R[a])", 12],
   tanh: ["R[dst] := tanh(R[a])", 12],
+  tan: ["R[dst] := tan(R[a])", 14],
+  arcsin: ["R[dst] := arcsin(R[a])", 12],
+  arccos: ["R[dst] := arccos(R[a])", 12],
+  arctan: ["R[dst] := arctan(R[a])", 12],
+  sinh: ["R[dst] := sinh(R[a])", 12],
+  cosh: ["R[dst] := cosh(R[a])", 12],
+  arcsinh: ["R[dst] := arcsinh(R[a])", 16],
+  arccosh: ["R[dst] := arccosh(R[a])", 16],
+  arctanh: ["R[dst] := arctanh(R[a])", 14],
+  expm1: ["R[dst] := e ** R[a] - 1", 10],
+  log1p: ["R[dst] := natural log of 1 + R[a]", 12],
+  log2: ["R[dst] := base-2 log of R[a]", 12],
+  log10: ["R[dst] := base-10 log of R[a]", 12],
+  exp2: ["R[dst] := 2 ** R[a]", 10],
+  arctan2: ["R[dst] := arctan(R[a] / R[b]) in the quadrant of (R[b], R[a])", 16],
+  ceil: ["R[dst] := the least integer >= R[a]", 1],
+  floor: ["R[dst] := the greatest integer <= R[a]", 1],
+  trunc: ["R[dst] := R[a] rounded toward zero", 1],
+  rint: ["R[dst] := R[a] rounded to the nearest integer, ties to even", 1],
+  sign: ["R[dst] := -1, 0 or 1 by the sign of R[a] (NaN stays NaN, -0 gives 0)", 1],
+  isnan: ["R[dst] := R[a] is NaN", 1],
+  isfinite: ["R[dst] := R[a] is neither NaN nor infinite", 1],
+  isinf: ["R[dst] := R[a] is +-inf", 1],
+  signbit: ["R[dst] := the sign bit of R[a] is set", 1],
+  copysign: ["R[dst] := |R[a]| with the sign of R[b]", 1],
+  hypot: ["R[dst] := sqrt(R[a]**2 + R[b]**2) without undue overflow", 8],
+  fmod: ["R[dst] := C fmod(R[a], R[b]) (sign of R[a]; integer x fmod 0 = 0)", 4],
+  maximum: ["R[dst] := the larger of R[a], R[b]; NaN if either is NaN", 1],
+  minimum: ["R[dst] := the smaller of R[a], R[b]; NaN if either is NaN", 1],
+  clip: ["R[dst] := min(max(R[a], R[b]), R[c]), NaN-propagating as NumPy's clip", 2],
+  fma: ["R[dst] := R[a] * R[b] + R[c], rounded once", 2],
 } as const satisfies Record<string, readonly [string, number]>;
 
 /** An operation name. */
 export type OpName = keyof typeof OPS;
+
+/** Unary float functions added after the first table (vecmath-backed). */
+const UNARY_FLOAT_FUNCTIONS = [
+  "tan",
+  "arcsin",
+  "arccos",
+  "arctan",
+  "sinh",
+  "cosh",
+  "arcsinh",
+  "arccosh",
+  "arctanh",
+  "expm1",
+  "log1p",
+  "log2",
+  "log10",
+  "exp2",
+] as const;
 
 const BOOL: DType[] = ["bool"];
 const INTS: DType[] = ["int32", "int64"];
@@ -154,6 +203,18 @@ function buildTable(): OpInfo[] {
   ALL.forEach((t) => add("where", t, ["bool", t, t]));
   unary("abs", NUMS);
   for (const op of ["sqrt", "exp", "log", "sin", "cos", "tanh"] as const) unary(op, FLOATS);
+  for (const op of UNARY_FLOAT_FUNCTIONS) unary(op, FLOATS);
+  binary("arctan2", FLOATS);
+  for (const op of ["ceil", "floor", "trunc", "rint"] as const) unary(op, FLOATS);
+  unary("sign", NUMS);
+  for (const op of ["isnan", "isfinite", "isinf", "signbit"] as const) {
+    NUMS.forEach((t) => add(op, "bool", [t]));
+  }
+  binary("copysign", FLOATS);
+  binary("hypot", FLOATS);
+  for (const op of ["fmod", "maximum", "minimum"] as const) binary(op, NUMS);
+  NUMS.forEach((t) => add("clip", t, [t, t, t]));
+  FLOATS.forEach((t) => add("fma", t, [t, t, t]));
   return table;
 }
 

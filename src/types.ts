@@ -47,7 +47,59 @@ export const FUNCTIONS: Readonly<Record<string, { readonly arity: number }>> = {
   sin: { arity: 1 },
   cos: { arity: 1 },
   tanh: { arity: 1 },
+  tan: { arity: 1 },
+  arcsin: { arity: 1 },
+  arccos: { arity: 1 },
+  arctan: { arity: 1 },
+  sinh: { arity: 1 },
+  cosh: { arity: 1 },
+  arcsinh: { arity: 1 },
+  arccosh: { arity: 1 },
+  arctanh: { arity: 1 },
+  expm1: { arity: 1 },
+  log1p: { arity: 1 },
+  log2: { arity: 1 },
+  log10: { arity: 1 },
+  exp2: { arity: 1 },
+  arctan2: { arity: 2 },
+  ceil: { arity: 1 },
+  floor: { arity: 1 },
+  trunc: { arity: 1 },
+  round: { arity: 1 },
+  square: { arity: 1 },
+  reciprocal: { arity: 1 },
+  sign: { arity: 1 },
+  isnan: { arity: 1 },
+  isfinite: { arity: 1 },
+  isinf: { arity: 1 },
+  signbit: { arity: 1 },
+  copysign: { arity: 2 },
+  hypot: { arity: 2 },
+  fmod: { arity: 2 },
+  maximum: { arity: 2 },
+  minimum: { arity: 2 },
+  clip: { arity: 3 },
+  fma: { arity: 3 },
 };
+
+/** Functions computed in the dtype of their operands, integers included (no float conversion). */
+const SAME_DTYPE: ReadonlySet<string> = new Set([
+  "abs",
+  "sign",
+  "square",
+  "fmod",
+  "maximum",
+  "minimum",
+  "clip",
+]);
+/** Predicates: any numeric dtype in, bool out. */
+const PREDICATES: ReadonlySet<string> = new Set(["isnan", "isfinite", "isinf", "signbit"]);
+/**
+ * Float-only functions that refuse integers: NumPy's result dtype for them
+ * differs between versions (ceil, floor, trunc) or is not a float
+ * (reciprocal's integer division).
+ */
+const FLOATS_ONLY: ReadonlySet<string> = new Set(["ceil", "floor", "trunc", "reciprocal"]);
 
 type WeakClass = WeakKind | "bool";
 
@@ -422,13 +474,51 @@ class Checker {
       const dtype = isWeakClass(t) ? weakDefault(t) : t;
       return { node: opNode("where", dtype, [at(c, "bool"), at(a, dtype), at(b, dtype)], e) };
     }
-    const arg = resolve(args[0]);
-    if (arg.dtype === "bool") throw this.#error(e, `${e.callee} does not support bool`);
-    const op = e.callee as OpName;
-    if (op === "abs") return { node: opNode(op, arg.dtype, [arg], e) };
-    const ft = dtypeKind(arg.dtype) === "f" ? arg.dtype : "float64";
-    return { node: opNode(op, ft, [at({ node: arg }, ft)], e) };
+    // The operands meet as NumPy promotes them (weak scalars as NEP 50).
+    const t = args.map((a) => meetOne(a)).reduce(meetTypes);
+    const dtype = isWeakClass(t) ? weakDefault(t) : t;
+    const callee = e.callee;
+    if (dtype === "bool") throw this.#error(e, `${callee} does not support bool`);
+    const float = dtypeKind(dtype) === "f";
+    if (PREDICATES.has(callee)) {
+      return { node: opNode(callee as OpName, "bool", [at(args[0], dtype)], e) };
+    }
+    if (callee === "round") {
+      // np.round of an integer array is the array (same dtype).
+      const arg = at(args[0], dtype);
+      return { node: float ? opNode("rint", dtype, [arg], e) : arg };
+    }
+    if (callee === "square") {
+      const arg = at(args[0], dtype);
+      return { node: opNode("mul", dtype, [arg, arg], e) };
+    }
+    if (!float && FLOATS_ONLY.has(callee)) {
+      throw this.#error(
+        e,
+        `${callee} of ${dtype} is not supported: convert to a float first, e.g. ${callee}(x * 1.0)`,
+      );
+    }
+    const ft = float || SAME_DTYPE.has(callee) ? dtype : "float64";
+    const operands = args.map((a) => at(a, ft));
+    if (callee === "reciprocal") {
+      return { node: opNode("div", ft, [floatConst(1, ft, e), ...operands], e) };
+    }
+    return { node: opNode(callee as OpName, ft, operands, e) };
   }
+}
+
+/** The dtype a checked operand contributes to a meet, or its weak class. */
+function meetOne(c: Checked): DType | WeakClass {
+  return c.weak !== undefined ? c.weak : c.node.dtype;
+}
+
+/** Where two operands' dtypes or weak classes meet (NEP 50). */
+function meetTypes(a: DType | WeakClass, b: DType | WeakClass): DType | WeakClass {
+  const wa = isWeakClass(a), wb = isWeakClass(b);
+  if (wa && wb) return weakMax(a, b);
+  if (wa) return promoteWithWeak(b as DType, a);
+  if (wb) return promoteWithWeak(a, b);
+  return promote(a, b);
 }
 
 /** An operation node; its operands are already of the dtypes of one opcode's signature. */

@@ -61,7 +61,14 @@ interface Case {
   readonly seed: number;
 }
 
-const INEXACT = new Set(["exp", "log", "sin", "cos", "tanh", "pow"]);
+const INEXACT = new Set([
+  ...["exp", "log", "sin", "cos", "tanh", "pow", "tan", "arcsin", "arccos", "arctan"],
+  ...["sinh", "cosh", "arcsinh", "arccosh", "arctanh", "expm1", "log1p", "log2", "log10"],
+  ...["exp2", "arctan2", "hypot", "fma"],
+]);
+
+/** Operations whose result jumps on a last-place change of the operand (`%`, rounding, sign). */
+const AMPLIFIERS = new Set(["mod", "fmod", "ceil", "floor", "trunc", "rint", "sign"]);
 
 /** Whether a tree contains an inexact (transcendental or `**`) operation. */
 function hasInexact(e: TypedExpr): boolean {
@@ -85,7 +92,7 @@ function hasInexact32(e: TypedExpr): boolean {
 function amplifies(e: TypedExpr): boolean {
   if (e.type === "cast") return amplifies(e.operand);
   if (e.type !== "op") return false;
-  if ((INEXACT.has(e.op) || e.op === "mod") && e.args.some(hasInexact)) return true;
+  if ((INEXACT.has(e.op) || AMPLIFIERS.has(e.op)) && e.args.some(hasInexact)) return true;
   return e.args.some(amplifies);
 }
 

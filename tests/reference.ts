@@ -73,6 +73,12 @@ function intBinary(op: string, a: bigint, b: bigint): bigint {
       const r = a % b;
       return r !== 0n && (r < 0n) !== (b < 0n) ? r + b : r;
     }
+    case "fmod":
+      return b === 0n ? 0n : a % b;
+    case "maximum":
+      return a >= b ? a : b;
+    case "minimum":
+      return a <= b ? a : b;
     case "pow": {
       if (b < 0n) throw new RangeError("integers to negative integer powers are not allowed");
       let result = 1n, base = a, e = b;
@@ -101,6 +107,18 @@ function floatBinary(op: string, a: number, b: number): number {
       return floatMod(a, b);
     case "pow":
       return cPow(a, b);
+    case "arctan2":
+      return Math.atan2(a, b);
+    case "copysign":
+      return signbit(a) === signbit(b) ? a : -a;
+    case "hypot":
+      return Math.hypot(a, b);
+    case "fmod":
+      return a % b;
+    case "maximum":
+      return maximum(a, b);
+    case "minimum":
+      return minimum(a, b);
   }
   throw new Error(`no float ${op}`);
 }
@@ -114,7 +132,83 @@ const UNARY_FLOAT: Record<string, (x: number) => number> = {
   sin: Math.sin,
   cos: Math.cos,
   tanh: Math.tanh,
+  tan: Math.tan,
+  arcsin: Math.asin,
+  arccos: Math.acos,
+  arctan: Math.atan,
+  sinh: Math.sinh,
+  cosh: Math.cosh,
+  arcsinh: Math.asinh,
+  arccosh: Math.acosh,
+  arctanh: Math.atanh,
+  expm1: Math.expm1,
+  log1p: Math.log1p,
+  log2: Math.log2,
+  log10: Math.log10,
+  exp2: (x) => 2 ** x,
+  ceil: Math.ceil,
+  floor: Math.floor,
+  trunc: Math.trunc,
+  rint,
+  sign: (x) => x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x,
 };
+
+/** C's rint in the default rounding mode: to nearest, ties to even, -0 kept. */
+export function rint(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  const f = Math.floor(x), d = x - f;
+  const r = d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
+  return r === 0 && (x < 0 || Object.is(x, -0)) ? -0 : r;
+}
+
+const SIGN_PROBE = new Float64Array(1);
+const SIGN_BYTES = new Uint8Array(SIGN_PROBE.buffer);
+
+/** The sign bit of a float (also of a NaN), or whether an integer is negative. */
+export function signbit(x: number | bigint): boolean {
+  if (typeof x === "bigint") return x < 0n;
+  SIGN_PROBE[0] = x;
+  return (SIGN_BYTES[7] & 0x80) !== 0;
+}
+
+/** fma(a, b, c) rounded once: exact product by Dekker's split, then an error-compensated sum. */
+export function fma(a: number, b: number, c: number): number {
+  const p = a * b;
+  if (!Number.isFinite(p) || !Number.isFinite(c) || p === 0 || c === 0) return p + c;
+  const split = (x: number) => {
+    const t = 134217729 * x;
+    const hi = t - (t - x);
+    return [hi, x - hi];
+  };
+  const [ah, al] = split(a), [bh, bl] = split(b);
+  const e = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+  // The split overflows for |a| or |b| near the top of the range: there the
+  // product's rounding error is far below c's last place unless c is huge too.
+  if (!Number.isFinite(e)) return p + c;
+  const s = p + c, bb = s - p;
+  const err = (p - (s - bb)) + (c - bb);
+  return s + (err + e);
+}
+
+/** The predicates: any numeric value in, bool out (integers are finite numbers). */
+const PREDICATE: Record<string, (x: number | bigint) => boolean> = {
+  isnan: (x) => typeof x === "number" && Number.isNaN(x),
+  isfinite: (x) => typeof x === "bigint" || Number.isFinite(x),
+  isinf: (x) => typeof x === "number" && Math.abs(x) === Infinity,
+  signbit,
+};
+
+/** NumPy's maximum, minimum and clip, on floats (NaN propagates) and integers alike. */
+function maximum<T extends number | bigint>(a: T, b: T): T {
+  return a >= b || a !== a ? a : b;
+}
+function minimum<T extends number | bigint>(a: T, b: T): T {
+  return a <= b || a !== a ? a : b;
+}
+function clip<T extends number | bigint>(x: T, lo: T, hi: T): T {
+  const t = x !== x || x > lo ? x : lo;
+  return t !== t || t < hi ? t : hi;
+}
 
 const COMPARE: Record<string, (a: Value, b: Value) => boolean> = {
   lt: (a, b) => a < b,
@@ -179,11 +273,20 @@ function opColumn(op: string, dtype: DType, args: Column[], argType: DType): Col
     case "where":
       return (i) => a(i) ? b(i) : c(i);
   }
+  if (op in PREDICATE) {
+    const f = PREDICATE[op];
+    return (i) => f(a(i) as number | bigint);
+  }
   if (dtypeKind(dtype) === "f") {
     const round = dtype === "float32" ? F32 : (x: number) => x;
     if (args.length === 1) {
       const f = UNARY_FLOAT[op];
       return (i) => round(f(a(i) as number));
+    }
+    if (args.length === 3) {
+      const f = op === "clip" ? clip<number> : fma;
+      // fma in float32: the float64 fma of float32 values rounds twice, rarely off by one ulp.
+      return (i) => round(f(a(i) as number, b(i) as number, c(i) as number));
     }
     return (i) => round(floatBinary(op, a(i) as number, b(i) as number));
   }
@@ -194,6 +297,17 @@ function opColumn(op: string, dtype: DType, args: Column[], argType: DType): Col
       const x = BigInt(a(i) as number | bigint);
       return wrap(x < 0n ? -x : x);
     };
+  }
+  if (op === "sign") {
+    return (i) => {
+      const x = BigInt(a(i) as number | bigint);
+      return wrap(x > 0n ? 1n : x < 0n ? -1n : 0n);
+    };
+  }
+  if (op === "clip") {
+    const big = (f: Column) => (i: number) => BigInt(f(i) as number | bigint);
+    const [x, lo, hi] = [big(a), big(b), big(c)];
+    return (i) => wrap(clip(x(i), lo(i), hi(i)));
   }
   return (i) =>
     wrap(intBinary(op, BigInt(a(i) as number | bigint), BigInt(b(i) as number | bigint)));

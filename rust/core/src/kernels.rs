@@ -11,8 +11,10 @@
 //! Element types as stored: bool is a byte (any nonzero byte reads as true,
 //! bools are written as 0 or 1), then `i32`, `i64`, `f32`, `f64`.
 //!
-//! exp, log, sin, cos, tanh and float pow are `numfuse_vecmath`'s branch-free
-//! functions, which vectorize with the loop; sqrt is the hardware instruction.
+//! exp, log, the trigonometric and hyperbolic functions and their inverses,
+//! expm1, log1p, log2, log10, exp2, arctan2 and float pow are
+//! `numfuse_vecmath`'s branch-free functions, which vectorize with the loop;
+//! sqrt is the hardware instruction.
 
 use crate::isa::Isa;
 use crate::opcodes::{DType, Op, OpInfo};
@@ -108,6 +110,20 @@ pub(crate) trait Arith: Elem {
     fn power(self, b: Self) -> Self;
     /// The status of `self ** b`: nonzero when it is a domain error.
     fn power_status(b: Self) -> u32;
+    /// -1, 0 or 1 (floats: NaN stays NaN, -0 gives +0, as NumPy).
+    fn sign(self) -> Self;
+    /// C's fmod: the remainder has the sign of `self`; integer `x fmod 0` is 0.
+    fn trunc_rem(self, b: Self) -> Self;
+    /// NumPy's maximum and minimum: `self` when it is NaN or wins (ties
+    /// included), else `b`; so a NaN of either operand propagates.
+    fn maximum(self, b: Self) -> Self;
+    fn minimum(self, b: Self) -> Self;
+    /// NumPy's clip: max then min, each `NaN ? NaN : (a > b ? a : b)`.
+    fn clip(self, lo: Self, hi: Self) -> Self;
+    fn is_nan(self) -> bool;
+    fn is_finite(self) -> bool;
+    fn is_inf(self) -> bool;
+    fn sign_bit(self) -> bool;
 }
 
 /// Float-only functions.
@@ -119,10 +135,35 @@ pub(crate) trait Float: Arith {
     fn sin(self) -> Self;
     fn cos(self) -> Self;
     fn tanh(self) -> Self;
-    /// std's sin and cos, exact at any magnitude (slow, not vectorized).
+    fn tan(self) -> Self;
+    fn arcsin(self) -> Self;
+    fn arccos(self) -> Self;
+    fn arctan(self) -> Self;
+    fn sinh(self) -> Self;
+    fn cosh(self) -> Self;
+    fn arcsinh(self) -> Self;
+    fn arccosh(self) -> Self;
+    fn arctanh(self) -> Self;
+    fn expm1(self) -> Self;
+    fn log1p(self) -> Self;
+    fn log2(self) -> Self;
+    fn log10(self) -> Self;
+    fn exp2(self) -> Self;
+    fn arctan2(self, x: Self) -> Self;
+    fn ceil(self) -> Self;
+    fn floor(self) -> Self;
+    fn trunc(self) -> Self;
+    /// Round half to even.
+    fn rint(self) -> Self;
+    fn copy_sign(self, b: Self) -> Self;
+    fn hypot(self, b: Self) -> Self;
+    /// `self * b + c` rounded once.
+    fn fused(self, b: Self, c: Self) -> Self;
+    /// std's sin, cos and tan, exact at any magnitude (slow, not vectorized).
     fn sin_exact(self) -> Self;
     fn cos_exact(self) -> Self;
-    /// Recomputes with `exact` the lanes of `r` (vector sin or cos of `x`)
+    fn tan_exact(self) -> Self;
+    /// Recomputes with `exact` the lanes of `r` (vector sin, cos or tan of `x`)
     /// where the vector function gave up: f64 `|x| > 4.2e8`, for which
     /// vecmath returns NaN although `x` is finite. A no-op for f32, which
     /// vecmath covers whole.
@@ -225,6 +266,60 @@ macro_rules! int_elem {
             fn power_status(b: $t) -> u32 {
                 u32::from(b < 0) * STATUS_NEGATIVE_POWER
             }
+            #[inline(always)]
+            fn sign(self) -> $t {
+                self.signum()
+            }
+            #[inline(always)]
+            fn trunc_rem(self, b: $t) -> $t {
+                // wrapping_rem: MIN % -1 is 0 instead of an overflow.
+                if b == 0 {
+                    0
+                } else {
+                    self.wrapping_rem(b)
+                }
+            }
+            #[inline(always)]
+            fn maximum(self, b: $t) -> $t {
+                if self >= b {
+                    self
+                } else {
+                    b
+                }
+            }
+            #[inline(always)]
+            fn minimum(self, b: $t) -> $t {
+                if self <= b {
+                    self
+                } else {
+                    b
+                }
+            }
+            #[inline(always)]
+            fn clip(self, lo: $t, hi: $t) -> $t {
+                let t = if self > lo { self } else { lo };
+                if t < hi {
+                    t
+                } else {
+                    hi
+                }
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                false
+            }
+            #[inline(always)]
+            fn is_finite(self) -> bool {
+                true
+            }
+            #[inline(always)]
+            fn is_inf(self) -> bool {
+                false
+            }
+            #[inline(always)]
+            fn sign_bit(self) -> bool {
+                self < 0
+            }
         }
 
         impl Ordered for $t {
@@ -233,6 +328,16 @@ macro_rules! int_elem {
             fn key(self) -> $t {
                 self
             }
+        }
+    )*};
+}
+
+/// `Float` methods that are vecmath's function of the same name.
+macro_rules! vm_unary {
+    ($t:ty, $vm:ident: $($f:ident),*) => {$(
+        #[inline(always)]
+        fn $f(self) -> $t {
+            $vm::$f(self)
         }
     )*};
 }
@@ -304,6 +409,63 @@ macro_rules! float_elem {
             fn power_status(_: $t) -> u32 {
                 0
             }
+            #[inline(always)]
+            fn sign(self) -> $t {
+                if self > 0.0 {
+                    1.0
+                } else if self < 0.0 {
+                    -1.0
+                } else if self == 0.0 {
+                    0.0
+                } else {
+                    self
+                }
+            }
+            #[inline(always)]
+            fn trunc_rem(self, b: $t) -> $t {
+                self % b
+            }
+            #[inline(always)]
+            fn maximum(self, b: $t) -> $t {
+                if self >= b || self.is_nan() {
+                    self
+                } else {
+                    b
+                }
+            }
+            #[inline(always)]
+            fn minimum(self, b: $t) -> $t {
+                if self <= b || self.is_nan() {
+                    self
+                } else {
+                    b
+                }
+            }
+            #[inline(always)]
+            fn clip(self, lo: $t, hi: $t) -> $t {
+                let t = if self.is_nan() || self > lo { self } else { lo };
+                if t.is_nan() || t < hi {
+                    t
+                } else {
+                    hi
+                }
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                <$t>::is_nan(self)
+            }
+            #[inline(always)]
+            fn is_finite(self) -> bool {
+                <$t>::is_finite(self)
+            }
+            #[inline(always)]
+            fn is_inf(self) -> bool {
+                <$t>::is_infinite(self)
+            }
+            #[inline(always)]
+            fn sign_bit(self) -> bool {
+                self.is_sign_negative()
+            }
         }
 
         impl Float for $t {
@@ -334,6 +496,52 @@ macro_rules! float_elem {
             #[inline(always)]
             fn tanh(self) -> $t {
                 $vm::tanh(self)
+            }
+            #[inline(always)]
+            fn arctan2(self, x: $t) -> $t {
+                $vm::arctan2(self, x)
+            }
+            vm_unary!($t, $vm: tan, arcsin, arccos, arctan, sinh, cosh, arcsinh, arccosh,
+                arctanh, expm1, log1p, log2, log10, exp2);
+            #[inline(always)]
+            fn ceil(self) -> $t {
+                <$t>::ceil(self)
+            }
+            #[inline(always)]
+            fn floor(self) -> $t {
+                <$t>::floor(self)
+            }
+            #[inline(always)]
+            fn trunc(self) -> $t {
+                <$t>::trunc(self)
+            }
+            #[inline(always)]
+            fn rint(self) -> $t {
+                // 2^52 (f64) or 2^23 (f32): adding it rounds |x| to an integer,
+                // ties to even (round_ties_even is newer than the MSRV). Larger
+                // magnitudes, inf and NaN are already integral or pass through.
+                let big = 1.0 / <$t>::EPSILON;
+                let m = self.abs();
+                if m < big {
+                    ((m + big) - big).copysign(self)
+                } else {
+                    self
+                }
+            }
+            #[inline(always)]
+            fn copy_sign(self, b: $t) -> $t {
+                <$t>::copysign(self, b)
+            }
+            #[inline(always)]
+            fn hypot(self, b: $t) -> $t {
+                <$t>::hypot(self, b)
+            }
+            #[inline(always)]
+            fn fused(self, b: $t, c: $t) -> $t {
+                <$t>::mul_add(self, b, c)
+            }
+            fn tan_exact(self) -> $t {
+                <$t>::tan(self)
             }
             fn sin_exact(self) -> $t {
                 <$t>::sin(self)
@@ -372,19 +580,25 @@ int_elem!(i32, i64);
 /// vecmath's functions per float type, under one set of names for `float_elem!`.
 mod vm32 {
     pub(super) use super::vm::{
-        cos_f32 as cos, exp_f32 as exp, log_f32 as log, pow_f32 as pow, sin_f32 as sin,
-        tanh_f32 as tanh,
+        arccos_f32 as arccos, arccosh_f32 as arccosh, arcsin_f32 as arcsin, arcsinh_f32 as arcsinh,
+        arctan2_f32 as arctan2, arctan_f32 as arctan, arctanh_f32 as arctanh, cos_f32 as cos,
+        cosh_f32 as cosh, exp2_f32 as exp2, exp_f32 as exp, expm1_f32 as expm1, log10_f32 as log10,
+        log1p_f32 as log1p, log2_f32 as log2, log_f32 as log, pow_f32 as pow, sin_f32 as sin,
+        sinh_f32 as sinh, tan_f32 as tan, tanh_f32 as tanh,
     };
-    /// vecmath's f32 sin and cos are exact over the whole range.
+    /// vecmath's f32 sin, cos and tan are exact over the whole range.
     pub(super) const TRIG_CAN_GIVE_UP: bool = false;
 }
 
 mod vm64 {
     pub(super) use super::vm::{
-        cos_f64 as cos, exp_f64 as exp, log_f64 as log, pow_f64 as pow, sin_f64 as sin,
-        tanh_f64 as tanh,
+        arccos_f64 as arccos, arccosh_f64 as arccosh, arcsin_f64 as arcsin, arcsinh_f64 as arcsinh,
+        arctan2_f64 as arctan2, arctan_f64 as arctan, arctanh_f64 as arctanh, cos_f64 as cos,
+        cosh_f64 as cosh, exp2_f64 as exp2, exp_f64 as exp, expm1_f64 as expm1, log10_f64 as log10,
+        log1p_f64 as log1p, log2_f64 as log2, log_f64 as log, pow_f64 as pow, sin_f64 as sin,
+        sinh_f64 as sinh, tan_f64 as tan, tanh_f64 as tanh,
     };
-    /// vecmath's f64 sin and cos return NaN for |x| > 4.2e8 (no Payne-Hanek).
+    /// vecmath's f64 sin, cos and tan return NaN for |x| > 4.2e8 (no Payne-Hanek).
     pub(super) const TRIG_CAN_GIVE_UP: bool = true;
 }
 
@@ -461,6 +675,60 @@ pub(crate) mod ops {
         Exp: Float, |a| a.exp();
         Log: Float, |a| a.ln();
         Tanh: Float, |a| a.tanh();
+        Arcsin: Float, |a| a.arcsin();
+        Arccos: Float, |a| a.arccos();
+        Arctan: Float, |a| a.arctan();
+        Sinh: Float, |a| a.sinh();
+        Cosh: Float, |a| a.cosh();
+        Arcsinh: Float, |a| a.arcsinh();
+        Arccosh: Float, |a| a.arccosh();
+        Arctanh: Float, |a| a.arctanh();
+        Expm1: Float, |a| a.expm1();
+        Log1p: Float, |a| a.log1p();
+        Log2: Float, |a| a.log2();
+        Log10: Float, |a| a.log10();
+        Exp2: Float, |a| a.exp2();
+        Ceil: Float, |a| a.ceil();
+        Floor: Float, |a| a.floor();
+        Trunc: Float, |a| a.trunc();
+        Rint: Float, |a| a.rint();
+        Sign: Arith, |a| a.sign();
+    }
+
+    macro_rules! predicate {
+        ($($name:ident: |$a:ident| $e:expr;)*) => {$(
+            pub(crate) struct $name;
+            impl<T: Arith> Fn1<T, u8> for $name {
+                #[inline(always)]
+                fn call($a: T) -> u8 {
+                    u8::from($e)
+                }
+            }
+        )*};
+    }
+
+    predicate! {
+        Isnan: |a| a.is_nan();
+        Isfinite: |a| a.is_finite();
+        Isinf: |a| a.is_inf();
+        Signbit: |a| a.sign_bit();
+    }
+
+    macro_rules! ternary {
+        ($($name:ident: $bound:ident, |$a:ident, $b:ident, $c:ident| $e:expr;)*) => {$(
+            pub(crate) struct $name;
+            impl<T: $bound> Fn3<T, T, T, T> for $name {
+                #[inline(always)]
+                fn call($a: T, $b: T, $c: T) -> T {
+                    $e
+                }
+            }
+        )*};
+    }
+
+    ternary! {
+        Clip: Arith, |a, lo, hi| a.clip(lo, hi);
+        Fma: Float, |a, b, c| a.fused(b, c);
     }
 
     macro_rules! trig {
@@ -482,6 +750,7 @@ pub(crate) mod ops {
     trig! {
         Sin: sin, sin_exact;
         Cos: cos, cos_exact;
+        Tan: tan, tan_exact;
     }
 
     binary! {
@@ -490,6 +759,12 @@ pub(crate) mod ops {
         Mul: Arith, |a, b| a.times(b);
         Div: Float, |a, b| a.quot(b);
         Mod: Arith, |a, b| a.floor_mod(b);
+        Arctan2: Float, |a, b| a.arctan2(b);
+        Copysign: Float, |a, b| a.copy_sign(b);
+        Hypot: Float, |a, b| a.hypot(b);
+        Fmod: Arith, |a, b| a.trunc_rem(b);
+        Maximum: Arith, |a, b| a.maximum(b);
+        Minimum: Arith, |a, b| a.minimum(b);
     }
 
     compare! {
@@ -790,6 +1065,37 @@ macro_rules! kernel_table {
             Op::Sin => float_types!(ret, |T| map1::<T, T, ops::Sin> as Kernel),
             Op::Cos => float_types!(ret, |T| map1::<T, T, ops::Cos> as Kernel),
             Op::Tanh => float_types!(ret, |T| map1::<T, T, ops::Tanh> as Kernel),
+            Op::Tan => float_types!(ret, |T| map1::<T, T, ops::Tan> as Kernel),
+            Op::Arcsin => float_types!(ret, |T| map1::<T, T, ops::Arcsin> as Kernel),
+            Op::Arccos => float_types!(ret, |T| map1::<T, T, ops::Arccos> as Kernel),
+            Op::Arctan => float_types!(ret, |T| map1::<T, T, ops::Arctan> as Kernel),
+            Op::Sinh => float_types!(ret, |T| map1::<T, T, ops::Sinh> as Kernel),
+            Op::Cosh => float_types!(ret, |T| map1::<T, T, ops::Cosh> as Kernel),
+            Op::Arcsinh => float_types!(ret, |T| map1::<T, T, ops::Arcsinh> as Kernel),
+            Op::Arccosh => float_types!(ret, |T| map1::<T, T, ops::Arccosh> as Kernel),
+            Op::Arctanh => float_types!(ret, |T| map1::<T, T, ops::Arctanh> as Kernel),
+            Op::Expm1 => float_types!(ret, |T| map1::<T, T, ops::Expm1> as Kernel),
+            Op::Log1p => float_types!(ret, |T| map1::<T, T, ops::Log1p> as Kernel),
+            Op::Log2 => float_types!(ret, |T| map1::<T, T, ops::Log2> as Kernel),
+            Op::Log10 => float_types!(ret, |T| map1::<T, T, ops::Log10> as Kernel),
+            Op::Exp2 => float_types!(ret, |T| map1::<T, T, ops::Exp2> as Kernel),
+            Op::Arctan2 => float_types!(ret, |T| map2::<T, T, T, ops::Arctan2> as Kernel),
+            Op::Ceil => float_types!(ret, |T| map1::<T, T, ops::Ceil> as Kernel),
+            Op::Floor => float_types!(ret, |T| map1::<T, T, ops::Floor> as Kernel),
+            Op::Trunc => float_types!(ret, |T| map1::<T, T, ops::Trunc> as Kernel),
+            Op::Rint => float_types!(ret, |T| map1::<T, T, ops::Rint> as Kernel),
+            Op::Sign => num_types!(ret, |T| map1::<T, T, ops::Sign> as Kernel),
+            Op::Isnan => num_types!(arg, |T| map1::<T, u8, ops::Isnan> as Kernel),
+            Op::Isfinite => num_types!(arg, |T| map1::<T, u8, ops::Isfinite> as Kernel),
+            Op::Isinf => num_types!(arg, |T| map1::<T, u8, ops::Isinf> as Kernel),
+            Op::Signbit => num_types!(arg, |T| map1::<T, u8, ops::Signbit> as Kernel),
+            Op::Copysign => float_types!(ret, |T| map2::<T, T, T, ops::Copysign> as Kernel),
+            Op::Hypot => float_types!(ret, |T| map2::<T, T, T, ops::Hypot> as Kernel),
+            Op::Fmod => num_types!(ret, |T| map2::<T, T, T, ops::Fmod> as Kernel),
+            Op::Maximum => num_types!(ret, |T| map2::<T, T, T, ops::Maximum> as Kernel),
+            Op::Minimum => num_types!(ret, |T| map2::<T, T, T, ops::Minimum> as Kernel),
+            Op::Clip => num_types!(ret, |T| map3::<T, T, T, T, ops::Clip> as Kernel),
+            Op::Fma => float_types!(ret, |T| map3::<T, T, T, T, ops::Fma> as Kernel),
         }
     }};
 }

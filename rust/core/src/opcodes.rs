@@ -144,6 +144,37 @@ pub enum Op {
     Sin,
     Cos,
     Tanh,
+    Tan,
+    Arcsin,
+    Arccos,
+    Arctan,
+    Sinh,
+    Cosh,
+    Arcsinh,
+    Arccosh,
+    Arctanh,
+    Expm1,
+    Log1p,
+    Log2,
+    Log10,
+    Exp2,
+    Arctan2,
+    Ceil,
+    Floor,
+    Trunc,
+    Rint,
+    Sign,
+    Isnan,
+    Isfinite,
+    Isinf,
+    Signbit,
+    Copysign,
+    Hypot,
+    Fmod,
+    Maximum,
+    Minimum,
+    Clip,
+    Fma,
 }
 
 /// One opcode: its name, operation, typed signature and cost per element.
@@ -162,7 +193,7 @@ pub struct OpInfo {
 }
 
 /// Every opcode; an opcode's number is its index.
-pub static OPCODES: [OpInfo; 105] = [
+pub static OPCODES: [OpInfo; 185] = [
     // 0: R[dst] := R[a]
     OpInfo { name: "copy_bb", op: Op::Copy, ret: DType::Bool, args: &[DType::Bool], cost: 1 },
     // 1: R[dst] := R[a]
@@ -373,4 +404,164 @@ pub static OPCODES: [OpInfo; 105] = [
     OpInfo { name: "tanh_ff", op: Op::Tanh, ret: DType::Float32, args: &[DType::Float32], cost: 12 },
     // 104: R[dst] := tanh(R[a])
     OpInfo { name: "tanh_dd", op: Op::Tanh, ret: DType::Float64, args: &[DType::Float64], cost: 12 },
+    // 105: R[dst] := tan(R[a])
+    OpInfo { name: "tan_ff", op: Op::Tan, ret: DType::Float32, args: &[DType::Float32], cost: 14 },
+    // 106: R[dst] := tan(R[a])
+    OpInfo { name: "tan_dd", op: Op::Tan, ret: DType::Float64, args: &[DType::Float64], cost: 14 },
+    // 107: R[dst] := arcsin(R[a])
+    OpInfo { name: "arcsin_ff", op: Op::Arcsin, ret: DType::Float32, args: &[DType::Float32], cost: 12 },
+    // 108: R[dst] := arcsin(R[a])
+    OpInfo { name: "arcsin_dd", op: Op::Arcsin, ret: DType::Float64, args: &[DType::Float64], cost: 12 },
+    // 109: R[dst] := arccos(R[a])
+    OpInfo { name: "arccos_ff", op: Op::Arccos, ret: DType::Float32, args: &[DType::Float32], cost: 12 },
+    // 110: R[dst] := arccos(R[a])
+    OpInfo { name: "arccos_dd", op: Op::Arccos, ret: DType::Float64, args: &[DType::Float64], cost: 12 },
+    // 111: R[dst] := arctan(R[a])
+    OpInfo { name: "arctan_ff", op: Op::Arctan, ret: DType::Float32, args: &[DType::Float32], cost: 12 },
+    // 112: R[dst] := arctan(R[a])
+    OpInfo { name: "arctan_dd", op: Op::Arctan, ret: DType::Float64, args: &[DType::Float64], cost: 12 },
+    // 113: R[dst] := sinh(R[a])
+    OpInfo { name: "sinh_ff", op: Op::Sinh, ret: DType::Float32, args: &[DType::Float32], cost: 12 },
+    // 114: R[dst] := sinh(R[a])
+    OpInfo { name: "sinh_dd", op: Op::Sinh, ret: DType::Float64, args: &[DType::Float64], cost: 12 },
+    // 115: R[dst] := cosh(R[a])
+    OpInfo { name: "cosh_ff", op: Op::Cosh, ret: DType::Float32, args: &[DType::Float32], cost: 12 },
+    // 116: R[dst] := cosh(R[a])
+    OpInfo { name: "cosh_dd", op: Op::Cosh, ret: DType::Float64, args: &[DType::Float64], cost: 12 },
+    // 117: R[dst] := arcsinh(R[a])
+    OpInfo { name: "arcsinh_ff", op: Op::Arcsinh, ret: DType::Float32, args: &[DType::Float32], cost: 16 },
+    // 118: R[dst] := arcsinh(R[a])
+    OpInfo { name: "arcsinh_dd", op: Op::Arcsinh, ret: DType::Float64, args: &[DType::Float64], cost: 16 },
+    // 119: R[dst] := arccosh(R[a])
+    OpInfo { name: "arccosh_ff", op: Op::Arccosh, ret: DType::Float32, args: &[DType::Float32], cost: 16 },
+    // 120: R[dst] := arccosh(R[a])
+    OpInfo { name: "arccosh_dd", op: Op::Arccosh, ret: DType::Float64, args: &[DType::Float64], cost: 16 },
+    // 121: R[dst] := arctanh(R[a])
+    OpInfo { name: "arctanh_ff", op: Op::Arctanh, ret: DType::Float32, args: &[DType::Float32], cost: 14 },
+    // 122: R[dst] := arctanh(R[a])
+    OpInfo { name: "arctanh_dd", op: Op::Arctanh, ret: DType::Float64, args: &[DType::Float64], cost: 14 },
+    // 123: R[dst] := e ** R[a] - 1
+    OpInfo { name: "expm1_ff", op: Op::Expm1, ret: DType::Float32, args: &[DType::Float32], cost: 10 },
+    // 124: R[dst] := e ** R[a] - 1
+    OpInfo { name: "expm1_dd", op: Op::Expm1, ret: DType::Float64, args: &[DType::Float64], cost: 10 },
+    // 125: R[dst] := natural log of 1 + R[a]
+    OpInfo { name: "log1p_ff", op: Op::Log1p, ret: DType::Float32, args: &[DType::Float32], cost: 12 },
+    // 126: R[dst] := natural log of 1 + R[a]
+    OpInfo { name: "log1p_dd", op: Op::Log1p, ret: DType::Float64, args: &[DType::Float64], cost: 12 },
+    // 127: R[dst] := base-2 log of R[a]
+    OpInfo { name: "log2_ff", op: Op::Log2, ret: DType::Float32, args: &[DType::Float32], cost: 12 },
+    // 128: R[dst] := base-2 log of R[a]
+    OpInfo { name: "log2_dd", op: Op::Log2, ret: DType::Float64, args: &[DType::Float64], cost: 12 },
+    // 129: R[dst] := base-10 log of R[a]
+    OpInfo { name: "log10_ff", op: Op::Log10, ret: DType::Float32, args: &[DType::Float32], cost: 12 },
+    // 130: R[dst] := base-10 log of R[a]
+    OpInfo { name: "log10_dd", op: Op::Log10, ret: DType::Float64, args: &[DType::Float64], cost: 12 },
+    // 131: R[dst] := 2 ** R[a]
+    OpInfo { name: "exp2_ff", op: Op::Exp2, ret: DType::Float32, args: &[DType::Float32], cost: 10 },
+    // 132: R[dst] := 2 ** R[a]
+    OpInfo { name: "exp2_dd", op: Op::Exp2, ret: DType::Float64, args: &[DType::Float64], cost: 10 },
+    // 133: R[dst] := arctan(R[a] / R[b]) in the quadrant of (R[b], R[a])
+    OpInfo { name: "arctan2_fff", op: Op::Arctan2, ret: DType::Float32, args: &[DType::Float32, DType::Float32], cost: 16 },
+    // 134: R[dst] := arctan(R[a] / R[b]) in the quadrant of (R[b], R[a])
+    OpInfo { name: "arctan2_ddd", op: Op::Arctan2, ret: DType::Float64, args: &[DType::Float64, DType::Float64], cost: 16 },
+    // 135: R[dst] := the least integer >= R[a]
+    OpInfo { name: "ceil_ff", op: Op::Ceil, ret: DType::Float32, args: &[DType::Float32], cost: 1 },
+    // 136: R[dst] := the least integer >= R[a]
+    OpInfo { name: "ceil_dd", op: Op::Ceil, ret: DType::Float64, args: &[DType::Float64], cost: 1 },
+    // 137: R[dst] := the greatest integer <= R[a]
+    OpInfo { name: "floor_ff", op: Op::Floor, ret: DType::Float32, args: &[DType::Float32], cost: 1 },
+    // 138: R[dst] := the greatest integer <= R[a]
+    OpInfo { name: "floor_dd", op: Op::Floor, ret: DType::Float64, args: &[DType::Float64], cost: 1 },
+    // 139: R[dst] := R[a] rounded toward zero
+    OpInfo { name: "trunc_ff", op: Op::Trunc, ret: DType::Float32, args: &[DType::Float32], cost: 1 },
+    // 140: R[dst] := R[a] rounded toward zero
+    OpInfo { name: "trunc_dd", op: Op::Trunc, ret: DType::Float64, args: &[DType::Float64], cost: 1 },
+    // 141: R[dst] := R[a] rounded to the nearest integer, ties to even
+    OpInfo { name: "rint_ff", op: Op::Rint, ret: DType::Float32, args: &[DType::Float32], cost: 1 },
+    // 142: R[dst] := R[a] rounded to the nearest integer, ties to even
+    OpInfo { name: "rint_dd", op: Op::Rint, ret: DType::Float64, args: &[DType::Float64], cost: 1 },
+    // 143: R[dst] := -1, 0 or 1 by the sign of R[a] (NaN stays NaN, -0 gives 0)
+    OpInfo { name: "sign_ii", op: Op::Sign, ret: DType::Int32, args: &[DType::Int32], cost: 1 },
+    // 144: R[dst] := -1, 0 or 1 by the sign of R[a] (NaN stays NaN, -0 gives 0)
+    OpInfo { name: "sign_ll", op: Op::Sign, ret: DType::Int64, args: &[DType::Int64], cost: 1 },
+    // 145: R[dst] := -1, 0 or 1 by the sign of R[a] (NaN stays NaN, -0 gives 0)
+    OpInfo { name: "sign_ff", op: Op::Sign, ret: DType::Float32, args: &[DType::Float32], cost: 1 },
+    // 146: R[dst] := -1, 0 or 1 by the sign of R[a] (NaN stays NaN, -0 gives 0)
+    OpInfo { name: "sign_dd", op: Op::Sign, ret: DType::Float64, args: &[DType::Float64], cost: 1 },
+    // 147: R[dst] := R[a] is NaN
+    OpInfo { name: "isnan_bi", op: Op::Isnan, ret: DType::Bool, args: &[DType::Int32], cost: 1 },
+    // 148: R[dst] := R[a] is NaN
+    OpInfo { name: "isnan_bl", op: Op::Isnan, ret: DType::Bool, args: &[DType::Int64], cost: 1 },
+    // 149: R[dst] := R[a] is NaN
+    OpInfo { name: "isnan_bf", op: Op::Isnan, ret: DType::Bool, args: &[DType::Float32], cost: 1 },
+    // 150: R[dst] := R[a] is NaN
+    OpInfo { name: "isnan_bd", op: Op::Isnan, ret: DType::Bool, args: &[DType::Float64], cost: 1 },
+    // 151: R[dst] := R[a] is neither NaN nor infinite
+    OpInfo { name: "isfinite_bi", op: Op::Isfinite, ret: DType::Bool, args: &[DType::Int32], cost: 1 },
+    // 152: R[dst] := R[a] is neither NaN nor infinite
+    OpInfo { name: "isfinite_bl", op: Op::Isfinite, ret: DType::Bool, args: &[DType::Int64], cost: 1 },
+    // 153: R[dst] := R[a] is neither NaN nor infinite
+    OpInfo { name: "isfinite_bf", op: Op::Isfinite, ret: DType::Bool, args: &[DType::Float32], cost: 1 },
+    // 154: R[dst] := R[a] is neither NaN nor infinite
+    OpInfo { name: "isfinite_bd", op: Op::Isfinite, ret: DType::Bool, args: &[DType::Float64], cost: 1 },
+    // 155: R[dst] := R[a] is +-inf
+    OpInfo { name: "isinf_bi", op: Op::Isinf, ret: DType::Bool, args: &[DType::Int32], cost: 1 },
+    // 156: R[dst] := R[a] is +-inf
+    OpInfo { name: "isinf_bl", op: Op::Isinf, ret: DType::Bool, args: &[DType::Int64], cost: 1 },
+    // 157: R[dst] := R[a] is +-inf
+    OpInfo { name: "isinf_bf", op: Op::Isinf, ret: DType::Bool, args: &[DType::Float32], cost: 1 },
+    // 158: R[dst] := R[a] is +-inf
+    OpInfo { name: "isinf_bd", op: Op::Isinf, ret: DType::Bool, args: &[DType::Float64], cost: 1 },
+    // 159: R[dst] := the sign bit of R[a] is set
+    OpInfo { name: "signbit_bi", op: Op::Signbit, ret: DType::Bool, args: &[DType::Int32], cost: 1 },
+    // 160: R[dst] := the sign bit of R[a] is set
+    OpInfo { name: "signbit_bl", op: Op::Signbit, ret: DType::Bool, args: &[DType::Int64], cost: 1 },
+    // 161: R[dst] := the sign bit of R[a] is set
+    OpInfo { name: "signbit_bf", op: Op::Signbit, ret: DType::Bool, args: &[DType::Float32], cost: 1 },
+    // 162: R[dst] := the sign bit of R[a] is set
+    OpInfo { name: "signbit_bd", op: Op::Signbit, ret: DType::Bool, args: &[DType::Float64], cost: 1 },
+    // 163: R[dst] := |R[a]| with the sign of R[b]
+    OpInfo { name: "copysign_fff", op: Op::Copysign, ret: DType::Float32, args: &[DType::Float32, DType::Float32], cost: 1 },
+    // 164: R[dst] := |R[a]| with the sign of R[b]
+    OpInfo { name: "copysign_ddd", op: Op::Copysign, ret: DType::Float64, args: &[DType::Float64, DType::Float64], cost: 1 },
+    // 165: R[dst] := sqrt(R[a]**2 + R[b]**2) without undue overflow
+    OpInfo { name: "hypot_fff", op: Op::Hypot, ret: DType::Float32, args: &[DType::Float32, DType::Float32], cost: 8 },
+    // 166: R[dst] := sqrt(R[a]**2 + R[b]**2) without undue overflow
+    OpInfo { name: "hypot_ddd", op: Op::Hypot, ret: DType::Float64, args: &[DType::Float64, DType::Float64], cost: 8 },
+    // 167: R[dst] := C fmod(R[a], R[b]) (sign of R[a]; integer x fmod 0 = 0)
+    OpInfo { name: "fmod_iii", op: Op::Fmod, ret: DType::Int32, args: &[DType::Int32, DType::Int32], cost: 4 },
+    // 168: R[dst] := C fmod(R[a], R[b]) (sign of R[a]; integer x fmod 0 = 0)
+    OpInfo { name: "fmod_lll", op: Op::Fmod, ret: DType::Int64, args: &[DType::Int64, DType::Int64], cost: 4 },
+    // 169: R[dst] := C fmod(R[a], R[b]) (sign of R[a]; integer x fmod 0 = 0)
+    OpInfo { name: "fmod_fff", op: Op::Fmod, ret: DType::Float32, args: &[DType::Float32, DType::Float32], cost: 4 },
+    // 170: R[dst] := C fmod(R[a], R[b]) (sign of R[a]; integer x fmod 0 = 0)
+    OpInfo { name: "fmod_ddd", op: Op::Fmod, ret: DType::Float64, args: &[DType::Float64, DType::Float64], cost: 4 },
+    // 171: R[dst] := the larger of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "maximum_iii", op: Op::Maximum, ret: DType::Int32, args: &[DType::Int32, DType::Int32], cost: 1 },
+    // 172: R[dst] := the larger of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "maximum_lll", op: Op::Maximum, ret: DType::Int64, args: &[DType::Int64, DType::Int64], cost: 1 },
+    // 173: R[dst] := the larger of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "maximum_fff", op: Op::Maximum, ret: DType::Float32, args: &[DType::Float32, DType::Float32], cost: 1 },
+    // 174: R[dst] := the larger of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "maximum_ddd", op: Op::Maximum, ret: DType::Float64, args: &[DType::Float64, DType::Float64], cost: 1 },
+    // 175: R[dst] := the smaller of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "minimum_iii", op: Op::Minimum, ret: DType::Int32, args: &[DType::Int32, DType::Int32], cost: 1 },
+    // 176: R[dst] := the smaller of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "minimum_lll", op: Op::Minimum, ret: DType::Int64, args: &[DType::Int64, DType::Int64], cost: 1 },
+    // 177: R[dst] := the smaller of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "minimum_fff", op: Op::Minimum, ret: DType::Float32, args: &[DType::Float32, DType::Float32], cost: 1 },
+    // 178: R[dst] := the smaller of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "minimum_ddd", op: Op::Minimum, ret: DType::Float64, args: &[DType::Float64, DType::Float64], cost: 1 },
+    // 179: R[dst] := min(max(R[a], R[b]), R[c]), NaN-propagating as NumPy's clip
+    OpInfo { name: "clip_iiii", op: Op::Clip, ret: DType::Int32, args: &[DType::Int32, DType::Int32, DType::Int32], cost: 2 },
+    // 180: R[dst] := min(max(R[a], R[b]), R[c]), NaN-propagating as NumPy's clip
+    OpInfo { name: "clip_llll", op: Op::Clip, ret: DType::Int64, args: &[DType::Int64, DType::Int64, DType::Int64], cost: 2 },
+    // 181: R[dst] := min(max(R[a], R[b]), R[c]), NaN-propagating as NumPy's clip
+    OpInfo { name: "clip_ffff", op: Op::Clip, ret: DType::Float32, args: &[DType::Float32, DType::Float32, DType::Float32], cost: 2 },
+    // 182: R[dst] := min(max(R[a], R[b]), R[c]), NaN-propagating as NumPy's clip
+    OpInfo { name: "clip_dddd", op: Op::Clip, ret: DType::Float64, args: &[DType::Float64, DType::Float64, DType::Float64], cost: 2 },
+    // 183: R[dst] := R[a] * R[b] + R[c], rounded once
+    OpInfo { name: "fma_ffff", op: Op::Fma, ret: DType::Float32, args: &[DType::Float32, DType::Float32, DType::Float32], cost: 2 },
+    // 184: R[dst] := R[a] * R[b] + R[c], rounded once
+    OpInfo { name: "fma_dddd", op: Op::Fma, ret: DType::Float64, args: &[DType::Float64, DType::Float64, DType::Float64], cost: 2 },
 ];

@@ -155,7 +155,7 @@ fn malformed_words_are_refused() {
         (
             "unknown opcode",
             |w| w[instr(1, 0)] = 999 | 4 << 16,
-            "instruction 1: unknown opcode 999 (there are 105)",
+            "instruction 1: unknown opcode 999 (there are ",
         ),
         (
             "reserved bits",
