@@ -118,6 +118,8 @@ const CACHE_EXPRESSIONS = 512;
 const CACHE_VARIANTS = 16;
 
 interface Variant {
+  /** The names of its entry's variables (the order of `codes`). */
+  readonly names: readonly string[];
   readonly codes: Int32Array;
   readonly outCode: number;
   readonly program: CompiledProgram;
@@ -408,6 +410,7 @@ function buildVariant(expression: string, entry: Entry, codes: Int32Array, out?:
   const k = program.outputs.length + program.inputs.length;
   const meta = new Float64Array(1 + k + program.scalars.length);
   const variant: Variant = {
+    names: entry.names,
     codes: codes.slice(0, entry.names.length),
     outCode: out === undefined ? NO_OUT : dtypeCode(out),
     program,
@@ -642,7 +645,7 @@ function run(
 ): NumericArray | undefined {
   const out = options?.out;
   const v = variantFor(expression, variables, declared, out, options?.casting ?? "same_kind");
-  const result = prepare(v, cache.get(expression)!.names, out);
+  const result = prepare(v, v.names, out);
   try {
     native().run(v.handle, getNumThreads(), v.meta, v.args);
   } finally {
@@ -659,7 +662,7 @@ async function runAsync(
 ): Promise<NumericArray | undefined> {
   const out = options?.out;
   const v = variantFor(expression, variables, declared, out, options?.casting ?? "same_kind");
-  const result = prepare(v, cache.get(expression)!.names, out);
+  const result = prepare(v, v.names, out);
   const args = v.args.slice();
   release(v);
   await native().runAsync(v.handle, getNumThreads(), v.meta, args);
@@ -829,7 +832,7 @@ export function validate(
     const out = options?.out;
     const v = variantFor(expression, variables, undefined, out, options?.casting ?? "same_kind");
     try {
-      prepare(v, cache.get(expression)!.names, out, false);
+      prepare(v, v.names, out, false);
     } finally {
       release(v);
     }

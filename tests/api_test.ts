@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { list } from "./reference.ts";
+import { list, throwsExactly } from "./reference.ts";
 import {
   compile,
   disassemble,
@@ -18,15 +18,6 @@ import {
 } from "../mod.ts";
 
 const x = new Float64Array([1, 2, 3]);
-
-/** Asserts `fn` throws exactly `type` with exactly `message`. */
-function throwsExactly(fn: () => unknown, type: ErrorConstructor, message: string) {
-  assert.throws(fn, (e: unknown) => {
-    assert.equal((e as Error).constructor, type, `error type of: ${(e as Error).message}`);
-    assert.equal((e as Error).message, message);
-    return true;
-  });
-}
 
 test("operands that are not typed arrays or scalars are TypeErrors naming the variable", () => {
   throwsExactly(

@@ -8,18 +8,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { compile, evaluate, evaluateAsync, ExpressionError, validate } from "../mod.ts";
 import { MAX_DEPTH } from "../src/parser.ts";
-import { list } from "./reference.ts";
+import { list, throwsExactly } from "./reference.ts";
 
 const x = new Float64Array([1, 2, 3]);
-
-/** Asserts `fn` throws exactly `type` with exactly `message`. */
-function throwsExactly(fn: () => unknown, type: ErrorConstructor, message: string) {
-  assert.throws(fn, (e: unknown) => {
-    assert.equal((e as Error).constructor, type, `error type of: ${(e as Error).message}`);
-    assert.equal((e as Error).message, message);
-    return true;
-  });
-}
 
 /** Asserts `fn` throws an ExpressionError at `offset` with `message`, within `ms`. */
 function throwsAt(fn: () => unknown, offset: number, message: string, ms = 2000) {

@@ -7,6 +7,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import type { TypedExpr, TypedProgram } from "../src/ast.ts";
 import {
   allocArray,
@@ -401,4 +402,13 @@ export function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Asserts `fn` throws exactly `type` with exactly `message`. */
+export function throwsExactly(fn: () => unknown, type: ErrorConstructor, message: string) {
+  assert.throws(fn, (e: unknown) => {
+    assert.equal((e as Error).constructor, type, `error type of: ${(e as Error).message}`);
+    assert.equal((e as Error).message, message);
+    return true;
+  });
 }
