@@ -10,7 +10,14 @@
  */
 
 import { compileProgram } from "../src/compiler.ts";
-import { checkCompile, FUZZ_VARS, minimise, mutate, randomExpression } from "../tests/generate.ts";
+import {
+  CASE_LIMIT_MS,
+  checkCompile,
+  FUZZ_VARS,
+  minimise,
+  mutate,
+  randomExpression,
+} from "../tests/generate.ts";
 import { rng } from "../tests/reference.ts";
 
 function flag(name: string, fallback: number): number {
@@ -39,7 +46,7 @@ for (let n = 0; n < cases; n++) {
   const source = kind === "mutated"
     ? mutate(r, randomExpression(r, depth, r() < 0.5))
     : randomExpression(r, depth, kind === "program");
-  const problem = checkCompile(source);
+  const problem = checkCompile(source, CASE_LIMIT_MS);
   if (problem === undefined) {
     try {
       compileProgram(source, FUZZ_VARS);
@@ -51,9 +58,11 @@ for (let n = 0; n < cases; n++) {
   }
   counts.failed++;
   if (failures.length < 20) {
-    const small = minimise(source, (s) => checkCompile(s) !== undefined);
+    const small = minimise(source, (s) => checkCompile(s, CASE_LIMIT_MS) !== undefined);
     failures.push(
-      `${JSON.stringify(small)}: ${checkCompile(small)}\n  from ${JSON.stringify(source)}`,
+      `${JSON.stringify(small)}: ${checkCompile(small, CASE_LIMIT_MS)}\n  from ${
+        JSON.stringify(source)
+      }`,
     );
   }
   if ((n + 1) % 100_000 === 0) console.error(`${n + 1} cases...`);
