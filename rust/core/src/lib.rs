@@ -11,6 +11,8 @@
 //! - `kernels` — one generic loop per arity, instantiated for every opcode
 //!   and every ISA
 //! - `vm` — argument checks, the block loop and the thread plan
+//! - `reduce` — sum, prod, min, max, mean, any, all, count_nonzero over
+//!   strided N-d views, whole or along an axis
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -20,6 +22,7 @@ mod memory;
 #[rustfmt::skip]
 pub mod opcodes;
 mod program;
+mod reduce;
 mod vm;
 
 use std::fmt;
@@ -28,6 +31,7 @@ pub use isa::Isa;
 pub use memory::{advise_fresh, ADVISE_MIN_BYTES};
 pub use opcodes::DType;
 pub use program::{Program, MAX_SCRATCH_BYTES};
+pub use reduce::{reduce, ReduceArgs, ReduceOp, View, MAX_DIMS};
 pub use vm::{run, ArrayArg, RunArgs, BLOCK, PARALLEL_WORK_MIN};
 
 /// Why a program or a run was refused. The discriminants are the C ABI's

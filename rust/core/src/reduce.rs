@@ -1,0 +1,1320 @@
+//! Reductions: `sum prod min max mean any all count_nonzero` over a strided
+//! N-d array, whole or along one axis, with NumPy's result dtypes and
+//! numerics.
+//!
+//! The input is any view `(shape, strides, offset)` in elements over a
+//! buffer of `data_len` elements; [`reduce`] checks that every element it
+//! addresses is in bounds (with overflow-checked arithmetic) before reading
+//! one. A whole reduction first drops axes of length 1 and merges axes that
+//! are contiguous with each other, so a contiguous array of any shape is one
+//! line; an axis reduction reduces one line per output element, in the
+//! row-major order of the remaining axes.
+//!
+//! Sums (`sum`, `mean`, `count_nonzero`) follow NumPy's `pairwise_sum`: fewer
+//! than 8 elements are added in order; up to 128 go to eight accumulators
+//! combined as `((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7))`, then the rest in order;
+//! more are split at `n/2` rounded down to a multiple of 8, recursively. So a
+//! float sum over a contiguous 1-D array is bit for bit NumPy's. Large lines
+//! are split across threads at the same points, so the result does not depend
+//! on the thread count. `prod` is sequential, as NumPy's.
+//!
+//! | op | input | result |
+//! |---|---|---|
+//! | `sum`, `prod` | bool, signed ints | int64 (wrapping) |
+//! | | unsigned ints | uint64 (wrapping) |
+//! | | floats | the same float (float16 summed in float32) |
+//! | `mean` | bool, ints | float64 |
+//! | | floats | the same float (sum / n); empty: NaN |
+//! | `min`, `max` | any | the same dtype; NaN propagates; empty: an error |
+//! | `any`, `all` | any | bool (empty: false, true) |
+//! | `count_nonzero` | any | int64 (NaN counts, -0.0 does not) |
+
+use crate::{DType, Error, ErrorCode};
+
+/// The most axes a view may have (NumPy's limit).
+pub const MAX_DIMS: usize = 64;
+
+/// Lines at least this long are split across threads (when threads > 1).
+const PARALLEL_MIN: usize = 1 << 16;
+
+/// A reduction, by its code in the C ABI (`src/reduce.ts` has the same table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ReduceOp {
+    /// Sum (pairwise for floats).
+    Sum = 0,
+    /// Product, in order.
+    Prod = 1,
+    /// Minimum; NaN propagates.
+    Min = 2,
+    /// Maximum; NaN propagates.
+    Max = 3,
+    /// Arithmetic mean: the sum divided by the count.
+    Mean = 4,
+    /// Whether any element is nonzero.
+    Any = 5,
+    /// Whether every element is nonzero.
+    All = 6,
+    /// How many elements are nonzero.
+    CountNonzero = 7,
+}
+
+impl ReduceOp {
+    /// Every reduction, in code order.
+    pub const ALL: [ReduceOp; 8] = [
+        ReduceOp::Sum,
+        ReduceOp::Prod,
+        ReduceOp::Min,
+        ReduceOp::Max,
+        ReduceOp::Mean,
+        ReduceOp::Any,
+        ReduceOp::All,
+        ReduceOp::CountNonzero,
+    ];
+
+    /// The reduction with this code.
+    pub fn from_code(code: u32) -> Option<ReduceOp> {
+        ReduceOp::ALL.get(code as usize).copied()
+    }
+
+    /// Its name in the language.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "sum",
+            ReduceOp::Prod => "prod",
+            ReduceOp::Min => "min",
+            ReduceOp::Max => "max",
+            ReduceOp::Mean => "mean",
+            ReduceOp::Any => "any",
+            ReduceOp::All => "all",
+            ReduceOp::CountNonzero => "count_nonzero",
+        }
+    }
+
+    /// The dtype of its result over `dtype` (NumPy's).
+    pub fn result_dtype(self, dtype: DType) -> DType {
+        use DType::*;
+        let float = matches!(dtype, Float16 | Float32 | Float64);
+        match self {
+            ReduceOp::Sum | ReduceOp::Prod => match dtype {
+                Uint8 | Uint16 | Uint32 | Uint64 => Uint64,
+                Float16 | Float32 | Float64 => dtype,
+                _ => Int64,
+            },
+            ReduceOp::Mean if float => dtype,
+            ReduceOp::Mean => Float64,
+            ReduceOp::Min | ReduceOp::Max => dtype,
+            ReduceOp::Any | ReduceOp::All => Bool,
+            ReduceOp::CountNonzero => Int64,
+        }
+    }
+}
+
+/// A strided view, in elements: element `(i0, i1, ...)` is at
+/// `offset + i0 * strides[0] + i1 * strides[1] + ...`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct View {
+    /// Length of each axis.
+    pub shape: Vec<usize>,
+    /// Step of each axis, in elements (may be 0 or negative).
+    pub strides: Vec<isize>,
+    /// The element at index `(0, 0, ...)`.
+    pub offset: usize,
+}
+
+impl View {
+    /// Decodes a view and an axis from `geom` as the C ABI lays it out:
+    /// `[offset, axis, ndim, shape..., strides...]`, every entry a whole
+    /// number (`f64`); `axis` NaN means a whole reduction.
+    pub fn decode(geom: &[f64]) -> Result<(View, Option<isize>), Error> {
+        const LIMIT: f64 = 9_007_199_254_740_992.0;
+        let whole = |i: usize, lo: f64, what: &str| -> Result<f64, Error> {
+            let x = geom[i];
+            if (lo..=LIMIT).contains(&x) && x.trunc() == x {
+                Ok(x)
+            } else {
+                Err(bad_args(format!(
+                    "geometry[{i}] ({what}) is {x:?}, not a whole number in [{lo}, 2^53]"
+                )))
+            }
+        };
+        if geom.len() < 3 {
+            return Err(bad_args(format!(
+                "geometry has {} entries, fewer than 3",
+                geom.len()
+            )));
+        }
+        let ndim = whole(2, 0.0, "ndim")? as usize;
+        if ndim > MAX_DIMS {
+            return Err(bad_args(format!(
+                "{ndim} dimensions; at most {MAX_DIMS} are supported"
+            )));
+        }
+        if geom.len() != 3 + 2 * ndim {
+            return Err(bad_args(format!(
+                "geometry has {} entries; {ndim} dimensions need {}",
+                geom.len(),
+                3 + 2 * ndim
+            )));
+        }
+        let offset = usize::try_from(whole(0, 0.0, "offset")? as u64)
+            .map_err(|_| bad_args("offset does not fit the address space".to_string()))?;
+        let axis = if geom[1].is_nan() {
+            None
+        } else {
+            Some(whole(1, -(MAX_DIMS as f64) - 1.0, "axis")? as isize)
+        };
+        let mut shape = Vec::with_capacity(ndim);
+        let mut strides = Vec::with_capacity(ndim);
+        for d in 0..ndim {
+            let len = whole(3 + d, 0.0, "a length")? as u64;
+            shape.push(
+                usize::try_from(len)
+                    .map_err(|_| bad_args(format!("axis {d} has {len} elements: too many")))?,
+            );
+            strides.push(whole(3 + ndim + d, -LIMIT, "a stride")? as i64 as isize);
+        }
+        Ok((
+            View {
+                shape,
+                strides,
+                offset,
+            },
+            axis,
+        ))
+    }
+}
+
+/// The arguments of one [`reduce`].
+#[derive(Clone, Copy, Debug)]
+pub struct ReduceArgs<'a> {
+    /// What to compute.
+    pub op: ReduceOp,
+    /// The input's dtype.
+    pub dtype: DType,
+    /// The buffer the view reads; may be null when the view is empty.
+    pub data: *const u8,
+    /// Elements of `dtype` readable at `data`.
+    pub data_len: usize,
+    /// The elements to reduce.
+    pub view: &'a View,
+    /// `None` for the whole array, else the axis (negative counts from the end).
+    pub axis: Option<isize>,
+    /// Where the result goes: `out_len` contiguous elements of
+    /// `op.result_dtype(dtype)`, row-major over the axes left (1 for a whole
+    /// reduction).
+    pub out: *mut u8,
+    /// Elements of the result dtype writable at `out`.
+    pub out_len: usize,
+    /// Threads to use at most; 0 counts as 1.
+    pub threads: usize,
+}
+
+fn bad_args(message: String) -> Error {
+    Error::new(ErrorCode::BadArguments, message)
+}
+
+/// NumPy's name of a reduction in its errors (`np.max` reduces with `maximum`).
+fn ufunc_name(op: ReduceOp) -> &'static str {
+    match op {
+        ReduceOp::Min => "minimum",
+        _ => "maximum",
+    }
+}
+
+/// What [`reduce`] iterates: outer axes (length, stride), each position of
+/// which starts one line of `line_len` elements `line_stride` apart.
+struct Plan {
+    outer: Vec<(usize, isize)>,
+    base: usize,
+    line_len: usize,
+    line_stride: isize,
+    /// Outputs: 1 for a whole reduction, else the product of the outer lengths.
+    outputs: usize,
+    whole: bool,
+}
+
+/// Checks the view against the buffer and the axis against the view, and
+/// plans the iteration.
+fn plan(args: &ReduceArgs) -> Result<Plan, Error> {
+    let view = args.view;
+    let ndim = view.shape.len();
+    if view.strides.len() != ndim {
+        return Err(bad_args(format!(
+            "{ndim} lengths but {} strides",
+            view.strides.len()
+        )));
+    }
+    if ndim > MAX_DIMS {
+        return Err(bad_args(format!(
+            "{ndim} dimensions; at most {MAX_DIMS} are supported"
+        )));
+    }
+    let axis = match args.axis {
+        None => None,
+        Some(a) => {
+            let n = ndim as isize;
+            if a < -n || a >= n {
+                return Err(bad_args(format!(
+                    "axis {a} is out of bounds for array of dimension {ndim}"
+                )));
+            }
+            Some(if a < 0 { a + n } else { a } as usize)
+        }
+    };
+    let mut size: usize = 1;
+    for &len in &view.shape {
+        size = size
+            .checked_mul(len)
+            .ok_or_else(|| bad_args("the view has more elements than fit in memory".into()))?;
+    }
+    if size > 0 {
+        // i128: |offset|, |stride| <= 2^63 and lengths < 2^64 give terms below 2^127 / 64.
+        let (mut lo, mut hi) = (view.offset as i128, view.offset as i128);
+        for (&len, &stride) in view.shape.iter().zip(&view.strides) {
+            let span = (len as i128 - 1) * stride as i128;
+            if span < 0 {
+                lo += span;
+            } else {
+                hi += span;
+            }
+        }
+        if lo < 0 || hi >= args.data_len as i128 {
+            return Err(bad_args(format!(
+                "the view addresses elements {lo} to {hi} of a buffer of {} elements",
+                args.data_len
+            )));
+        }
+    }
+    let element = args.dtype.size();
+    let result = args.op.result_dtype(args.dtype).size();
+    check_buffer(args.data as usize, args.data_len, element, "the input")?;
+    check_buffer(args.out as usize, args.out_len, result, "out")?;
+    let dims = view.shape.iter().copied().zip(view.strides.iter().copied());
+    let plan = match axis {
+        Some(axis) => {
+            let outer: Vec<_> = dims
+                .enumerate()
+                .filter(|&(d, _)| d != axis)
+                .map(|(_, dim)| dim)
+                .collect();
+            Plan {
+                outputs: outer.iter().map(|&(len, _)| len).product(),
+                outer,
+                base: view.offset,
+                line_len: view.shape[axis],
+                line_stride: view.strides[axis],
+                whole: false,
+            }
+        }
+        None => {
+            let mut merged: Vec<(usize, isize)> = Vec::with_capacity(ndim);
+            if size == 0 {
+                merged.push((0, 1));
+            }
+            for (len, stride) in dims.filter(|&(len, _)| len != 1 && size > 0) {
+                match merged.last_mut() {
+                    Some(last) if last.1 == stride * len as isize => *last = (last.0 * len, stride),
+                    _ => merged.push((len, stride)),
+                }
+            }
+            let (line_len, line_stride) = merged.pop().unwrap_or((1, 1));
+            Plan {
+                outer: merged,
+                base: view.offset,
+                line_len,
+                line_stride,
+                outputs: 1,
+                whole: true,
+            }
+        }
+    };
+    if args.out_len != plan.outputs {
+        return Err(bad_args(format!(
+            "out has {} elements, the result has {}",
+            args.out_len, plan.outputs
+        )));
+    }
+    if plan.outputs > 0 && size > 0 {
+        let (d0, d1) = (args.data as usize, args.data_len * element);
+        let (o0, o1) = (args.out as usize, args.out_len * result);
+        if d0 < o0 + o1 && o0 < d0 + d1 {
+            return Err(Error::new(
+                ErrorCode::Overlap,
+                "out overlaps the input".to_string(),
+            ));
+        }
+    }
+    if plan.outputs > 0 && plan.line_len == 0 && matches!(args.op, ReduceOp::Min | ReduceOp::Max) {
+        return Err(Error::new(
+            ErrorCode::Domain,
+            format!(
+                "zero-size array to reduction operation {} which has no identity",
+                ufunc_name(args.op)
+            ),
+        ));
+    }
+    Ok(plan)
+}
+
+fn check_buffer(address: usize, len: usize, size: usize, what: &str) -> Result<(), Error> {
+    if len == 0 {
+        return Ok(());
+    }
+    if address == 0 {
+        return Err(bad_args(format!("{what} is null but has {len} elements")));
+    }
+    if address % size != 0 {
+        return Err(bad_args(format!(
+            "{what} at {address:#x} is not aligned to {size} bytes"
+        )));
+    }
+    let fits = len
+        .checked_mul(size)
+        .and_then(|bytes| address.checked_add(bytes))
+        .is_some_and(|end| end <= isize::MAX as usize);
+    if !fits {
+        return Err(bad_args(format!(
+            "{what}: {len} elements do not fit the address space"
+        )));
+    }
+    Ok(())
+}
+
+/// Reduces `args.view` of `args.data` into `args.out`.
+///
+/// # Safety
+///
+/// `data` is valid for reads of `data_len` elements of `dtype` and `out` for
+/// writes of `out_len` elements of the result dtype, for the whole call, and
+/// no other thread writes either meanwhile. Everything else (the view, the
+/// axis, lengths, alignment, overlap) is checked.
+pub unsafe fn reduce(args: &ReduceArgs) -> Result<(), Error> {
+    let plan = plan(args)?;
+    let depth = usize::BITS - args.threads.max(1).saturating_sub(1).leading_zeros();
+    let data = args.data;
+    let out = args.out;
+    macro_rules! typed {
+        ($t:ty) => {
+            // SAFETY: `plan` checked the view against `data_len` and `out_len`
+            // against the result; the caller guarantees the buffers.
+            unsafe { run::<$t>(args.op, &plan, data.cast::<$t>(), out, depth) }
+        };
+    }
+    match args.dtype {
+        DType::Bool => typed!(Bool),
+        DType::Int8 => typed!(i8),
+        DType::Uint8 => typed!(u8),
+        DType::Int16 => typed!(i16),
+        DType::Uint16 => typed!(u16),
+        DType::Int32 => typed!(i32),
+        DType::Uint32 => typed!(u32),
+        DType::Int64 => typed!(i64),
+        DType::Uint64 => typed!(u64),
+        DType::Float32 => typed!(f32),
+        DType::Float64 => typed!(f64),
+        DType::Float16 => {
+            return Err(bad_args(
+                "reductions of float16 are not supported yet".to_string(),
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// An accumulator: wrapping integer or IEEE float arithmetic.
+trait Num: Copy + Send + Sync + 'static {
+    const ZERO: Self;
+    const ONE: Self;
+    fn add(self, other: Self) -> Self;
+    fn mul(self, other: Self) -> Self;
+}
+
+/// A float accumulator, which a mean divides.
+trait Float: Num {
+    fn div_count(self, n: usize) -> Self;
+}
+
+macro_rules! int_num {
+    ($($t:ty),*) => {$(
+        impl Num for $t {
+            const ZERO: Self = 0;
+            const ONE: Self = 1;
+            #[inline(always)]
+            fn add(self, other: Self) -> Self {
+                self.wrapping_add(other)
+            }
+            #[inline(always)]
+            fn mul(self, other: Self) -> Self {
+                self.wrapping_mul(other)
+            }
+        }
+    )*};
+}
+int_num!(i64, u64);
+
+macro_rules! float_num {
+    ($($t:ty),*) => {$(
+        impl Num for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            #[inline(always)]
+            fn add(self, other: Self) -> Self {
+                self + other
+            }
+            #[inline(always)]
+            fn mul(self, other: Self) -> Self {
+                self * other
+            }
+        }
+        impl Float for $t {
+            fn div_count(self, n: usize) -> Self {
+                self / n as $t
+            }
+        }
+    )*};
+}
+float_num!(f32, f64);
+
+/// A bool element: a byte, nonzero is true.
+#[derive(Clone, Copy, Debug)]
+#[repr(transparent)]
+struct Bool(u8);
+
+/// An element type reductions read.
+trait Elem: Copy + Send + Sync + 'static {
+    /// What sums and products accumulate in (the result dtype's type).
+    type Sum: Num;
+    /// What a mean accumulates in and returns.
+    type Mean: Float;
+    fn sum(self) -> Self::Sum;
+    fn mean(self) -> Self::Mean;
+    fn nonzero(self) -> bool;
+    fn is_nan(self) -> bool;
+    fn lt(self, other: Self) -> bool;
+    /// The value as the result of `min`/`max` (bool as 0 or 1).
+    fn canonical(self) -> Self;
+}
+
+macro_rules! int_elem {
+    ($($t:ty => $sum:ty),*) => {$(
+        impl Elem for $t {
+            type Sum = $sum;
+            type Mean = f64;
+            #[inline(always)]
+            fn sum(self) -> $sum {
+                self as $sum
+            }
+            #[inline(always)]
+            fn mean(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn nonzero(self) -> bool {
+                self != 0
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                false
+            }
+            #[inline(always)]
+            fn lt(self, other: Self) -> bool {
+                self < other
+            }
+            #[inline(always)]
+            fn canonical(self) -> Self {
+                self
+            }
+        }
+    )*};
+}
+int_elem!(i8 => i64, i16 => i64, i32 => i64, i64 => i64, u8 => u64, u16 => u64, u32 => u64, u64 => u64);
+
+macro_rules! float_elem {
+    ($($t:ty),*) => {$(
+        impl Elem for $t {
+            type Sum = $t;
+            type Mean = $t;
+            #[inline(always)]
+            fn sum(self) -> $t {
+                self
+            }
+            #[inline(always)]
+            fn mean(self) -> $t {
+                self
+            }
+            #[inline(always)]
+            fn nonzero(self) -> bool {
+                self != 0.0
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                self.is_nan()
+            }
+            #[inline(always)]
+            fn lt(self, other: Self) -> bool {
+                self < other
+            }
+            #[inline(always)]
+            fn canonical(self) -> Self {
+                self
+            }
+        }
+    )*};
+}
+float_elem!(f32, f64);
+
+impl Elem for Bool {
+    type Sum = i64;
+    type Mean = f64;
+    #[inline(always)]
+    fn sum(self) -> i64 {
+        i64::from(self.0 != 0)
+    }
+    #[inline(always)]
+    fn mean(self) -> f64 {
+        f64::from(u8::from(self.0 != 0))
+    }
+    #[inline(always)]
+    fn nonzero(self) -> bool {
+        self.0 != 0
+    }
+    #[inline(always)]
+    fn is_nan(self) -> bool {
+        false
+    }
+    #[inline(always)]
+    fn lt(self, other: Self) -> bool {
+        self.0 == 0 && other.0 != 0
+    }
+    #[inline(always)]
+    fn canonical(self) -> Self {
+        Bool(u8::from(self.0 != 0))
+    }
+}
+
+/// `n` elements `stride` apart from `ptr`, every one of them in bounds
+/// (checked by [`plan`] before any `Line` is made).
+#[derive(Clone, Copy)]
+struct Line<T> {
+    ptr: *const T,
+    n: usize,
+    stride: isize,
+}
+
+// SAFETY: a Line only reads, and the buffer is not written during a reduction.
+unsafe impl<T: Sync> Send for Line<T> {}
+// SAFETY: as above.
+unsafe impl<T: Sync> Sync for Line<T> {}
+
+impl<T: Copy> Line<T> {
+    /// Element `i` (`UNIT`: the stride is 1).
+    ///
+    /// # Safety
+    ///
+    /// `i < self.n`.
+    #[inline(always)]
+    unsafe fn at<const UNIT: bool>(&self, i: usize) -> T {
+        // SAFETY: every element of the line is in bounds, and i < n.
+        unsafe {
+            if UNIT {
+                *self.ptr.add(i)
+            } else {
+                *self.ptr.offset(i as isize * self.stride)
+            }
+        }
+    }
+
+    /// The first `k` elements and the rest.
+    fn split(self, k: usize) -> (Line<T>, Line<T>) {
+        let rest = Line {
+            // wrapping: the result is only dereferenced when n - k > 0, and
+            // then it is an element of the line.
+            ptr: self.ptr.wrapping_offset(k as isize * self.stride),
+            n: self.n - k,
+            stride: self.stride,
+        };
+        (
+            Line {
+                ptr: self.ptr,
+                n: k,
+                stride: self.stride,
+            },
+            rest,
+        )
+    }
+}
+
+/// NumPy's pairwise sum of `f(x)` over a line; the top `depth` levels of
+/// the recursion run on two threads each.
+///
+/// # Safety
+///
+/// The line's elements are readable.
+unsafe fn pairwise<T: Elem, A: Num, F, const UNIT: bool>(line: Line<T>, f: &F, depth: u32) -> A
+where
+    F: Fn(T) -> A + Sync,
+{
+    let n = line.n;
+    // SAFETY (all `at` calls): every index is below n.
+    unsafe {
+        if n < 8 {
+            let mut res = A::ZERO;
+            for i in 0..n {
+                res = res.add(f(line.at::<UNIT>(i)));
+            }
+            return res;
+        }
+        if n <= 128 {
+            let mut r = [A::ZERO; 8];
+            for (j, r) in r.iter_mut().enumerate() {
+                *r = f(line.at::<UNIT>(j));
+            }
+            let mut i = 8;
+            while i < n - n % 8 {
+                for (j, r) in r.iter_mut().enumerate() {
+                    *r = r.add(f(line.at::<UNIT>(i + j)));
+                }
+                i += 8;
+            }
+            let mut res =
+                (r[0].add(r[1]).add(r[2].add(r[3]))).add(r[4].add(r[5]).add(r[6].add(r[7])));
+            for i in i..n {
+                res = res.add(f(line.at::<UNIT>(i)));
+            }
+            return res;
+        }
+    }
+    let half = n / 2;
+    let (a, b) = line.split(half - half % 8);
+    if depth > 0 && n >= PARALLEL_MIN {
+        // SAFETY: both halves are parts of the line.
+        let (x, y) = rayon::join(
+            || unsafe { pairwise::<T, A, F, UNIT>(a, f, depth - 1) },
+            || unsafe { pairwise::<T, A, F, UNIT>(b, f, depth - 1) },
+        );
+        x.add(y)
+    } else {
+        // SAFETY: as above.
+        unsafe { pairwise::<T, A, F, UNIT>(a, f, 0).add(pairwise::<T, A, F, UNIT>(b, f, 0)) }
+    }
+}
+
+/// What one reduction does per line and how it finishes.
+trait Kernel<T: Elem>: Sync {
+    /// The result of a line.
+    type Acc: Copy + Send;
+    /// The type of an output element.
+    type Out: Copy;
+    /// Reduces a line (`UNIT`: its stride is 1).
+    ///
+    /// # Safety
+    ///
+    /// The line's elements are readable.
+    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, depth: u32) -> Self::Acc;
+    /// Combines the results of consecutive lines (whole reductions).
+    fn combine(&self, a: Self::Acc, b: Self::Acc) -> Self::Acc;
+    /// The output for the result of `n` elements.
+    fn finish(&self, acc: Self::Acc, n: usize) -> Self::Out;
+}
+
+struct SumK;
+impl<T: Elem> Kernel<T> for SumK {
+    type Acc = T::Sum;
+    type Out = T::Sum;
+    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, depth: u32) -> T::Sum {
+        // SAFETY: as this function's contract.
+        unsafe { pairwise::<T, T::Sum, _, UNIT>(line, &|x: T| x.sum(), depth) }
+    }
+    fn combine(&self, a: T::Sum, b: T::Sum) -> T::Sum {
+        a.add(b)
+    }
+    fn finish(&self, acc: T::Sum, _n: usize) -> T::Sum {
+        acc
+    }
+}
+
+struct MeanK;
+impl<T: Elem> Kernel<T> for MeanK {
+    type Acc = T::Mean;
+    type Out = T::Mean;
+    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, depth: u32) -> T::Mean {
+        // SAFETY: as this function's contract.
+        unsafe { pairwise::<T, T::Mean, _, UNIT>(line, &|x: T| x.mean(), depth) }
+    }
+    fn combine(&self, a: T::Mean, b: T::Mean) -> T::Mean {
+        a.add(b)
+    }
+    fn finish(&self, acc: T::Mean, n: usize) -> T::Mean {
+        acc.div_count(n)
+    }
+}
+
+struct CountK;
+impl<T: Elem> Kernel<T> for CountK {
+    type Acc = i64;
+    type Out = i64;
+    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, depth: u32) -> i64 {
+        // SAFETY: as this function's contract.
+        unsafe { pairwise::<T, i64, _, UNIT>(line, &|x: T| i64::from(x.nonzero()), depth) }
+    }
+    fn combine(&self, a: i64, b: i64) -> i64 {
+        a + b
+    }
+    fn finish(&self, acc: i64, _n: usize) -> i64 {
+        acc
+    }
+}
+
+struct ProdK;
+impl<T: Elem> Kernel<T> for ProdK {
+    type Acc = T::Sum;
+    type Out = T::Sum;
+    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, _depth: u32) -> T::Sum {
+        let mut acc = T::Sum::ONE;
+        for i in 0..line.n {
+            // SAFETY: i < n.
+            acc = acc.mul(unsafe { line.at::<UNIT>(i) }.sum());
+        }
+        acc
+    }
+    fn combine(&self, a: T::Sum, b: T::Sum) -> T::Sum {
+        a.mul(b)
+    }
+    fn finish(&self, acc: T::Sum, _n: usize) -> T::Sum {
+        acc
+    }
+}
+
+/// `min` (`MAX` false) or `max`: the first NaN, else the first extreme element.
+struct ExtremeK<const MAX: bool>;
+impl<const MAX: bool> ExtremeK<MAX> {
+    #[inline(always)]
+    fn pick<T: Elem>(a: T, b: T) -> T {
+        if a.is_nan() {
+            a
+        } else if b.is_nan() || (if MAX { a.lt(b) } else { b.lt(a) }) {
+            b
+        } else {
+            a
+        }
+    }
+}
+impl<T: Elem, const MAX: bool> Kernel<T> for ExtremeK<MAX> {
+    type Acc = Option<T>;
+    type Out = T;
+    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, _depth: u32) -> Option<T> {
+        if line.n == 0 {
+            return None;
+        }
+        // SAFETY: n > 0, and every index below is below n.
+        let mut best = unsafe { line.at::<UNIT>(0) };
+        for i in 1..line.n {
+            if best.is_nan() {
+                break;
+            }
+            // SAFETY: i < n.
+            best = Self::pick(best, unsafe { line.at::<UNIT>(i) });
+        }
+        Some(best)
+    }
+    fn combine(&self, a: Option<T>, b: Option<T>) -> Option<T> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(Self::pick(a, b)),
+            (a, None) => a,
+            (None, b) => b,
+        }
+    }
+    fn finish(&self, acc: Option<T>, _n: usize) -> T {
+        // `plan` refuses empty lines before any is reduced.
+        acc.expect("min/max of an empty line").canonical()
+    }
+}
+
+/// `any` (`ALL` false) or `all`: stops at the first element that decides.
+struct LogicK<const ALL: bool>;
+impl<T: Elem, const ALL: bool> Kernel<T> for LogicK<ALL> {
+    type Acc = bool;
+    type Out = u8;
+    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, _depth: u32) -> bool {
+        for i in 0..line.n {
+            // SAFETY: i < n.
+            if unsafe { line.at::<UNIT>(i) }.nonzero() != ALL {
+                return !ALL;
+            }
+        }
+        ALL
+    }
+    fn combine(&self, a: bool, b: bool) -> bool {
+        if ALL {
+            a && b
+        } else {
+            a || b
+        }
+    }
+    fn finish(&self, acc: bool, _n: usize) -> u8 {
+        u8::from(acc)
+    }
+}
+
+/// Runs reduction `op` over elements of type `T`.
+///
+/// # Safety
+///
+/// As [`reduce`], with `plan` checked against the buffers.
+unsafe fn run<T: Elem>(op: ReduceOp, plan: &Plan, data: *const T, out: *mut u8, depth: u32) {
+    // SAFETY (each arm): forwarded; `out` holds the kernel's output type,
+    // which is the result dtype's.
+    unsafe {
+        match op {
+            ReduceOp::Sum => drive(&SumK, plan, data, out.cast(), depth),
+            ReduceOp::Prod => drive(&ProdK, plan, data, out.cast(), depth),
+            ReduceOp::Min => drive(&ExtremeK::<false>, plan, data, out.cast(), depth),
+            ReduceOp::Max => drive(&ExtremeK::<true>, plan, data, out.cast(), depth),
+            ReduceOp::Mean => drive(&MeanK, plan, data, out.cast(), depth),
+            ReduceOp::Any => drive(&LogicK::<false>, plan, data, out.cast(), depth),
+            ReduceOp::All => drive(&LogicK::<true>, plan, data, out.cast(), depth),
+            ReduceOp::CountNonzero => drive(&CountK, plan, data, out.cast(), depth),
+        }
+    }
+}
+
+/// Calls `f` with the element offset of every position of the outer axes,
+/// in row-major order.
+fn for_each_line(outer: &[(usize, isize)], base: usize, mut f: impl FnMut(isize)) {
+    if outer.iter().any(|&(len, _)| len == 0) {
+        return;
+    }
+    let mut index = vec![0usize; outer.len()];
+    let mut offset = base as isize;
+    loop {
+        f(offset);
+        let mut d = outer.len();
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            let (len, stride) = outer[d];
+            index[d] += 1;
+            offset += stride;
+            if index[d] < len {
+                break;
+            }
+            offset -= stride * len as isize;
+            index[d] = 0;
+        }
+    }
+}
+
+/// Reduces every line of the plan with kernel `k`.
+///
+/// # Safety
+///
+/// As [`run`]; `out` is valid for `plan.outputs` elements of `K::Out`.
+unsafe fn drive<T: Elem, K: Kernel<T>>(
+    k: &K,
+    plan: &Plan,
+    data: *const T,
+    out: *mut K::Out,
+    depth: u32,
+) {
+    let line_at = |offset: isize| Line {
+        // wrapping: a line is only read when it has elements, and then
+        // `plan` checked that every one of them is in the buffer.
+        ptr: data.wrapping_offset(offset),
+        n: plan.line_len,
+        stride: plan.line_stride,
+    };
+    let reduce_line = |line: Line<T>| {
+        // SAFETY: every element of every line of the plan is in bounds.
+        unsafe {
+            if line.stride == 1 {
+                k.line::<true>(line, depth)
+            } else {
+                k.line::<false>(line, depth)
+            }
+        }
+    };
+    if plan.whole {
+        let mut acc: Option<K::Acc> = None;
+        let mut count = 0usize;
+        for_each_line(&plan.outer, plan.base, |offset| {
+            let a = reduce_line(line_at(offset));
+            acc = Some(match acc {
+                Some(prev) => k.combine(prev, a),
+                None => a,
+            });
+            count += plan.line_len;
+        });
+        let acc = acc.unwrap_or_else(|| reduce_line(line_at(plan.base as isize)));
+        // SAFETY: a whole reduction has one output.
+        unsafe { out.write(k.finish(acc, count)) };
+        return;
+    }
+    let mut j = 0;
+    for_each_line(&plan.outer, plan.base, |offset| {
+        let value = k.finish(reduce_line(line_at(offset)), plan.line_len);
+        // SAFETY: j < plan.outputs, one per position of the outer axes.
+        unsafe { out.add(j).write(value) };
+        j += 1;
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A view in elements.
+    fn view(shape: &[usize], strides: &[isize], offset: usize) -> View {
+        View {
+            shape: shape.to_vec(),
+            strides: strides.to_vec(),
+            offset,
+        }
+    }
+
+    /// Runs a reduction over `data` into a fresh output of `out_len` elements of `R`.
+    fn reduce_into<T: Copy, R: Copy + Default>(
+        op: ReduceOp,
+        dtype: DType,
+        data: &[T],
+        v: &View,
+        axis: Option<isize>,
+        out_len: usize,
+    ) -> Result<Vec<R>, Error> {
+        let mut out = vec![R::default(); out_len];
+        let args = ReduceArgs {
+            op,
+            dtype,
+            data: data.as_ptr().cast(),
+            data_len: data.len(),
+            view: v,
+            axis,
+            out: out.as_mut_ptr().cast(),
+            out_len,
+            threads: 2,
+        };
+        // SAFETY: the slices are valid for their lengths.
+        unsafe { reduce(&args) }?;
+        Ok(out)
+    }
+
+    /// The element offsets of a view in row-major order (the naive reference).
+    fn offsets(v: &View) -> Vec<usize> {
+        let mut all = vec![v.offset as isize];
+        for (&len, &stride) in v.shape.iter().zip(&v.strides) {
+            all = all
+                .iter()
+                .flat_map(|&o| (0..len).map(move |i| o + i as isize * stride))
+                .collect();
+        }
+        all.into_iter().map(|o| o as usize).collect()
+    }
+
+    fn lcg(seed: &mut u64) -> u64 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        *seed >> 33
+    }
+
+    #[test]
+    fn result_dtypes_are_numpys() {
+        use DType::*;
+        let sum = |d| ReduceOp::Sum.result_dtype(d);
+        assert_eq!(
+            [Bool, Int8, Int32, Int64, Uint8, Uint64, Float32, Float64].map(sum),
+            [Int64, Int64, Int64, Int64, Uint64, Uint64, Float32, Float64]
+        );
+        assert_eq!(ReduceOp::Mean.result_dtype(Int32), Float64);
+        assert_eq!(ReduceOp::Mean.result_dtype(Float32), Float32);
+        assert_eq!(ReduceOp::Max.result_dtype(Int32), Int32);
+        assert_eq!(ReduceOp::Any.result_dtype(Float64), Bool);
+        assert_eq!(ReduceOp::CountNonzero.result_dtype(Bool), Int64);
+        for (code, op) in ReduceOp::ALL.iter().enumerate() {
+            assert_eq!(ReduceOp::from_code(code as u32), Some(*op));
+        }
+        assert_eq!(ReduceOp::from_code(8), None);
+    }
+
+    #[test]
+    fn integer_reductions_match_a_naive_reference_on_strided_views() {
+        let mut seed = 7;
+        let data: Vec<i32> = (0..4000)
+            .map(|_| (lcg(&mut seed) % 2001) as i32 - 1000)
+            .collect();
+        let cases: Vec<View> = vec![
+            view(&[3000], &[1], 0),
+            view(&[17, 13], &[13, 1], 5),
+            view(&[13, 17], &[1, 13], 5),
+            view(&[5, 4, 3], &[-12, 3, 1], 59),
+            view(&[6, 7], &[-1, 40], 1000),
+            view(&[9, 0, 4], &[4, 4, 1], 0),
+            view(&[1, 1, 257], &[0, 0, -3], 3000),
+            view(&[4, 300], &[0, 2], 100),
+            view(&[], &[], 77),
+        ];
+        for v in &cases {
+            let naive: Vec<i64> = offsets(v).iter().map(|&o| data[o] as i64).collect();
+            let sum: Vec<i64> =
+                reduce_into(ReduceOp::Sum, DType::Int32, &data, v, None, 1).unwrap();
+            assert_eq!(sum[0], naive.iter().sum::<i64>(), "{v:?}");
+            let count: Vec<i64> =
+                reduce_into(ReduceOp::CountNonzero, DType::Int32, &data, v, None, 1).unwrap();
+            assert_eq!(count[0], naive.iter().filter(|&&x| x != 0).count() as i64);
+            if !naive.is_empty() {
+                let max: Vec<i32> =
+                    reduce_into(ReduceOp::Max, DType::Int32, &data, v, None, 1).unwrap();
+                assert_eq!(max[0] as i64, *naive.iter().max().unwrap(), "{v:?}");
+            }
+            for axis in 0..v.shape.len() {
+                let mut rest = v.clone();
+                let len = rest.shape.remove(axis);
+                let stride = rest.strides.remove(axis);
+                let bases = offsets(&rest);
+                let expect: Vec<i64> = bases
+                    .iter()
+                    .map(|&b| {
+                        (0..len)
+                            .map(|i| data[(b as isize + i as isize * stride) as usize] as i64)
+                            .sum()
+                    })
+                    .collect();
+                for a in [axis as isize, axis as isize - v.shape.len() as isize] {
+                    let got: Vec<i64> =
+                        reduce_into(ReduceOp::Sum, DType::Int32, &data, v, Some(a), bases.len())
+                            .unwrap();
+                    assert_eq!(got, expect, "{v:?} axis {a}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn integer_sums_and_products_wrap() {
+        let data = [i64::MAX, 1, 2];
+        let v = view(&[3], &[1], 0);
+        let sum: Vec<i64> = reduce_into(ReduceOp::Sum, DType::Int64, &data, &v, None, 1).unwrap();
+        assert_eq!(sum[0], i64::MIN + 2);
+        let prod: Vec<i64> = reduce_into(ReduceOp::Prod, DType::Int64, &data, &v, None, 1).unwrap();
+        assert_eq!(prod[0], i64::MAX.wrapping_mul(2));
+        let u = [u32::MAX, u32::MAX];
+        let sum: Vec<u64> = reduce_into(
+            ReduceOp::Sum,
+            DType::Uint32,
+            &u,
+            &view(&[2], &[1], 0),
+            None,
+            1,
+        )
+        .unwrap();
+        assert_eq!(sum[0], 2 * u32::MAX as u64);
+    }
+
+    #[test]
+    fn float_sums_follow_the_pairwise_structure() {
+        // 1 + 2^-24 * k: sequential float32 addition would lose every 2^-24.
+        for n in [0usize, 1, 7, 8, 9, 127, 128, 129, 1000, 4097] {
+            let data: Vec<f32> = (0..n).map(|i| (i % 5) as f32).collect();
+            let v = view(&[n], &[1], 0);
+            let sum: Vec<f32> =
+                reduce_into(ReduceOp::Sum, DType::Float32, &data, &v, None, 1).unwrap();
+            let exact: f64 = data.iter().map(|&x| x as f64).sum();
+            assert_eq!(sum[0] as f64, exact, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn a_hundred_million_float32_ones_sum_to_exactly_1e8() {
+        let one = [1.0f32];
+        let v = view(&[100_000_000], &[0], 0);
+        let sum: Vec<f32> = reduce_into(ReduceOp::Sum, DType::Float32, &one, &v, None, 1).unwrap();
+        assert_eq!(sum[0], 1e8);
+        let mean: Vec<f32> =
+            reduce_into(ReduceOp::Mean, DType::Float32, &one, &v, None, 1).unwrap();
+        assert_eq!(mean[0], 1.0);
+    }
+
+    #[test]
+    fn nan_propagates_and_empty_reductions_have_numpys_values() {
+        let data = [1.0, f64::NAN, -3.0];
+        let v = view(&[3], &[1], 0);
+        for op in [ReduceOp::Min, ReduceOp::Max, ReduceOp::Sum, ReduceOp::Mean] {
+            let r: Vec<f64> = reduce_into(op, DType::Float64, &data, &v, None, 1).unwrap();
+            assert!(r[0].is_nan(), "{op:?}");
+        }
+        let empty = view(&[0], &[1], 0);
+        let none: [f64; 0] = [];
+        let r: Vec<f64> =
+            reduce_into(ReduceOp::Sum, DType::Float64, &none, &empty, None, 1).unwrap();
+        assert_eq!(r[0], 0.0);
+        let r: Vec<f64> =
+            reduce_into(ReduceOp::Prod, DType::Float64, &none, &empty, None, 1).unwrap();
+        assert_eq!(r[0], 1.0);
+        let r: Vec<f64> =
+            reduce_into(ReduceOp::Mean, DType::Float64, &none, &empty, None, 1).unwrap();
+        assert!(r[0].is_nan());
+        let r: Vec<u8> =
+            reduce_into(ReduceOp::All, DType::Float64, &none, &empty, None, 1).unwrap();
+        assert_eq!(r[0], 1);
+        let r: Vec<u8> =
+            reduce_into(ReduceOp::Any, DType::Float64, &none, &empty, None, 1).unwrap();
+        assert_eq!(r[0], 0);
+        let e = reduce_into::<f64, f64>(ReduceOp::Max, DType::Float64, &none, &empty, None, 1)
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "zero-size array to reduction operation maximum which has no identity"
+        );
+        assert_eq!(e.code, ErrorCode::Domain);
+        let e = reduce_into::<f64, f64>(
+            ReduceOp::Min,
+            DType::Float64,
+            &none,
+            &view(&[0, 3], &[3, 1], 0),
+            Some(0),
+            3,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("operation minimum"));
+        // An empty output needs no identity.
+        let r: Vec<f64> = reduce_into(
+            ReduceOp::Min,
+            DType::Float64,
+            &none,
+            &view(&[3, 0], &[0, 1], 0),
+            Some(0),
+            0,
+        )
+        .unwrap();
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn any_all_count_treat_nan_as_true_and_negative_zero_as_false() {
+        let data = [0.0f32, -0.0, f32::NAN];
+        let v = view(&[3], &[1], 0);
+        let count: Vec<i64> =
+            reduce_into(ReduceOp::CountNonzero, DType::Float32, &data, &v, None, 1).unwrap();
+        assert_eq!(count[0], 1);
+        let any: Vec<u8> = reduce_into(
+            ReduceOp::Any,
+            DType::Float32,
+            &data[..2],
+            &view(&[2], &[1], 0),
+            None,
+            1,
+        )
+        .unwrap();
+        assert_eq!(any[0], 0);
+        let all: Vec<u8> = reduce_into(
+            ReduceOp::All,
+            DType::Float32,
+            &data[2..],
+            &view(&[1], &[1], 0),
+            None,
+            1,
+        )
+        .unwrap();
+        assert_eq!(all[0], 1);
+        let bools = [0u8, 2, 0];
+        let max: Vec<u8> = reduce_into(ReduceOp::Max, DType::Bool, &bools, &v, None, 1).unwrap();
+        assert_eq!(max[0], 1);
+        let sum: Vec<i64> = reduce_into(ReduceOp::Sum, DType::Bool, &bools, &v, None, 1).unwrap();
+        assert_eq!(sum[0], 1);
+    }
+
+    #[test]
+    fn bad_views_axes_and_outputs_are_refused() {
+        let data = [0i32; 12];
+        let message = |v: &View, axis, out_len| {
+            reduce_into::<i32, i64>(ReduceOp::Sum, DType::Int32, &data, v, axis, out_len)
+                .unwrap_err()
+                .message
+        };
+        assert_eq!(
+            message(&view(&[3, 4], &[4, 1], 0), Some(2), 3),
+            "axis 2 is out of bounds for array of dimension 2"
+        );
+        assert_eq!(
+            message(&view(&[3, 4], &[4, 1], 0), Some(-3), 3),
+            "axis -3 is out of bounds for array of dimension 2"
+        );
+        assert!(message(&view(&[3, 4], &[4, 1], 1), None, 1).contains("addresses elements 1 to 12"));
+        assert!(message(&view(&[3, 4], &[-4, 1], 0), None, 1).contains("addresses elements -8"));
+        assert!(message(&view(&[3, 4], &[4, 1], 0), Some(0), 3).contains("out has 3 elements"));
+        assert!(message(&view(&[2], &[isize::MAX], 0), None, 1).contains("addresses"));
+        assert!(message(&view(&[usize::MAX, 2], &[0, 0], 0), None, 1).contains("more elements"));
+        assert!(message(&view(&[3], &[1, 1], 0), None, 1).contains("strides"));
+        let mut overlap = [0i64; 4];
+        let args = ReduceArgs {
+            op: ReduceOp::Sum,
+            dtype: DType::Int64,
+            data: overlap.as_ptr().cast(),
+            data_len: 4,
+            view: &view(&[4], &[1], 0),
+            axis: None,
+            out: overlap[3..].as_mut_ptr().cast(),
+            out_len: 1,
+            threads: 1,
+        };
+        // SAFETY: both pointers are valid for their lengths.
+        assert_eq!(
+            unsafe { reduce(&args) }.unwrap_err().code,
+            ErrorCode::Overlap
+        );
+    }
+
+    #[test]
+    fn geometry_decodes_and_refuses_non_integers() {
+        let (v, axis) = View::decode(&[5.0, -1.0, 2.0, 3.0, 4.0, -4.0, 1.0]).unwrap();
+        assert_eq!(v, view(&[3, 4], &[-4, 1], 5));
+        assert_eq!(axis, Some(-1));
+        let (_, axis) = View::decode(&[0.0, f64::NAN, 0.0]).unwrap();
+        assert_eq!(axis, None);
+        for bad in [
+            vec![0.5, f64::NAN, 0.0],
+            vec![0.0, f64::NAN, 1.0, 3.0],
+            vec![0.0, f64::NAN, 1.0, -3.0, 1.0],
+            vec![0.0, f64::INFINITY, 0.0],
+            vec![0.0, f64::NAN, 65.0],
+            vec![],
+        ] {
+            assert!(View::decode(&bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn thread_counts_do_not_change_float_sums() {
+        let mut seed = 3;
+        let data: Vec<f64> = (0..300_000)
+            .map(|_| (lcg(&mut seed) as f64 / 7.0).sin())
+            .collect();
+        let v = view(&[data.len()], &[1], 0);
+        let sums: Vec<f64> = [1, 2, 3, 8]
+            .iter()
+            .map(|&threads| {
+                let mut out = [0.0f64];
+                let args = ReduceArgs {
+                    op: ReduceOp::Sum,
+                    dtype: DType::Float64,
+                    data: data.as_ptr().cast(),
+                    data_len: data.len(),
+                    view: &v,
+                    axis: None,
+                    out: out.as_mut_ptr().cast(),
+                    out_len: 1,
+                    threads,
+                };
+                // SAFETY: the buffers are valid for their lengths.
+                unsafe { reduce(&args) }.unwrap();
+                out[0]
+            })
+            .collect();
+        assert!(
+            sums.iter().all(|s| s.to_bits() == sums[0].to_bits()),
+            "{sums:?}"
+        );
+    }
+}
