@@ -445,3 +445,86 @@ pub unsafe extern "C" fn nf_run_table(
     }
     status
 }
+
+/// A byte length passed as an `f64`: a whole number in `[0, 2^53]`.
+fn byte_length(x: f64, what: &str) -> Result<usize, Error> {
+    count(&[x.to_ne_bytes()], 0, what)
+}
+
+/// Reduces a strided view (see `numfuse_core::reduce`): `op` is a
+/// `ReduceOp` code, `dtype` the input's dtype code; `data` holds
+/// `data_bytes` bytes; `geom` holds `geom_len` `f64`s `[offset, axis (NaN:
+/// whole), ndim, shape..., strides...]` in elements; `out` is `out_bytes`
+/// bytes, a whole number of elements of the result dtype. Returns 0, or
+/// `-(error code)` with the message in `nf_last_error` and, NUL-terminated,
+/// in `err` (which may be NULL), so a `nonblocking` call can read it.
+///
+/// # Safety
+///
+/// `data` is NULL or valid for reads of `data_bytes` bytes; `geom` is NULL
+/// or valid for reads of `geom_len` `f64`s; `out` is NULL or valid for
+/// writes of `out_bytes` bytes; `err` is NULL or valid for writes of
+/// `err_cap` bytes; no other thread writes them during the call.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn nf_reduce(
+    op: u32,
+    dtype: u32,
+    data: *const c_void,
+    data_bytes: f64,
+    geom: *const f64,
+    geom_len: u32,
+    out: *mut c_void,
+    out_bytes: f64,
+    threads: u32,
+    err: *mut u8,
+    err_cap: u32,
+) -> i32 {
+    let status = guard(|| {
+        let op = numfuse_core::ReduceOp::from_code(op)
+            .ok_or_else(|| bad_args(format!("unknown reduction code {op}")))?;
+        let dtype = numfuse_core::DType::from_code(dtype)
+            .ok_or_else(|| bad_args(format!("unknown dtype code {dtype}")))?;
+        if geom.is_null() {
+            return Err(bad_args("geometry is NULL".to_string()));
+        }
+        // SAFETY: non-null and valid for geom_len f64s (the caller's contract);
+        // read as bytes, so no alignment is needed.
+        let geom = unsafe { slice::from_raw_parts(geom.cast::<[u8; 8]>(), geom_len as usize) };
+        let geom: Vec<f64> = geom.iter().map(|b| f64::from_ne_bytes(*b)).collect();
+        let (view, axis) = numfuse_core::View::decode(&geom)?;
+        let result = op.result_dtype(dtype);
+        let out_bytes = byte_length(out_bytes, "out_bytes")?;
+        if out_bytes % result.size() != 0 {
+            return Err(bad_args(format!(
+                "out has {out_bytes} bytes, not a whole number of {} elements",
+                result.name()
+            )));
+        }
+        let args = numfuse_core::ReduceArgs {
+            op,
+            dtype,
+            data: data.cast(),
+            data_len: byte_length(data_bytes, "data_bytes")? / dtype.size(),
+            view: &view,
+            axis,
+            out: out.cast(),
+            out_len: out_bytes / result.size(),
+            threads: threads as usize,
+        };
+        // SAFETY: the lengths in elements cover no more than the caller's
+        // byte lengths; the rest is forwarded from this function's contract.
+        unsafe { numfuse_core::reduce(&args) }?;
+        Ok(0)
+    });
+    if status < 0 && !err.is_null() && err_cap > 0 {
+        let cap = err_cap as usize - 1;
+        // SAFETY: err is valid for err_cap bytes; at most cap = err_cap - 1 are
+        // copied, and the byte after them is the terminating NUL.
+        unsafe {
+            let len = (copy_last_error(err, cap) as usize).min(cap);
+            *err.add(len) = 0;
+        }
+    }
+    status
+}

@@ -10,6 +10,7 @@
 //!   worker thread, holding references to the arrays until it settles
 //! - `numCpus(): number`
 //! - `adviseFresh(array)`: huge pages for a fresh result array
+//! - `reduce(op, dtype, data, geom, out, threads)`: a reduction (see [`reduce`])
 //!
 //! `run` and `runAsync` also take the arrays as the remaining arguments
 //! (`run(handle, threads, meta, out, a, b)`), which spares a property read
@@ -969,14 +970,76 @@ unsafe extern "C" fn advise_fresh(env: napi_env, info: napi_callback_info) -> na
     }
 }
 
+/// `reduce(op, dtype, data, geom: Float64Array, out, threads): void` — a
+/// reduction of a strided view of `data` into `out` (see
+/// `numfuse_core::reduce`): `op` a `ReduceOp` code, `dtype` the input's
+/// dtype code, `geom` `[offset, axis (NaN: whole), ndim, shape...,
+/// strides...]` in elements. `data` must be the TypedArray of `dtype` and
+/// `out` that of the result dtype.
+unsafe extern "C" fn reduce(env: napi_env, info: napi_callback_info) -> napi_value {
+    // SAFETY: Node calls this on the JS thread with its env and call info.
+    unsafe {
+        js_function(env, || {
+            let [op, dtype, data, geom, out, threads] = arguments::<6>(env, info, "reduce")?;
+            let op_code = get_u32(env, op, "op")?;
+            let op = numfuse_core::ReduceOp::from_code(op_code)
+                .ok_or_else(|| JsError::bad_args(format!("unknown reduction code {op_code}")))?;
+            let dtype_code = get_u32(env, dtype, "dtype")?;
+            let dtype = DType::from_code(dtype_code)
+                .ok_or_else(|| JsError::bad_args(format!("unknown dtype code {dtype_code}")))?;
+            let result = op.result_dtype(dtype);
+            let typed = |value, what: &'static str, want: DType| -> Result<TypedArray> {
+                let array = typed_array(env, value, &|| format!("reduce's {what}"))?;
+                let kind = kind_of(want).ok_or_else(|| {
+                    JsError::bad_args(format!("{} has no TypedArray in this runtime", want.name()))
+                })?;
+                if array.kind != kind {
+                    return Err(JsError::bad_args(format!(
+                        "reduce's {what} must be a {} for {}, got a {}",
+                        kind_name(kind),
+                        want.name(),
+                        kind_name(array.kind)
+                    )));
+                }
+                Ok(array)
+            };
+            let data = typed(data, "data", dtype)?;
+            let out = typed(out, "out", result)?;
+            let geom = typed(geom, "geometry", DType::Float64)?;
+            let geom: Vec<f64> = (0..geom.len)
+                // SAFETY: a Float64Array of `len` elements at `data` during this call.
+                .map(|i| ptr::read_unaligned(geom.data.cast::<f64>().add(i)))
+                .collect();
+            let (view, axis) = numfuse_core::View::decode(&geom)?;
+            let args = numfuse_core::ReduceArgs {
+                op,
+                dtype,
+                data: data.data,
+                data_len: data.len,
+                view: &view,
+                axis,
+                out: out.data,
+                out_len: out.len,
+                threads: get_u32(env, threads, "threads")? as usize,
+            };
+            // The arrays are JS values of this synchronous call, of the
+            // dtypes' TypedArrays and their lengths: nothing else runs JS
+            // until it returns.
+            numfuse_core::reduce(&args)?;
+            Ok(ptr::null_mut())
+        })
+    }
+}
+
 /// The functions the module exports, by JS name.
-const EXPORTS: [(&str, napi_callback); 6] = [
+const EXPORTS: [(&str, napi_callback); 7] = [
     ("programNew\0", Some(program_new)),
     ("programFree\0", Some(program_free)),
     ("run\0", Some(run)),
     ("runAsync\0", Some(run_async)),
     ("numCpus\0", Some(num_cpus)),
     ("adviseFresh\0", Some(advise_fresh)),
+    ("reduce\0", Some(reduce)),
 ];
 
 /// Node's entry point: fills `exports` with the functions above.
