@@ -28,8 +28,9 @@ import {
   isDType,
   type NumericArray,
 } from "./dtype.ts";
-import { ADVISE_MIN_BYTES, type NativeBinding } from "./native.ts";
+import { ADVISE_MIN_BYTES, type NativeBinding, type StridedView } from "./native.ts";
 import { parseProgram } from "./parser.ts";
+import type { CompiledReduction, ReductionName } from "./reduce.ts";
 
 /** A JS scalar operand: weakly typed, as Python scalars are under NumPy 2 (NEP 50). */
 export type Scalar = number | bigint | boolean;
@@ -78,12 +79,41 @@ type NoComparisons<S extends string> = Without<
  * other than in `==`, `<=`, `>=` and `!=`, it is a single expression and
  * returns an array; otherwise the type says either.
  */
-export type ResultOf<E extends string> = string extends E ? NumericArray | undefined
+export type ResultOf<E extends string> = string extends E ? NumericArray | Reduced | undefined
+  : HasReduction<E> extends true
+    ? NoComparisons<Without<Without<E, "axis=">, "axis =">> extends `${string}=${string}`
+      ? Reduced | undefined
+    : Reduced
   : NoComparisons<E> extends `${string}=${string}` ? NumericArray | undefined
   : NumericArray;
 
+/** Whether `S` calls a reduction (`sum(`, `max (`, ...): then it ends with one, or is an error. */
+type HasReduction<S extends string> = S extends
+  `${string}${ReductionName}(${string}` | `${string}${ReductionName} (${string}` ? true
+  : false;
+
+/**
+ * The value of a reduction: over the whole array, or along the axis of a
+ * 1-D array, a JS scalar (a number for floats and for integer dtypes up to
+ * 32 bits, a bigint for int64 and uint64, a boolean for bool); along an axis
+ * of an N-d array, a {@linkcode ReducedArray}.
+ */
+export type Reduced = number | bigint | boolean | ReducedArray;
+
+/** A reduction along one axis of an N-d array: the input's shape with that axis removed. */
+export interface ReducedArray {
+  /** The elements, row-major. */
+  readonly data: NumericArray;
+  /** The shape. */
+  readonly shape: readonly number[];
+  /** `"bool"` for `any` and `all` (the data is a Uint8Array of 0/1). */
+  readonly dtype?: "bool";
+}
+
 /** A compiled program, run many times with `run`; `R` is what a run returns. */
-export interface Kernel<R extends NumericArray | undefined = NumericArray | undefined> {
+export interface Kernel<
+  R extends NumericArray | Reduced | undefined = NumericArray | Reduced | undefined,
+> {
   /** The program it was compiled from. */
   readonly expression: string;
   /** The variables it takes and their dtypes. */
@@ -126,6 +156,8 @@ interface Variant {
   readonly handle: number;
   /** The result's dtype; undefined when the program ends with an assignment. */
   readonly resultDtype: DType | undefined;
+  /** The reduction that ends the program (its argument is the result above), if any. */
+  readonly reduction: CompiledReduction | undefined;
   /** Output slots: 1 for the result (if any) plus the arrays assigned. */
   readonly nOut: number;
   /** For each output slot, the index of its variable in `Entry.names` (-1 for the result). */
@@ -281,7 +313,7 @@ function entryFor(expression: string): Entry {
   if (cache.size >= CACHE_EXPRESSIONS) {
     const [oldest, evicted] = cache.entries().next().value as [string, Entry];
     cache.delete(oldest);
-    for (const v of evicted.variants) native().programFree(v.handle);
+    for (const v of evicted.variants) if (v.handle !== 0) native().programFree(v.handle);
   }
   cache.set(expression, entry);
   return entry;
@@ -406,7 +438,8 @@ function buildVariant(expression: string, entry: Entry, codes: Int32Array, out?:
   const program = compileProgram(expression, vars, out);
   const positions = new Map(entry.names.map((name, i) => [name, i]));
   const index = (name: string) => positions.get(name)!;
-  const handle = native().programNew(program.code);
+  // A reduction of a variable in place has no element-wise program to run.
+  const handle = program.code.length === 0 ? 0 : native().programNew(program.code);
   const k = program.outputs.length + program.inputs.length;
   const meta = new Float64Array(1 + k + program.scalars.length);
   const variant: Variant = {
@@ -416,6 +449,7 @@ function buildVariant(expression: string, entry: Entry, codes: Int32Array, out?:
     program,
     handle,
     resultDtype: program.hasResult ? program.outputs[0].dtype : undefined,
+    reduction: program.reduction,
     nOut: program.outputs.length,
     outputIndex: Int32Array.from(program.outputs, (o) => o.name === "" ? -1 : index(o.name)),
     inputIndex: Int32Array.from(program.inputs, index),
@@ -426,7 +460,8 @@ function buildVariant(expression: string, entry: Entry, codes: Int32Array, out?:
     metaInt: new BigInt64Array(meta.buffer),
   };
   if (entry.variants.length >= CACHE_VARIANTS) {
-    native().programFree(entry.variants.shift()!.handle);
+    const evicted = entry.variants.shift()!;
+    if (evicted.handle !== 0) native().programFree(evicted.handle);
   }
   entry.variants.push(variant);
   return variant;
@@ -459,6 +494,7 @@ function variantFor(
   const plain = findVariant(entry, scratchCodes, NO_OUT) ??
     buildVariant(expression, entry, scratchCodes);
   if (out === undefined) return plain;
+  if (plain.reduction !== undefined) throw reductionOut(plain.reduction);
   if (plain.resultDtype === undefined) {
     throw new TypeError(
       "Option 'out' is not allowed: the program ends with an assignment, so it has no result",
@@ -642,9 +678,10 @@ function run(
   variables: Variables,
   options: EvaluateOptions | undefined,
   declared?: Readonly<Record<string, DType>>,
-): NumericArray | undefined {
+): NumericArray | Reduced | undefined {
   const out = options?.out;
   const v = variantFor(expression, variables, declared, out, options?.casting ?? "same_kind");
+  if (v.reduction !== undefined) return runReduction(v);
   const result = prepare(v, v.names, out);
   try {
     native().run(v.handle, getNumThreads(), v.meta, v.args);
@@ -659,9 +696,10 @@ async function runAsync(
   variables: Variables,
   options: EvaluateOptions | undefined,
   declared?: Readonly<Record<string, DType>>,
-): Promise<NumericArray | undefined> {
+): Promise<NumericArray | Reduced | undefined> {
   const out = options?.out;
   const v = variantFor(expression, variables, declared, out, options?.casting ?? "same_kind");
+  if (v.reduction !== undefined) return runReductionAsync(v);
   const result = prepare(v, v.names, out);
   const args = v.args.slice();
   release(v);
@@ -832,7 +870,8 @@ export function validate(
     const out = options?.out;
     const v = variantFor(expression, variables, undefined, out, options?.casting ?? "same_kind");
     try {
-      prepare(v, v.names, out, false);
+      if (v.reduction !== undefined) prepareReduction(v, false);
+      else prepare(v, v.names, out, false);
     } finally {
       release(v);
     }
@@ -841,4 +880,139 @@ export function validate(
     if (e instanceof Error) return e;
     throw e;
   }
+}
+
+// ---- Reductions: a reduction statement ends the program (src/reduce.ts) ----
+
+function reductionOut(r: CompiledReduction): TypeError {
+  return new TypeError(
+    `Option 'out' is not allowed with a reduction: assign it to an array passed in instead, as in s = ${r.name}(x, axis=0)`,
+  );
+}
+
+/** A contiguous 1-D view of `n` elements. */
+function flat(n: number): StridedView {
+  return { shape: [n], strides: [1], offset: 0 };
+}
+
+/** NumPy's `normalize_axis_index`: `axis` in `[-ndim, ndim)`, as an index. */
+function normalizeAxis(axis: number | undefined, ndim: number): number | undefined {
+  if (axis === undefined) return undefined;
+  if (axis < -ndim || axis >= ndim) {
+    throw new RangeError(`axis ${axis} is out of bounds for array of dimension ${ndim}`);
+  }
+  return axis < 0 ? axis + ndim : axis;
+}
+
+function product(shape: readonly number[]): number {
+  let n = 1;
+  for (const len of shape) n *= len;
+  return n;
+}
+
+/**
+ * Prepares a run of a program that ends with a reduction: the element-wise
+ * program's arguments (when it has one) in `v.args` and `v.meta`, and the
+ * checks of the axis, the target and empty min/max. Returns what to call
+ * once the element-wise program has run: it reduces and returns the value
+ * (undefined when the reduction is assigned to an array).
+ *
+ * The array reduced is the variable itself when the program is only a
+ * reduction of an array variable, else the element-wise result, a new
+ * contiguous 1-D array. Its view is 1-D and contiguous until N-d operands
+ * are wired here: the variable's `shape`, `strides` and `offset`, or the
+ * broadcast shape of the element-wise result, go into `view`.
+ */
+function prepareReduction(v: Variant, allocate: boolean): () => Reduced | undefined {
+  const r = v.reduction!;
+  const names = v.names;
+  let input: NumericArray;
+  let view: StridedView;
+  if (r.input !== undefined) {
+    input = scratchValues[names.indexOf(r.input)] as NumericArray;
+    if (input.length === 0 && isDetached(input)) throw detached(`Variable '${r.input}'`);
+    view = flat(input.length);
+  } else {
+    input = prepare(v, names, undefined, allocate)!;
+    view = flat(v.meta[0]);
+  }
+  let target: NumericArray | undefined;
+  if (r.target !== undefined) {
+    target = scratchValues[names.indexOf(r.target.name)] as NumericArray;
+    if (target.length === 0 && isDetached(target)) {
+      throw detached(`Variable '${r.target.name}'`);
+    }
+  }
+  const axis = normalizeAxis(r.axis, view.shape.length);
+  const shape = axis === undefined ? [] : view.shape.filter((_, d) => d !== axis);
+  const count = product(shape);
+  const reduced = axis === undefined ? product(view.shape) : view.shape[axis];
+  if ((r.name === "min" || r.name === "max") && reduced === 0 && count > 0) {
+    throw new RangeError(
+      `zero-size array to reduction operation ${
+        r.name === "min" ? "minimum" : "maximum"
+      } which has no identity`,
+    );
+  }
+  if (target !== undefined && target.length !== count) {
+    throw new RangeError(
+      `Variable '${
+        r.target!.name
+      }' has ${target.length} elements; ${r.name}() gives ${count} (shape [${shape}])`,
+    );
+  }
+  return () => {
+    const direct = target !== undefined && r.target!.dtype === r.resultDtype;
+    const out = direct ? target! : allocArray(r.resultDtype, count);
+    // A variable reduced in place may share memory with the array written.
+    const data = direct && overlaps(input, out) ? input.slice() : input;
+    native().reduce(r.code, r.dtype, data, view, axis, out, getNumThreads());
+    if (target !== undefined) {
+      if (!direct) castInto(out, target);
+      return undefined;
+    }
+    return reducedValue(out, shape, r.resultDtype);
+  };
+}
+
+/** Writes `from` into `to` element by element, converting (a same_kind cast). */
+function castInto(from: NumericArray, to: NumericArray): void {
+  const big = to instanceof BigInt64Array || to instanceof BigUint64Array;
+  for (let i = 0; i < from.length; i++) {
+    const x = from[i];
+    if (big) (to as BigInt64Array)[i] = typeof x === "bigint" ? x : BigInt(x);
+    else (to as Float64Array)[i] = Number(x);
+  }
+}
+
+/** A reduction's value as JS: a scalar when no axis is left, else data and shape. */
+function reducedValue(out: NumericArray, shape: readonly number[], dtype: DType): Reduced {
+  if (shape.length > 0) {
+    return dtype === "bool" ? { data: out, shape, dtype } : { data: out, shape };
+  }
+  const x = out[0];
+  return dtype === "bool" ? x !== 0 : x;
+}
+
+function runReduction(v: Variant): Reduced | undefined {
+  try {
+    const finish = prepareReduction(v, true);
+    if (v.handle !== 0) native().run(v.handle, getNumThreads(), v.meta, v.args);
+    return finish();
+  } finally {
+    release(v);
+  }
+}
+
+async function runReductionAsync(v: Variant): Promise<Reduced | undefined> {
+  let finish: () => Reduced | undefined;
+  let args: NumericArray[];
+  try {
+    finish = prepareReduction(v, true);
+    args = v.args.slice();
+  } finally {
+    release(v);
+  }
+  if (v.handle !== 0) await native().runAsync(v.handle, getNumThreads(), v.meta, args);
+  return finish();
 }

@@ -99,6 +99,13 @@ export interface Call extends Span {
   /** Span of the function name. */
   readonly calleeSpan: Span;
   readonly args: readonly Expr[];
+  /** The axis of a reduction (`sum(x, axis=0)`, `sum(x, 0)`), if given. */
+  readonly axis?: AxisArgument;
+}
+
+/** The axis argument of a reduction: an integer literal, possibly negative. */
+export interface AxisArgument extends Span {
+  readonly value: number;
 }
 
 /** `target = value`: a statement of a program. */

@@ -9,6 +9,7 @@ import { generateProgram } from "./codegen.ts";
 import type { DType } from "./dtype.ts";
 import { optimizeProgram } from "./optimizer.ts";
 import { parseProgram } from "./parser.ts";
+import { type CompiledReduction, splitReduction, typeReduction } from "./reduce.ts";
 import { typecheckProgram } from "./types.ts";
 
 /** A compiled program: its bytecode and what its slots are bound to. */
@@ -32,7 +33,16 @@ export interface CompiledProgram {
   readonly outputs: readonly { readonly name: string; readonly dtype: DType }[];
   /** Whether the program ends with an expression, whose value is output slot 0. */
   readonly hasResult: boolean;
+  /**
+   * The reduction that ends the program, if one does: the rest of the
+   * program above computes its argument as the result (or, when the
+   * reduction reads an array variable in place, `code` is empty).
+   */
+  readonly reduction: CompiledReduction | undefined;
 }
+
+/** The code of a program that runs nothing: a reduction of a variable in place. */
+const NO_CODE = { code: new Uint32Array(0), inputs: [], scalars: [], outputs: [] };
 
 /**
  * Compiles a program (one expression, or statements) for the given variables.
@@ -53,8 +63,12 @@ export function compileProgram(
   vars: Readonly<Record<string, VarSpec>>,
   outDtype?: DType,
 ): CompiledProgram {
-  const program = typecheckProgram(parseProgram(source), vars, source);
-  const { code, inputs, scalars, outputs } = generateProgram(optimizeProgram(program), outDtype);
+  const { program: parsed, site } = splitReduction(parseProgram(source), vars, source);
+  const program = typecheckProgram(parsed, vars, source);
+  const reduction = site && typeReduction(site, program, vars, source);
+  const { code, inputs, scalars, outputs } = reduction?.input !== undefined
+    ? NO_CODE
+    : generateProgram(optimizeProgram(program), outDtype);
   const { statements } = program;
   return Object.freeze({
     source,
@@ -64,7 +78,8 @@ export function compileProgram(
     inputs: Object.freeze(inputs),
     scalars: Object.freeze(scalars.map((s) => Object.freeze(s))),
     outputs: Object.freeze(outputs.map((o) => Object.freeze(o))),
-    hasResult: statements[statements.length - 1].kind === "result",
+    hasResult: statements[statements.length - 1].kind === "result" && !reduction?.input,
+    reduction,
   });
 }
 
@@ -84,7 +99,11 @@ export function resultDtype(
   source: string,
   vars: Readonly<Record<string, VarSpec>>,
 ): DType | undefined {
-  const { statements } = typecheckProgram(parseProgram(source), vars, source);
-  const last = statements[statements.length - 1];
+  const { program: parsed, site } = splitReduction(parseProgram(source), vars, source);
+  const typed = typecheckProgram(parsed, vars, source);
+  if (site !== undefined) {
+    return site.target ? undefined : typeReduction(site, typed, vars, source).resultDtype;
+  }
+  const last = typed.statements[typed.statements.length - 1];
   return last.kind === "result" ? last.value.dtype : undefined;
 }

@@ -13,8 +13,8 @@
  * @module
  */
 
-import type { NumericArray } from "./dtype.ts";
-import { type NativeBinding, nativeError } from "./native.ts";
+import { dtypeCode, type NumericArray } from "./dtype.ts";
+import { type NativeBinding, nativeError, reduceGeometry } from "./native.ts";
 
 /** The most arrays a fixed-arity run symbol takes. */
 const MAX_FIXED = 8;
@@ -52,6 +52,20 @@ const TABLE_PARAMS: Deno.NativeType[] = [
   "buffer",
   "u32",
 ];
+/** op, dtype, data, its bytes, geometry, its length, out, its bytes, threads, error buffer, its capacity. */
+const REDUCE_PARAMS: Deno.NativeType[] = [
+  "u32",
+  "u32",
+  "buffer",
+  "f64",
+  "buffer",
+  "u32",
+  "buffer",
+  "f64",
+  "u32",
+  "buffer",
+  "u32",
+];
 type AsyncFn = (...args: unknown[]) => Promise<number>;
 
 function symbols(): Record<string, Deno.ForeignFunction> {
@@ -70,6 +84,7 @@ function symbols(): Record<string, Deno.ForeignFunction> {
       nonblocking: true,
     },
   };
+  defs.nf_reduce = { parameters: REDUCE_PARAMS, result: "i32" };
   for (let k = 1; k <= MAX_FIXED; k++) {
     const parameters: Deno.NativeType[] = ["u32", "u32", "buffer", "u32"];
     for (let i = 0; i < k; i++) parameters.push("buffer");
@@ -177,6 +192,23 @@ export function openDenoBinding(): NativeBinding {
     },
     adviseFresh(array) {
       sym.nf_advise_fresh(array, array.byteLength);
+    },
+    reduce(op, dtype, data, view, axis, out, threads) {
+      const geom = reduceGeometry(view, axis);
+      const status = sym.nf_reduce(
+        op,
+        dtypeCode(dtype),
+        data,
+        data.byteLength,
+        geom,
+        geom.length,
+        out,
+        out.byteLength,
+        threads,
+        errorBuf,
+        errorBuf.length,
+      );
+      if (status !== 0) throw nativeError(-status, decodeMessage(errorBuf));
     },
   };
 }

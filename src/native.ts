@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { NumericArray } from "./dtype.ts";
+import type { DType, NumericArray } from "./dtype.ts";
 
 /** Fresh result arrays at least this large get `adviseFresh` (the VM's own threshold). */
 export const ADVISE_MIN_BYTES = 4 << 20;
@@ -48,6 +48,49 @@ export interface NativeBinding {
    * computation). Called only for arrays of `ADVISE_MIN_BYTES` or more.
    */
   adviseFresh(array: NumericArray): void;
+  /**
+   * Reduces a strided view of `data` (of `dtype`) into `out`, a TypedArray
+   * of the reduction's result dtype with one element (whole, `axis`
+   * undefined) or one per position of the other axes, row-major. `op` is a
+   * code of `REDUCTIONS` in `reduce.ts`; `axis` may be negative. Throws
+   * NumPy's errors (an empty min/max, an axis out of bounds) as RangeErrors.
+   */
+  reduce(
+    op: number,
+    dtype: DType,
+    data: NumericArray,
+    view: StridedView,
+    axis: number | undefined,
+    out: NumericArray,
+    threads: number,
+  ): void;
+}
+
+/** A strided N-d view of a buffer, in elements. */
+export interface StridedView {
+  /** Length of each axis. */
+  readonly shape: readonly number[];
+  /** Step of each axis, in elements (may be 0 or negative). */
+  readonly strides: readonly number[];
+  /** The element at index `(0, 0, ...)`. */
+  readonly offset: number;
+}
+
+/**
+ * The geometry the native `reduce` takes: `[offset, axis (NaN: whole),
+ * ndim, shape..., strides...]`, validated again natively.
+ */
+export function reduceGeometry(view: StridedView, axis: number | undefined): Float64Array {
+  const ndim = view.shape.length;
+  const geom = new Float64Array(3 + 2 * ndim);
+  geom[0] = view.offset;
+  geom[1] = axis ?? NaN;
+  geom[2] = ndim;
+  for (let d = 0; d < ndim; d++) {
+    geom[3 + d] = view.shape[d];
+    geom[3 + ndim + d] = view.strides[d] ?? NaN;
+  }
+  return geom;
 }
 
 /** Turns a VM error code and message into the right JS error. */

@@ -16,8 +16,8 @@
  */
 
 import { createRequire } from "node:module";
-import type { NumericArray } from "./dtype.ts";
-import { NATIVE_ERROR, type NativeBinding, nativeError } from "./native.ts";
+import { dtypeCode, type NumericArray } from "./dtype.ts";
+import { NATIVE_ERROR, type NativeBinding, nativeError, reduceGeometry } from "./native.ts";
 
 /**
  * What the addon exports (see `rust/node/src/lib.rs`). `run` and `runAsync`
@@ -37,6 +37,14 @@ interface Addon {
   ): Promise<void>;
   numCpus(): number;
   adviseFresh(array: NumericArray): void;
+  reduce(
+    op: number,
+    dtype: number,
+    data: NumericArray,
+    geom: Float64Array,
+    out: NumericArray,
+    threads: number,
+  ): void;
 }
 
 /** The bits of Node's `process` this module reads (typed here, so no Node typings are needed). */
@@ -199,6 +207,13 @@ export function openNodeBinding(): NativeBinding {
     },
     adviseFresh(array) {
       addon.adviseFresh(array);
+    },
+    reduce(op, dtype, data, view, axis, out, threads) {
+      try {
+        addon.reduce(op, dtypeCode(dtype), data, reduceGeometry(view, axis), out, threads);
+      } catch (e) {
+        throw translate(e);
+      }
     },
   };
 }

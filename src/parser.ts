@@ -13,6 +13,7 @@
 
 import type {
   Assign,
+  AxisArgument,
   Binary,
   BinaryOperator,
   Expr,
@@ -23,6 +24,7 @@ import type {
 } from "./ast.ts";
 import { ExpressionError } from "./errors.ts";
 import { type Token, tokenize, type TokenKind } from "./lexer.ts";
+import { isReduction, REDUCTIONS } from "./reduce.ts";
 import { FUNCTIONS } from "./types.ts";
 
 /** How a binary operator groups: `a op b op c`. */
@@ -369,11 +371,28 @@ class Parser {
     }
     const open = this.#next();
     const args: Expr[] = [];
+    let axis: AxisArgument | undefined;
+    let keywords = false;
     if (this.#peek().kind === ")") {
       this.#next();
     } else {
       for (;;) {
-        args.push(this.#parseExpression(0));
+        const keyword = this.#peek();
+        if (keyword.kind === "name" && this.#tokens[this.#pos + 1].kind === "=") {
+          if (axis !== undefined) throw this.#error(keyword, "axis given twice");
+          axis = this.#keywordAxis(name);
+          keywords = true;
+        } else {
+          const arg = this.#parseExpression(0);
+          if (keywords) {
+            throw this.#error(arg, "positional argument after the keyword argument axis=");
+          }
+          if (isReduction(name) && args.length === 1 && axis === undefined) {
+            axis = this.#axisValue(name, arg);
+          } else {
+            args.push(arg);
+          }
+        }
         if (this.#peek().kind !== ",") break;
         this.#next();
       }
@@ -384,9 +403,41 @@ class Parser {
       callee: name,
       calleeSpan: { start: token.start, end: token.end },
       args,
+      ...(axis === undefined ? {} : { axis }),
       start: token.start,
       end: this.#lastEnd,
     };
     return this.#node(node, token, args);
+  }
+
+  /** A keyword argument `name=value` in a call of `callee`: only a reduction's `axis=`. */
+  #keywordAxis(callee: string): AxisArgument {
+    const keyword = this.#next();
+    const word = this.#text(keyword);
+    if (!isReduction(callee)) {
+      throw this.#error(
+        keyword,
+        `${callee}() takes no keyword arguments; axis= is only for the reductions (${
+          Object.keys(REDUCTIONS).join(", ")
+        })`,
+      );
+    }
+    if (word !== "axis") {
+      throw this.#error(keyword, `${callee}() got an unexpected keyword argument '${word}'`);
+    }
+    this.#next();
+    return this.#axisValue(callee, this.#parseExpression(0));
+  }
+
+  /** The axis of a reduction: an integer literal, possibly negated. */
+  #axisValue(callee: string, e: Expr): AxisArgument {
+    if (e.type === "int") return { value: Number(e.value), start: e.start, end: e.end };
+    if (e.type === "unary" && e.op === "-" && e.operand.type === "int") {
+      return { value: -Number(e.operand.value), start: e.start, end: e.end };
+    }
+    throw this.#error(
+      e,
+      `the axis of ${callee}() must be an integer literal, as in ${callee}(x, axis=0) or ${callee}(x, -1)`,
+    );
   }
 }

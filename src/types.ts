@@ -33,6 +33,7 @@ import {
 } from "./dtype.ts";
 import { didYouMean, ExpressionError } from "./errors.ts";
 import type { OpName } from "./opcodes.ts";
+import { isReduction, misplacedReduction } from "./reduce.ts";
 
 /** The dtypes the opcode table covers; variables of other dtypes are refused. */
 export const SUPPORTED_DTYPES: readonly DType[] = ["bool", "int32", "int64", "float32", "float64"];
@@ -458,6 +459,8 @@ class Checker {
   }
 
   #call(e: Call): Checked {
+    // A reduction that ends the program was split off before type checking.
+    if (isReduction(e.callee)) throw misplacedReduction(this.#source, e);
     if (!Object.hasOwn(FUNCTIONS, e.callee)) {
       const hint = didYouMean(e.callee, Object.keys(FUNCTIONS));
       throw this.#error(e.calleeSpan, `unknown function '${e.callee}'${hint}`);

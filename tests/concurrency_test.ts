@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { evaluate, evaluateAsync, getNumThreads, setNumThreads } from "../mod.ts";
+import type { NumericArray } from "../src/dtype.ts";
 import { list } from "./reference.ts";
 
 const EXPRESSIONS = [
@@ -31,7 +32,7 @@ test("workers evaluating at once match a serial run, while the thread count chan
   const x = new Float64Array(new SharedArrayBuffer(8 * N)).map((_, i) => Math.sin(i) * 4);
   const y = new Float64Array(new SharedArrayBuffer(8 * N)).map((_, i) => Math.cos(i * 0.7));
   const out = new Float64Array(new SharedArrayBuffer(8 * N * WORKERS));
-  const serial = EXPRESSIONS.map((expr) => list(evaluate(expr, { x, y })!));
+  const serial = EXPRESSIONS.map((expr) => list(evaluate(expr, { x, y }) as NumericArray));
 
   const before = getNumThreads();
   const workers = EXPRESSIONS.map(() =>
@@ -61,9 +62,11 @@ test("workers evaluating at once match a serial run, while the thread count chan
       setNumThreads(1 + (r % 2));
       const expr = EXPRESSIONS[r % WORKERS];
       mine.push(
-        evaluateAsync(expr, { x, y }).then((v) => assert.deepEqual(list(v!), serial[r % WORKERS])),
+        evaluateAsync(expr, { x, y }).then((v) =>
+          assert.deepEqual(list(v as NumericArray), serial[r % WORKERS])
+        ),
       );
-      assert.deepEqual(list(evaluate(expr, { x, y })!), serial[r % WORKERS]);
+      assert.deepEqual(list(evaluate(expr, { x, y }) as NumericArray), serial[r % WORKERS]);
     }
     const results = await withTimeout(Promise.all(replies), 60_000, "the workers");
     await withTimeout(Promise.all(mine), 60_000, "the main thread's async runs");

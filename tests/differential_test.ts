@@ -126,7 +126,7 @@ function compare(c: Case): string | undefined {
   }
   let actual: NumericArray;
   try {
-    actual = evaluate(c.source, vars as never)!;
+    actual = evaluate(c.source, vars as never) as NumericArray;
   } catch (e) {
     // The VM checks every element, also those `where` does not select (NumPy
     // evaluates both branches too); the reference evaluates the chosen one only.

@@ -248,7 +248,7 @@ function check(c: Case, n: number, seed: number) {
   const vars = makeVars(c, n, seed);
   const { typed } = compileProgram(c.expr, specsOf(c));
   const expected = referenceEvaluate(typed, vars, n);
-  const actual = evaluate(c.expr, wrapVars(c, vars))!;
+  const actual = evaluate(c.expr, wrapVars(c, vars)) as NumericArray;
   assertClose(actual, expected, c.ulp ?? 0, `${c.expr} [${Object.values(c.arrays)}] n=${n}`);
 }
 

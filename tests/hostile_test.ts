@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { compile, evaluate, evaluateAsync, ExpressionError, validate } from "../mod.ts";
 import { MAX_DEPTH } from "../src/parser.ts";
+import type { NumericArray } from "../src/dtype.ts";
 import { list, throwsExactly } from "./reference.ts";
 
 const x = new Float64Array([1, 2, 3]);
@@ -330,9 +331,9 @@ test("1 MB expressions: a long sum hits the depth limit fast; long literals and 
   const ninth = Number(`0.${digits}`);
   assert.deepEqual(list(evaluate(`x + 0.${digits}`, { x })!), [1 + ninth, 2 + ninth, 3 + ninth]);
   assert.deepEqual(list(evaluate(`x * 0 + 1e${digits}`, { x })!), [Infinity, Infinity, Infinity]);
-  assert.deepEqual(list(evaluate(" ".repeat(1 << 20) + "x", { x })!), [1, 2, 3]);
+  assert.deepEqual(list(evaluate(" ".repeat(1 << 20) + "x", { x }) as NumericArray), [1, 2, 3]);
   assert.deepEqual(list(evaluate(`x # ${"c".repeat(1 << 20)}`, { x })!), [1, 2, 3]);
-  assert.deepEqual(list(evaluate("\n".repeat(1 << 20) + "x", { x })!), [1, 2, 3]);
+  assert.deepEqual(list(evaluate("\n".repeat(1 << 20) + "x", { x }) as NumericArray), [1, 2, 3]);
   throwsExactly(
     () => evaluate(`x + ${digits}`, { x: new Int32Array(1) }),
     ExpressionError as unknown as ErrorConstructor,
@@ -358,7 +359,7 @@ test("nesting 100k deep is a limit error at the limit, without stack overflow", 
     );
   }
   const ok = "(".repeat(MAX_DEPTH - 2) + "x" + ")".repeat(MAX_DEPTH - 2);
-  assert.deepEqual(list(evaluate(ok, { x })!), [1, 2, 3]);
+  assert.deepEqual(list(evaluate(ok, { x }) as NumericArray), [1, 2, 3]);
 });
 
 test("10k distinct input arrays in one expression (numexpr stops at 31)", () => {
@@ -370,7 +371,7 @@ test("10k distinct input arrays in one expression (numexpr stops at 31)", () => 
       ? a[0]
       : `(${balanced(a.slice(0, a.length >> 1))} + ${balanced(a.slice(a.length >> 1))})`;
   const source = balanced(names);
-  assert.deepEqual(list(evaluate(source, vars)!), [49_995_000, 10_000, -10_000]);
+  assert.deepEqual(list(evaluate(source, vars) as NumericArray), [49_995_000, 10_000, -10_000]);
 });
 
 test("300 input arrays over several blocks and threads, as a JS loop computes them", () => {
@@ -387,7 +388,7 @@ test("300 input arrays over several blocks and threads, as a JS loop computes th
   const source = Object.keys(vars).map((name, k) =>
     k === 0 ? name : k % 2 ? ` - ${name} * 0.5` : ` + ${name}`
   ).join("");
-  assert.deepEqual(list(evaluate(source, vars)!), list(expected));
+  assert.deepEqual(list(evaluate(source, vars) as NumericArray), list(expected));
 });
 
 test("more temporaries than registers is a clear RangeError", () => {

@@ -194,7 +194,7 @@ function runProgramCase(c: ProgramCase, n: number, seed: number) {
   const result = evaluate(c.source, passed as Parameters<typeof evaluate>[1]);
   const label = `${JSON.stringify(c.source)} n=${n}`;
   if (expected.result === undefined) assert.equal(result, undefined, label);
-  else assertSame(result!, expected.result, `${label} result`);
+  else assertSame(result as NumericArray, expected.result, `${label} result`);
   for (const name of Object.keys(c.arrays)) {
     const want = expected.outputs[name] ?? before[name] as NumericArray;
     assertSame(vars[name] as NumericArray, want, `${label} ${name}`);

@@ -1,0 +1,276 @@
+/**
+ * Reductions: `sum prod min max mean any all count_nonzero`, over the whole
+ * array or along one axis (`sum(x, axis=0)`, `sum(x, 0)`, negative axes
+ * count from the end).
+ *
+ * A reduction is the outermost operation of the last statement of a
+ * program: its result (`sum(x * y)`, `t = x * 2; sum(t)`) or an assignment
+ * to an array passed in (`s = sum(x, axis=0)`). The compiler splits such a
+ * program ({@linkcode splitReduction}) into the element-wise program whose
+ * result is the reduction's argument, then the reduction itself, which the
+ * VM's `reduce` runs over that result (or over the variable itself when the
+ * whole program is a reduction of one array variable, without a copy).
+ * Anywhere else a reduction is an `ExpressionError` saying what to write.
+ *
+ * Result dtypes (NumPy's): `sum` and `prod` of bool and signed integers are
+ * int64, of unsigned integers uint64, of floats the same float; `mean` of
+ * bool and integers is float64, of floats the same float; `min` and `max`
+ * keep the dtype; `any` and `all` are bool; `count_nonzero` is int64.
+ *
+ * @module
+ */
+
+import type { Call, Expr, NameRef, Program, Span, TypedProgram, VarSpec } from "./ast.ts";
+import { canCast, type DType, dtypeKind } from "./dtype.ts";
+import { ExpressionError } from "./errors.ts";
+
+/** The reductions, by name, with their codes in the VM (`rust/core/src/reduce.rs`). */
+export const REDUCTIONS = {
+  sum: 0,
+  prod: 1,
+  min: 2,
+  max: 3,
+  mean: 4,
+  any: 5,
+  all: 6,
+  count_nonzero: 7,
+} as const;
+
+/** The name of a reduction. */
+export type ReductionName = keyof typeof REDUCTIONS;
+
+/** Whether `name` is a reduction. */
+export function isReduction(name: string): name is ReductionName {
+  return Object.hasOwn(REDUCTIONS, name);
+}
+
+/**
+ * The dtype of reduction `name` over `dtype`, as NumPy's.
+ *
+ * @example
+ * ```ts
+ * import { reductionDtype } from "./reduce.ts";
+ * reductionDtype("sum", "int32"); // "int64"
+ * reductionDtype("mean", "float32"); // "float32"
+ * ```
+ */
+export function reductionDtype(name: ReductionName, dtype: DType): DType {
+  const kind = dtypeKind(dtype);
+  switch (name) {
+    case "sum":
+    case "prod":
+      return kind === "f" ? dtype : kind === "u" ? "uint64" : "int64";
+    case "mean":
+      return kind === "f" ? dtype : "float64";
+    case "min":
+    case "max":
+      return dtype;
+    case "any":
+    case "all":
+      return "bool";
+    case "count_nonzero":
+      return "int64";
+  }
+}
+
+/** The error for a reduction that is not the outermost operation of the last statement. */
+export function misplacedReduction(source: string, call: Call): ExpressionError {
+  return new ExpressionError(
+    source,
+    call.calleeSpan,
+    `${call.callee}() must be the outermost operation of the last statement, as in ` +
+      `'${call.callee}(x * y)' or 's = ${call.callee}(x, axis=0)'; compute the rest in another call`,
+  );
+}
+
+/** A reduction that ends a program, as the parser found it. */
+export interface ReductionSite {
+  readonly name: ReductionName;
+  readonly call: Call;
+  /** The axis as written (may be negative); undefined for the whole array. */
+  readonly axis: number | undefined;
+  /** The array the value is assigned to (`s = sum(x)`), if any. */
+  readonly target: NameRef | undefined;
+  /** The variable reduced in place, when the program is only a reduction of an array variable. */
+  readonly bare: string | undefined;
+}
+
+/** What {@linkcode splitReduction} makes of a program. */
+export interface Split {
+  /**
+   * The element-wise program: the statements before the reduction, then
+   * the reduction's argument as the result.
+   */
+  readonly program: Program;
+  /** The reduction that ended the program; undefined when none did. */
+  readonly site: ReductionSite | undefined;
+}
+
+function findReduction(e: Expr): Call | undefined {
+  switch (e.type) {
+    case "unary":
+      return findReduction(e.operand);
+    case "binary":
+      return findReduction(e.left) ?? findReduction(e.right);
+    case "call":
+      if (isReduction(e.callee)) return e;
+      for (const a of e.args) {
+        const found = findReduction(a);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Splits a program that ends with a reduction into the element-wise
+ * program computing its argument and the reduction; returns the program as
+ * it is when it does not end with one. A reduction in an earlier statement
+ * is an error here; one nested in the last statement is refused by the type
+ * checker ({@linkcode misplacedReduction}).
+ *
+ * @throws {ExpressionError} on a reduction in an earlier statement or a call of a reduction with a wrong argument count
+ *
+ * @example
+ * ```ts
+ * import { parseProgram } from "./parser.ts";
+ * import { splitReduction } from "./reduce.ts";
+ * const source = "t = x * 2; sum(t, axis=0)";
+ * const { program, site } = splitReduction(parseProgram(source), {}, source);
+ * program.body.length; // 2: t = x * 2, then t as the result
+ * site?.axis; // 0
+ * ```
+ */
+export function splitReduction(
+  program: Program,
+  vars: Readonly<Record<string, VarSpec>>,
+  source: string,
+): Split {
+  const body = program.body;
+  for (const s of body.slice(0, -1)) {
+    const call = findReduction(s.type === "assign" ? s.value : s);
+    if (call !== undefined) {
+      throw new ExpressionError(
+        source,
+        call.calleeSpan,
+        `${call.callee}() may only end a program, as the outermost operation of its last ` +
+          `statement; compute what uses its value in another call`,
+      );
+    }
+  }
+  const last = body[body.length - 1];
+  const target = last.type === "assign" ? last.target : undefined;
+  const value = last.type === "assign" ? last.value : last;
+  if (value.type !== "call" || !isReduction(value.callee)) return { program, site: undefined };
+  if (value.args.length !== 1) {
+    throw new ExpressionError(
+      source,
+      value,
+      `${value.callee}() takes one array argument and an optional axis, got ${value.args.length} arguments besides the axis`,
+    );
+  }
+  const argument = value.args[0];
+  const bare = body.length === 1 && argument.type === "name" &&
+      Object.hasOwn(vars, argument.name) && vars[argument.name].kind === "array"
+    ? argument.name
+    : undefined;
+  const site: ReductionSite = {
+    name: value.callee,
+    call: value,
+    axis: value.axis?.value,
+    target,
+    bare,
+  };
+  return {
+    program: { ...program, body: [...body.slice(0, -1), argument], end: argument.end },
+    site,
+  };
+}
+
+/** A typed reduction: what the API runs after the element-wise program. */
+export interface CompiledReduction {
+  readonly name: ReductionName;
+  /** The VM's code of the reduction. */
+  readonly code: number;
+  /** The axis as written; undefined for the whole array. */
+  readonly axis: number | undefined;
+  /** The dtype reduced. */
+  readonly dtype: DType;
+  /** The dtype of the result. */
+  readonly resultDtype: DType;
+  /** The array variable reduced in place (no element-wise program runs), if any. */
+  readonly input: string | undefined;
+  /** The array variable the result is written to, if any, and its dtype. */
+  readonly target: { readonly name: string; readonly dtype: DType } | undefined;
+}
+
+const REDUCIBLE: ReadonlySet<DType> = new Set([
+  "bool",
+  "int8",
+  "uint8",
+  "int16",
+  "uint16",
+  "int32",
+  "uint32",
+  "int64",
+  "uint64",
+  "float32",
+  "float64",
+]);
+
+/**
+ * Types a reduction found by {@linkcode splitReduction}, given the typed
+ * element-wise program (whose result is the reduction's argument).
+ *
+ * @throws {ExpressionError} on a dtype that cannot be reduced, or a target that is not an array passed in, or whose dtype the result cannot be cast to (`same_kind`)
+ */
+export function typeReduction(
+  site: ReductionSite,
+  typed: TypedProgram,
+  vars: Readonly<Record<string, VarSpec>>,
+  source: string,
+): CompiledReduction {
+  const statements = typed.statements;
+  const dtype = statements[statements.length - 1].value.dtype;
+  const at = (span: Span, detail: string) => new ExpressionError(source, span, detail);
+  if (!REDUCIBLE.has(dtype)) {
+    throw at(site.call.calleeSpan, `${site.name}() of ${dtype} is not supported yet`);
+  }
+  const resultDtype = reductionDtype(site.name, dtype);
+  let target: CompiledReduction["target"];
+  if (site.target !== undefined) {
+    const name = site.target.name;
+    const spec = Object.hasOwn(vars, name) ? vars[name] : undefined;
+    if (spec === undefined) {
+      throw at(
+        site.target,
+        `cannot assign ${site.name}() to '${name}': it is not passed in; pass an array to write ` +
+          `the result into, or end the program with ${site.name}(...) to get its value`,
+      );
+    }
+    if (spec.kind !== "array") {
+      throw at(
+        site.target,
+        `cannot assign to '${name}': it is a scalar, and only arrays passed in are written`,
+      );
+    }
+    if (!canCast(resultDtype, spec.dtype, "same_kind")) {
+      throw at(
+        site.target,
+        `cannot assign a ${resultDtype} ${site.name}() to '${name}', a ${spec.dtype} array (casting "same_kind")`,
+      );
+    }
+    target = { name, dtype: spec.dtype };
+  }
+  return {
+    name: site.name,
+    code: REDUCTIONS[site.name],
+    axis: site.axis,
+    dtype,
+    resultDtype,
+    input: site.bare,
+    target,
+  };
+}
