@@ -259,7 +259,9 @@ export function typeReduction(
     if (!canCast(resultDtype, spec.dtype, "same_kind")) {
       throw at(
         site.target,
-        `cannot assign a ${resultDtype} ${site.name}() to '${name}', a ${spec.dtype} array (casting "same_kind")`,
+        `cannot assign a ${resultDtype} ${site.name}() to '${name}', ${
+          /^[aeiou]/.test(spec.dtype) ? "an" : "a"
+        } ${spec.dtype} array (casting "same_kind")`,
       );
     }
     target = { name, dtype: spec.dtype };

@@ -10,13 +10,16 @@
 //! line; an axis reduction reduces one line per output element, in the
 //! row-major order of the remaining axes.
 //!
-//! Sums (`sum`, `mean`, `count_nonzero`) follow NumPy's `pairwise_sum`: fewer
-//! than 8 elements are added in order; up to 128 go to eight accumulators
-//! combined as `((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7))`, then the rest in order;
-//! more are split at `n/2` rounded down to a multiple of 8, recursively. So a
-//! float sum over a contiguous 1-D array is bit for bit NumPy's. Large lines
-//! are split across threads at the same points, so the result does not depend
-//! on the thread count. `prod` is sequential, as NumPy's.
+//! Sums (`sum`, `mean`, `count_nonzero`) are NumPy's: a line is summed in
+//! chunks of 8192 elements (NumPy's buffer size), each added in turn to a
+//! zero, and a chunk by NumPy's `pairwise_sum`: fewer than 8 elements are
+//! added in order; up to 128 go to eight accumulators combined as
+//! `((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7))`, then the rest in order; more are
+//! split at `n/2` rounded down to a multiple of 8, recursively. So a float
+//! sum over a contiguous 1-D array is bit for bit NumPy's (1.24, checked).
+//! The chunks of a long line are summed on several threads and added in
+//! order, so the result does not depend on the thread count. `prod` is
+//! sequential, as NumPy's.
 //!
 //! | op | input | result |
 //! |---|---|---|
@@ -29,6 +32,8 @@
 //! | `any`, `all` | any | bool (empty: false, true) |
 //! | `count_nonzero` | any | int64 (NaN counts, -0.0 does not) |
 
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
+
 use crate::{DType, Error, ErrorCode};
 
 /// The most axes a view may have (NumPy's limit).
@@ -36,6 +41,10 @@ pub const MAX_DIMS: usize = 64;
 
 /// Lines at least this long are split across threads (when threads > 1).
 const PARALLEL_MIN: usize = 1 << 16;
+
+/// Sums go in chunks of this many elements, as NumPy's buffered reductions
+/// do (its iterator's default buffer size).
+pub const SUM_CHUNK: usize = 8192;
 
 /// A reduction, by its code in the C ABI (`src/reduce.ts` has the same table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -391,14 +400,14 @@ fn check_buffer(address: usize, len: usize, size: usize, what: &str) -> Result<(
 /// axis, lengths, alignment, overlap) is checked.
 pub unsafe fn reduce(args: &ReduceArgs) -> Result<(), Error> {
     let plan = plan(args)?;
-    let depth = usize::BITS - args.threads.max(1).saturating_sub(1).leading_zeros();
+    let threads = args.threads.max(1);
     let data = args.data;
     let out = args.out;
     macro_rules! typed {
         ($t:ty) => {
             // SAFETY: `plan` checked the view against `data_len` and `out_len`
             // against the result; the caller guarantees the buffers.
-            unsafe { run::<$t>(args.op, &plan, data.cast::<$t>(), out, depth) }
+            unsafe { run::<$t>(args.op, &plan, data.cast::<$t>(), out, threads) }
         };
     }
     match args.dtype {
@@ -645,15 +654,15 @@ impl<T: Copy> Line<T> {
     }
 }
 
-/// NumPy's pairwise sum of `f(x)` over a line; the top `depth` levels of
-/// the recursion run on two threads each.
+/// NumPy's pairwise sum of `f(x)` over a line (of at most [`SUM_CHUNK`]
+/// elements: longer lines go through [`chunked_sum`]).
 ///
 /// # Safety
 ///
 /// The line's elements are readable.
-unsafe fn pairwise<T: Elem, A: Num, F, const UNIT: bool>(line: Line<T>, f: &F, depth: u32) -> A
+unsafe fn pairwise<T: Elem, A: Num, F, const UNIT: bool>(line: Line<T>, f: &F) -> A
 where
-    F: Fn(T) -> A + Sync,
+    F: Fn(T) -> A,
 {
     let n = line.n;
     // SAFETY (all `at` calls): every index is below n.
@@ -687,17 +696,46 @@ where
     }
     let half = n / 2;
     let (a, b) = line.split(half - half % 8);
-    if depth > 0 && n >= PARALLEL_MIN {
-        // SAFETY: both halves are parts of the line.
-        let (x, y) = rayon::join(
-            || unsafe { pairwise::<T, A, F, UNIT>(a, f, depth - 1) },
-            || unsafe { pairwise::<T, A, F, UNIT>(b, f, depth - 1) },
-        );
-        x.add(y)
-    } else {
-        // SAFETY: as above.
-        unsafe { pairwise::<T, A, F, UNIT>(a, f, 0).add(pairwise::<T, A, F, UNIT>(b, f, 0)) }
+    // SAFETY: both halves are parts of the line.
+    unsafe { pairwise::<T, A, F, UNIT>(a, f).add(pairwise::<T, A, F, UNIT>(b, f)) }
+}
+
+/// NumPy's sum of `f(x)` over a line: zero, plus the pairwise sum of each
+/// chunk of [`SUM_CHUNK`] elements in turn. With `threads > 1`, the chunks'
+/// sums of a long line are computed on that many threads and then added in
+/// order, so the result does not depend on the thread count.
+///
+/// # Safety
+///
+/// The line's elements are readable.
+unsafe fn chunked_sum<T: Elem, A: Num, F, const UNIT: bool>(
+    line: Line<T>,
+    f: &F,
+    threads: usize,
+) -> A
+where
+    F: Fn(T) -> A + Sync,
+{
+    let chunks = (line.n + SUM_CHUNK - 1) / SUM_CHUNK;
+    let chunk = |c: usize| {
+        let (_, rest) = line.split(c * SUM_CHUNK);
+        let (this, _) = rest.split(SUM_CHUNK.min(rest.n));
+        // SAFETY: the chunk is part of the line.
+        unsafe { pairwise::<T, A, F, UNIT>(this, f) }
+    };
+    if threads <= 1 || line.n < PARALLEL_MIN {
+        return (0..chunks).fold(A::ZERO, |acc, c| acc.add(chunk(c)));
     }
+    let parts = threads.min(chunks);
+    let bound = |p: usize| p * chunks / parts;
+    let partials: Vec<Vec<A>> = (0..parts)
+        .into_par_iter()
+        .map(|p| (bound(p)..bound(p + 1)).map(chunk).collect())
+        .collect();
+    partials
+        .iter()
+        .flatten()
+        .fold(A::ZERO, |acc, &x| acc.add(x))
 }
 
 /// What one reduction does per line and how it finishes.
@@ -711,7 +749,7 @@ trait Kernel<T: Elem>: Sync {
     /// # Safety
     ///
     /// The line's elements are readable.
-    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, depth: u32) -> Self::Acc;
+    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, threads: usize) -> Self::Acc;
     /// Combines the results of consecutive lines (whole reductions).
     fn combine(&self, a: Self::Acc, b: Self::Acc) -> Self::Acc;
     /// The output for the result of `n` elements.
@@ -722,9 +760,9 @@ struct SumK;
 impl<T: Elem> Kernel<T> for SumK {
     type Acc = T::Sum;
     type Out = T::Sum;
-    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, depth: u32) -> T::Sum {
+    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, threads: usize) -> T::Sum {
         // SAFETY: as this function's contract.
-        unsafe { pairwise::<T, T::Sum, _, UNIT>(line, &|x: T| x.sum(), depth) }
+        unsafe { chunked_sum::<T, T::Sum, _, UNIT>(line, &|x: T| x.sum(), threads) }
     }
     fn combine(&self, a: T::Sum, b: T::Sum) -> T::Sum {
         a.add(b)
@@ -738,9 +776,9 @@ struct MeanK;
 impl<T: Elem> Kernel<T> for MeanK {
     type Acc = T::Mean;
     type Out = T::Mean;
-    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, depth: u32) -> T::Mean {
+    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, threads: usize) -> T::Mean {
         // SAFETY: as this function's contract.
-        unsafe { pairwise::<T, T::Mean, _, UNIT>(line, &|x: T| x.mean(), depth) }
+        unsafe { chunked_sum::<T, T::Mean, _, UNIT>(line, &|x: T| x.mean(), threads) }
     }
     fn combine(&self, a: T::Mean, b: T::Mean) -> T::Mean {
         a.add(b)
@@ -754,9 +792,9 @@ struct CountK;
 impl<T: Elem> Kernel<T> for CountK {
     type Acc = i64;
     type Out = i64;
-    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, depth: u32) -> i64 {
+    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, threads: usize) -> i64 {
         // SAFETY: as this function's contract.
-        unsafe { pairwise::<T, i64, _, UNIT>(line, &|x: T| i64::from(x.nonzero()), depth) }
+        unsafe { chunked_sum::<T, i64, _, UNIT>(line, &|x: T| i64::from(x.nonzero()), threads) }
     }
     fn combine(&self, a: i64, b: i64) -> i64 {
         a + b
@@ -770,7 +808,7 @@ struct ProdK;
 impl<T: Elem> Kernel<T> for ProdK {
     type Acc = T::Sum;
     type Out = T::Sum;
-    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, _depth: u32) -> T::Sum {
+    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, _threads: usize) -> T::Sum {
         let mut acc = T::Sum::ONE;
         for i in 0..line.n {
             // SAFETY: i < n.
@@ -803,7 +841,7 @@ impl<const MAX: bool> ExtremeK<MAX> {
 impl<T: Elem, const MAX: bool> Kernel<T> for ExtremeK<MAX> {
     type Acc = Option<T>;
     type Out = T;
-    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, _depth: u32) -> Option<T> {
+    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, _threads: usize) -> Option<T> {
         if line.n == 0 {
             return None;
         }
@@ -836,7 +874,7 @@ struct LogicK<const ALL: bool>;
 impl<T: Elem, const ALL: bool> Kernel<T> for LogicK<ALL> {
     type Acc = bool;
     type Out = u8;
-    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, _depth: u32) -> bool {
+    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, _threads: usize) -> bool {
         for i in 0..line.n {
             // SAFETY: i < n.
             if unsafe { line.at::<UNIT>(i) }.nonzero() != ALL {
@@ -862,19 +900,19 @@ impl<T: Elem, const ALL: bool> Kernel<T> for LogicK<ALL> {
 /// # Safety
 ///
 /// As [`reduce`], with `plan` checked against the buffers.
-unsafe fn run<T: Elem>(op: ReduceOp, plan: &Plan, data: *const T, out: *mut u8, depth: u32) {
+unsafe fn run<T: Elem>(op: ReduceOp, plan: &Plan, data: *const T, out: *mut u8, threads: usize) {
     // SAFETY (each arm): forwarded; `out` holds the kernel's output type,
     // which is the result dtype's.
     unsafe {
         match op {
-            ReduceOp::Sum => drive(&SumK, plan, data, out.cast(), depth),
-            ReduceOp::Prod => drive(&ProdK, plan, data, out.cast(), depth),
-            ReduceOp::Min => drive(&ExtremeK::<false>, plan, data, out.cast(), depth),
-            ReduceOp::Max => drive(&ExtremeK::<true>, plan, data, out.cast(), depth),
-            ReduceOp::Mean => drive(&MeanK, plan, data, out.cast(), depth),
-            ReduceOp::Any => drive(&LogicK::<false>, plan, data, out.cast(), depth),
-            ReduceOp::All => drive(&LogicK::<true>, plan, data, out.cast(), depth),
-            ReduceOp::CountNonzero => drive(&CountK, plan, data, out.cast(), depth),
+            ReduceOp::Sum => drive(&SumK, plan, data, out.cast(), threads),
+            ReduceOp::Prod => drive(&ProdK, plan, data, out.cast(), threads),
+            ReduceOp::Min => drive(&ExtremeK::<false>, plan, data, out.cast(), threads),
+            ReduceOp::Max => drive(&ExtremeK::<true>, plan, data, out.cast(), threads),
+            ReduceOp::Mean => drive(&MeanK, plan, data, out.cast(), threads),
+            ReduceOp::Any => drive(&LogicK::<false>, plan, data, out.cast(), threads),
+            ReduceOp::All => drive(&LogicK::<true>, plan, data, out.cast(), threads),
+            ReduceOp::CountNonzero => drive(&CountK, plan, data, out.cast(), threads),
         }
     }
 }
@@ -917,7 +955,7 @@ unsafe fn drive<T: Elem, K: Kernel<T>>(
     plan: &Plan,
     data: *const T,
     out: *mut K::Out,
-    depth: u32,
+    threads: usize,
 ) {
     let line_at = |offset: isize| Line {
         // wrapping: a line is only read when it has elements, and then
@@ -930,9 +968,9 @@ unsafe fn drive<T: Elem, K: Kernel<T>>(
         // SAFETY: every element of every line of the plan is in bounds.
         unsafe {
             if line.stride == 1 {
-                k.line::<true>(line, depth)
+                k.line::<true>(line, threads)
             } else {
-                k.line::<false>(line, depth)
+                k.line::<false>(line, threads)
             }
         }
     };
