@@ -15,6 +15,8 @@ export {
   getNumThreads,
   type Kernel,
   type Operand,
+  type Reduced,
+  type ReducedArray,
   type ResultOf,
   type Scalar,
   setNumThreads,

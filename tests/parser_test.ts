@@ -267,6 +267,64 @@ Deno.test("bad programs fail with a precise message at the right offset", () => 
   }
 });
 
+Deno.test("reductions take an axis as a keyword or a second integer literal", () => {
+  const table: [string, number | undefined, [number, number] | undefined][] = [
+    ["sum(x)", undefined, undefined],
+    ["sum(x, axis=0)", 0, [12, 13]],
+    ["max(x * 2, axis = -1)", -1, [18, 20]],
+    ["count_nonzero(x, 2)", 2, [17, 18]],
+    ["mean(x, -2)", -2, [8, 10]],
+    ["any(x,\n axis=1)", 1, [13, 14]],
+  ];
+  for (const [source, axis, span] of table) {
+    const e = parse(source);
+    assert.ok(e.type === "call", source);
+    assert.equal(e.args.length, 1, source);
+    assert.equal(e.axis?.value, axis, source);
+    assert.deepEqual(e.axis && [e.axis.start, e.axis.end], span, source);
+  }
+  // A variable may still be named like a reduction: only a call is one.
+  assert.equal(sexpr(parse("sum + max")), "(+ sum max)");
+});
+
+Deno.test("keyword arguments other than a reduction's axis fail at their offset", () => {
+  const table: [string, number, string][] = [
+    [
+      "where(c, a, b, axis=0)",
+      15,
+      "where() takes no keyword arguments; axis= is only for the reductions (sum, prod, min, max, mean, any, all, count_nonzero)",
+    ],
+    ["sum(x, out=y)", 7, "sum() got an unexpected keyword argument 'out'"],
+    [
+      "sum(x, axis=1.5)",
+      12,
+      "the axis of sum() must be an integer literal, as in sum(x, axis=0) or sum(x, -1)",
+    ],
+    [
+      "sum(x, axis=--1)",
+      12,
+      "the axis of sum() must be an integer literal, as in sum(x, axis=0) or sum(x, -1)",
+    ],
+    [
+      "min(x, a)",
+      7,
+      "the axis of min() must be an integer literal, as in min(x, axis=0) or min(x, -1)",
+    ],
+    ["sum(x, axis=0, axis=1)", 15, "axis given twice"],
+    ["sum(x, 1, axis=1)", 10, "axis given twice"],
+    ["sum(axis=1, x)", 12, "positional argument after the keyword argument axis="],
+    ["sum(x, axis=)", 12, "expected an expression, got ')'"],
+  ];
+  for (const [source, offset, detail] of table) {
+    assert.throws(() => parseProgram(source), (e: unknown) => {
+      assert.ok(e instanceof ExpressionError, `${JSON.stringify(source)}: ${e}`);
+      assert.equal(e.detail, detail, JSON.stringify(source));
+      assert.equal(e.offset, offset, JSON.stringify(source));
+      return true;
+    });
+  }
+});
+
 Deno.test("program type errors name the statement at its offset", () => {
   const vars: Record<string, VarSpec> = {
     ...VARS,

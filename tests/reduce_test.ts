@@ -14,7 +14,15 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { compile, evaluate, evaluateAsync, ExpressionError, validate } from "../mod.ts";
+import {
+  compile,
+  evaluate,
+  evaluateAsync,
+  ExpressionError,
+  type Kernel,
+  type Reduced,
+  validate,
+} from "../mod.ts";
 import { allocArray, type DType, type NumericArray } from "../src/dtype.ts";
 import { openDenoBinding } from "../src/ffi_deno.ts";
 import type { StridedView } from "../src/native.ts";
@@ -282,6 +290,24 @@ test("evaluate returns JS scalars: number, bigint for int64, boolean for any/all
   assert.equal(evaluate("sum (x, axis = 0)", { x }), 6.5);
   const kernel = compile("sum(x)", { x: "int32" });
   assert.equal(kernel.run({ x: i }), 0n);
+});
+
+test("the return types say what a reduction gives", () => {
+  const x = Float64Array.of(1, 2);
+  const whole: Reduced = evaluate("sum(x)", { x });
+  const along: Reduced = evaluate("max(x, axis = 0)", { x });
+  const assigned: Reduced | undefined = evaluate("s = sum(x)", { x, s: new Float64Array(1) });
+  const program: Reduced | undefined = evaluate("t = x * 2; mean(t)", { x });
+  const array: NumericArray = evaluate("x + 1", { x });
+  const kernel: Kernel<Reduced> = compile("prod(x, -1)", { x: "float64" });
+  // @ts-expect-error: a reduction's value is not an array
+  const wrong: NumericArray = evaluate("all(x)", { x });
+  const expression: string = "sum(x)";
+  const unknown: NumericArray | Reduced | undefined = evaluate(expression, { x });
+  assert.deepEqual(
+    [whole, along, assigned, program, array.length, kernel.run({ x }), wrong, unknown],
+    [3, 2, undefined, 3, 2, 2, true, 3],
+  );
 });
 
 test("a reduction assigned to an array passed in writes it, cast same_kind", () => {
