@@ -60,6 +60,7 @@ test("the addon exports the NativeBinding operations", () => {
     "numCpus",
     "programFree",
     "programNew",
+    "reduce",
     "run",
     "runAsync",
   ]);
