@@ -914,8 +914,7 @@ function product(shape: readonly number[]): number {
  * Prepares a run of a program that ends with a reduction: the element-wise
  * program's arguments (when it has one) in `v.args` and `v.meta`, and the
  * checks of the axis, the target and empty min/max. Returns what to call
- * once the element-wise program has run: it reduces and returns the value
- * (undefined when the reduction is assigned to an array).
+ * once the element-wise program has run.
  *
  * The array reduced is the variable itself when the program is only a
  * reduction of an array variable, else the element-wise result, a new
@@ -923,7 +922,7 @@ function product(shape: readonly number[]): number {
  * are wired here: the variable's `shape`, `strides` and `offset`, or the
  * broadcast shape of the element-wise result, go into `view`.
  */
-function prepareReduction(v: Variant, allocate: boolean): () => Reduced | undefined {
+function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
   const r = v.reduction!;
   const names = v.names;
   let input: NumericArray;
@@ -961,18 +960,37 @@ function prepareReduction(v: Variant, allocate: boolean): () => Reduced | undefi
       }' has ${target.length} elements; ${r.name}() gives ${count} (shape [${shape}])`,
     );
   }
-  return () => {
-    const direct = target !== undefined && r.target!.dtype === r.resultDtype;
+  const direct = target !== undefined && r.target!.dtype === r.resultDtype;
+  const start = () => {
     const out = direct ? target! : allocArray(r.resultDtype, count);
     // A variable reduced in place may share memory with the array written.
-    const data = direct && overlaps(input, out) ? input.slice() : input;
-    native().reduce(r.code, r.dtype, data, view, axis, out, getNumThreads());
-    if (target !== undefined) {
-      if (!direct) castInto(out, target);
-      return undefined;
-    }
-    return reducedValue(out, shape, r.resultDtype);
+    return { out, data: direct && overlaps(input, out) ? input.slice() : input };
   };
+  const end = (out: NumericArray) => {
+    if (target === undefined) return reducedValue(out, shape, r.resultDtype);
+    if (!direct) castInto(out, target);
+    return undefined;
+  };
+  return {
+    finish() {
+      const { data, out } = start();
+      native().reduce(r.code, r.dtype, data, view, axis, out, getNumThreads());
+      return end(out);
+    },
+    async finishAsync() {
+      const { data, out } = start();
+      await native().reduceAsync(r.code, r.dtype, data, view, axis, out, getNumThreads());
+      return end(out);
+    },
+  };
+}
+
+/** The reduction step of a run, once the element-wise program has run. */
+interface ReductionJob {
+  /** Reduces on this thread; returns the value (undefined when it is assigned to an array). */
+  finish(): Reduced | undefined;
+  /** As `finish`, off the JS thread. */
+  finishAsync(): Promise<Reduced | undefined>;
 }
 
 /** Writes `from` into `to` element by element, converting (a same_kind cast). */
@@ -996,23 +1014,23 @@ function reducedValue(out: NumericArray, shape: readonly number[], dtype: DType)
 
 function runReduction(v: Variant): Reduced | undefined {
   try {
-    const finish = prepareReduction(v, true);
+    const job = prepareReduction(v, true);
     if (v.handle !== 0) native().run(v.handle, getNumThreads(), v.meta, v.args);
-    return finish();
+    return job.finish();
   } finally {
     release(v);
   }
 }
 
 async function runReductionAsync(v: Variant): Promise<Reduced | undefined> {
-  let finish: () => Reduced | undefined;
+  let job: ReductionJob;
   let args: NumericArray[];
   try {
-    finish = prepareReduction(v, true);
+    job = prepareReduction(v, true);
     args = v.args.slice();
   } finally {
     release(v);
   }
   if (v.handle !== 0) await native().runAsync(v.handle, getNumThreads(), v.meta, args);
-  return finish();
+  return await job.finishAsync();
 }

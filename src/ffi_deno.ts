@@ -85,6 +85,12 @@ function symbols(): Record<string, Deno.ForeignFunction> {
     },
   };
   defs.nf_reduce = { parameters: REDUCE_PARAMS, result: "i32" };
+  defs.nf_reduce_async = {
+    name: "nf_reduce",
+    parameters: REDUCE_PARAMS,
+    result: "i32",
+    nonblocking: true,
+  };
   for (let k = 1; k <= MAX_FIXED; k++) {
     const parameters: Deno.NativeType[] = ["u32", "u32", "buffer", "u32"];
     for (let i = 0; i < k; i++) parameters.push("buffer");
@@ -209,6 +215,25 @@ export function openDenoBinding(): NativeBinding {
         errorBuf.length,
       );
       if (status !== 0) throw nativeError(-status, decodeMessage(errorBuf));
+    },
+    async reduceAsync(op, dtype, data, view, axis, out, threads) {
+      // The closure keeps the arrays (and so their buffers) alive until it settles.
+      const geom = reduceGeometry(view, axis);
+      const errors = new Uint8Array(1024);
+      const status = await asyncSym.nf_reduce_async(
+        op,
+        dtypeCode(dtype),
+        data,
+        data.byteLength,
+        geom,
+        geom.length,
+        out,
+        out.byteLength,
+        threads,
+        errors,
+        errors.length,
+      );
+      if (status !== 0) throw nativeError(-status, decodeMessage(errors));
     },
   };
 }

@@ -64,6 +64,16 @@ export interface NativeBinding {
     out: NumericArray,
     threads: number,
   ): void;
+  /** As `reduce`, off the JS thread; the arrays must not change until it settles. */
+  reduceAsync(
+    op: number,
+    dtype: DType,
+    data: NumericArray,
+    view: StridedView,
+    axis: number | undefined,
+    out: NumericArray,
+    threads: number,
+  ): Promise<void>;
 }
 
 /** A strided N-d view of a buffer, in elements. */

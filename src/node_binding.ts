@@ -45,6 +45,14 @@ interface Addon {
     out: NumericArray,
     threads: number,
   ): void;
+  reduceAsync(
+    op: number,
+    dtype: number,
+    data: NumericArray,
+    geom: Float64Array,
+    out: NumericArray,
+    threads: number,
+  ): Promise<void>;
 }
 
 /** The bits of Node's `process` this module reads (typed here, so no Node typings are needed). */
@@ -211,6 +219,15 @@ export function openNodeBinding(): NativeBinding {
     reduce(op, dtype, data, view, axis, out, threads) {
       try {
         addon.reduce(op, dtypeCode(dtype), data, reduceGeometry(view, axis), out, threads);
+      } catch (e) {
+        throw translate(e);
+      }
+    },
+    async reduceAsync(op, dtype, data, view, axis, out, threads) {
+      // The addon holds references to the arrays until it settles.
+      try {
+        const geom = reduceGeometry(view, axis);
+        await addon.reduceAsync(op, dtypeCode(dtype), data, geom, out, threads);
       } catch (e) {
         throw translate(e);
       }

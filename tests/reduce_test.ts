@@ -244,6 +244,20 @@ test("a hundred million float32 ones sum to exactly 1e8 (a zero-stride view)", (
   assert.equal(out[0], 1);
 });
 
+test("the binding's reduceAsync gives reduce's results and errors", async () => {
+  const x = Float64Array.from({ length: 100_000 }, (_, k) => Math.cos(k));
+  const view = { shape: [x.length], strides: [1], offset: 0 };
+  const sync = new Float64Array(1), async = new Float64Array(1);
+  binding.reduce(REDUCTIONS.sum, "float64", x, view, undefined, sync, 2);
+  await binding.reduceAsync(REDUCTIONS.sum, "float64", x, view, undefined, async, 2);
+  assert.equal(async[0], sync[0]);
+  await assert.rejects(
+    binding.reduceAsync(REDUCTIONS.max, "float64", x, view, 1, new Float64Array(1), 1),
+    (e: Error) =>
+      e instanceof RangeError && e.message === "axis 1 is out of bounds for array of dimension 1",
+  );
+});
+
 test("the binding refuses views outside the buffer and outputs of the wrong size", () => {
   const data = new Float64Array(12);
   const sum = (view: StridedView, out: NumericArray, axis?: number) =>
@@ -440,6 +454,7 @@ test("async runs give the sync results", async () => {
   const s = new Float64Array(1);
   assert.equal(await evaluateAsync("s = sum(x)", { x, s }), undefined);
   assert.equal(s[0], evaluate("sum(x)", { x }));
+  await assert.rejects(evaluateAsync("min(x, axis=3)", { x }), RangeError);
 });
 
 test("splitReduction keeps spans and finds a bare variable only in a one-statement program", () => {

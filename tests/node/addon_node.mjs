@@ -61,6 +61,7 @@ test("the addon exports the NativeBinding operations", () => {
     "programFree",
     "programNew",
     "reduce",
+    "reduceAsync",
     "run",
     "runAsync",
   ]);

@@ -68,6 +68,24 @@ test("the addon reduces a transposed 3x4 view along each axis", () => {
   assert.equal(count[0], 2n);
 });
 
+test("reduceAsync reduces off the JS thread and rejects errors", async () => {
+  const x = Float64Array.from({ length: 100_000 }, (_, k) => (k % 17) - 8);
+  const sync = new Float64Array(1), async = new Float64Array(1);
+  addon.reduce(SUM, FLOAT64, x, geometry([x.length], [1], 0), sync, 2);
+  const pending = addon.reduceAsync(SUM, FLOAT64, x, geometry([x.length], [1], 0), async, 2);
+  assert.ok(pending instanceof Promise);
+  assert.equal(await pending, undefined);
+  assert.equal(async[0], sync[0]);
+  await assert.rejects(
+    addon.reduceAsync(MAX, FLOAT64, new Float64Array(0), geometry([0], [1], 0), async, 1),
+    (e) => e.code === "ERR_NUMFUSE_DOMAIN" && /zero-size array/.test(e.message),
+  );
+  assert.throws(
+    () => addon.reduceAsync(SUM, FLOAT64, x, geometry([x.length], [1], 0), new Int32Array(1), 1),
+    (e) => e.code === "ERR_NUMFUSE_BAD_ARGUMENTS",
+  );
+});
+
 test("the addon refuses wrong arrays, views and axes", () => {
   const data = new Float64Array(6);
   const bad = (fn, pattern) =>

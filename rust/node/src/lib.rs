@@ -11,6 +11,8 @@
 //! - `numCpus(): number`
 //! - `adviseFresh(array)`: huge pages for a fresh result array
 //! - `reduce(op, dtype, data, geom, out, threads)`: a reduction (see [`reduce`])
+//! - `reduceAsync(op, dtype, data, geom, out, threads): Promise<void>` — the
+//!   same on a libuv worker thread
 //!
 //! `run` and `runAsync` also take the arrays as the remaining arguments
 //! (`run(handle, threads, meta, out, a, b)`), which spares a property read
@@ -970,6 +972,90 @@ unsafe extern "C" fn advise_fresh(env: napi_env, info: napi_callback_info) -> na
     }
 }
 
+/// The decoded arguments of `reduce`/`reduceAsync`: everything but the
+/// borrow of the view, which [`ReduceCall::args`] lends.
+struct ReduceCall {
+    op: numfuse_core::ReduceOp,
+    dtype: DType,
+    data: TypedArray,
+    out: TypedArray,
+    view: numfuse_core::View,
+    axis: Option<isize>,
+    threads: usize,
+    /// The JS values of `data` and `out`, for the references an async call keeps.
+    values: [napi_value; 2],
+}
+
+impl ReduceCall {
+    /// Reads and checks `op, dtype, data, geom, out, threads`: `data` must
+    /// be the TypedArray of `dtype` and `out` that of the result dtype.
+    ///
+    /// # Safety
+    ///
+    /// `env` and `info` are those of the current call.
+    unsafe fn new(env: napi_env, info: napi_callback_info, function: &str) -> Result<ReduceCall> {
+        // SAFETY: as this function's contract, for every helper below.
+        unsafe {
+            let [op, dtype, data, geom, out, threads] = arguments::<6>(env, info, function)?;
+            let op_code = get_u32(env, op, "op")?;
+            let op = numfuse_core::ReduceOp::from_code(op_code)
+                .ok_or_else(|| JsError::bad_args(format!("unknown reduction code {op_code}")))?;
+            let dtype_code = get_u32(env, dtype, "dtype")?;
+            let dtype = DType::from_code(dtype_code)
+                .ok_or_else(|| JsError::bad_args(format!("unknown dtype code {dtype_code}")))?;
+            let result = op.result_dtype(dtype);
+            let typed = |value, what: &'static str, want: DType| -> Result<TypedArray> {
+                let array = typed_array(env, value, &|| format!("{function}'s {what}"))?;
+                let kind = kind_of(want).ok_or_else(|| {
+                    JsError::bad_args(format!("{} has no TypedArray in this runtime", want.name()))
+                })?;
+                if array.kind != kind {
+                    return Err(JsError::bad_args(format!(
+                        "{function}'s {what} must be a {} for {}, got a {}",
+                        kind_name(kind),
+                        want.name(),
+                        kind_name(array.kind)
+                    )));
+                }
+                Ok(array)
+            };
+            let values = [data, out];
+            let data = typed(data, "data", dtype)?;
+            let out = typed(out, "out", result)?;
+            let geom = typed(geom, "geometry", DType::Float64)?;
+            let geom: Vec<f64> = (0..geom.len)
+                // SAFETY: a Float64Array of `len` elements at `data` during this call.
+                .map(|i| ptr::read_unaligned(geom.data.cast::<f64>().add(i)))
+                .collect();
+            let (view, axis) = numfuse_core::View::decode(&geom)?;
+            Ok(ReduceCall {
+                op,
+                dtype,
+                data,
+                out,
+                view,
+                axis,
+                threads: get_u32(env, threads, "threads")? as usize,
+                values,
+            })
+        }
+    }
+
+    fn args(&self) -> numfuse_core::ReduceArgs<'_> {
+        numfuse_core::ReduceArgs {
+            op: self.op,
+            dtype: self.dtype,
+            data: self.data.data,
+            data_len: self.data.len,
+            view: &self.view,
+            axis: self.axis,
+            out: self.out.data,
+            out_len: self.out.len,
+            threads: self.threads,
+        }
+    }
+}
+
 /// `reduce(op, dtype, data, geom: Float64Array, out, threads): void` — a
 /// reduction of a strided view of `data` into `out` (see
 /// `numfuse_core::reduce`): `op` a `ReduceOp` code, `dtype` the input's
@@ -980,59 +1066,186 @@ unsafe extern "C" fn reduce(env: napi_env, info: napi_callback_info) -> napi_val
     // SAFETY: Node calls this on the JS thread with its env and call info.
     unsafe {
         js_function(env, || {
-            let [op, dtype, data, geom, out, threads] = arguments::<6>(env, info, "reduce")?;
-            let op_code = get_u32(env, op, "op")?;
-            let op = numfuse_core::ReduceOp::from_code(op_code)
-                .ok_or_else(|| JsError::bad_args(format!("unknown reduction code {op_code}")))?;
-            let dtype_code = get_u32(env, dtype, "dtype")?;
-            let dtype = DType::from_code(dtype_code)
-                .ok_or_else(|| JsError::bad_args(format!("unknown dtype code {dtype_code}")))?;
-            let result = op.result_dtype(dtype);
-            let typed = |value, what: &'static str, want: DType| -> Result<TypedArray> {
-                let array = typed_array(env, value, &|| format!("reduce's {what}"))?;
-                let kind = kind_of(want).ok_or_else(|| {
-                    JsError::bad_args(format!("{} has no TypedArray in this runtime", want.name()))
-                })?;
-                if array.kind != kind {
-                    return Err(JsError::bad_args(format!(
-                        "reduce's {what} must be a {} for {}, got a {}",
-                        kind_name(kind),
-                        want.name(),
-                        kind_name(array.kind)
-                    )));
-                }
-                Ok(array)
-            };
-            let data = typed(data, "data", dtype)?;
-            let out = typed(out, "out", result)?;
-            let geom = typed(geom, "geometry", DType::Float64)?;
-            let geom: Vec<f64> = (0..geom.len)
-                // SAFETY: a Float64Array of `len` elements at `data` during this call.
-                .map(|i| ptr::read_unaligned(geom.data.cast::<f64>().add(i)))
-                .collect();
-            let (view, axis) = numfuse_core::View::decode(&geom)?;
-            let args = numfuse_core::ReduceArgs {
-                op,
-                dtype,
-                data: data.data,
-                data_len: data.len,
-                view: &view,
-                axis,
-                out: out.data,
-                out_len: out.len,
-                threads: get_u32(env, threads, "threads")? as usize,
-            };
+            let call = ReduceCall::new(env, info, "reduce")?;
             // The arrays are JS values of this synchronous call, of the
             // dtypes' TypedArrays and their lengths: nothing else runs JS
             // until it returns.
-            numfuse_core::reduce(&args)?;
+            numfuse_core::reduce(&call.args())?;
             Ok(ptr::null_mut())
         })
     }
 }
 
+/// An async reduction: the call, and the references that keep its arrays
+/// alive until it settles.
+struct AsyncReduce {
+    call: ReduceCall,
+    refs: Vec<napi_ref>,
+    deferred: napi_deferred,
+    work: napi_async_work,
+    outcome: Result<()>,
+}
+
+impl AsyncReduce {
+    /// Deletes the array references and the work item.
+    ///
+    /// # Safety
+    ///
+    /// On the JS thread of the env they were created in; once.
+    unsafe fn release(&mut self, env: napi_env) {
+        for r in self.refs.drain(..) {
+            // SAFETY: each reference was created in `env` and is deleted once.
+            unsafe { napi_delete_reference(env, r) };
+        }
+        if !self.work.is_null() {
+            // SAFETY: the work item was created in `env` and is not queued
+            // (never queued, or completed).
+            unsafe { napi_delete_async_work(env, self.work) };
+            self.work = ptr::null_mut();
+        }
+    }
+}
+
+/// Runs a reduction on a libuv worker thread: no Node-API calls here.
+unsafe extern "C" fn execute_reduce(_env: napi_env, data: *mut c_void) {
+    // SAFETY: `data` is the `AsyncReduce` leaked by `reduce_async`; until
+    // `complete_reduce` runs, only this thread touches it.
+    let job = unsafe { &mut *data.cast::<AsyncReduce>() };
+    // SAFETY: the arrays were checked against their TypedArrays, and the
+    // references in `job.refs` keep them alive until `complete_reduce`; the
+    // API documents that they must not be changed meanwhile.
+    let outcome = catch_unwind(AssertUnwindSafe(|| unsafe {
+        numfuse_core::reduce(&job.call.args())
+    }));
+    job.outcome = match outcome {
+        Ok(result) => result.map_err(JsError::from),
+        Err(p) => Err(JsError::panic(p)),
+    };
+}
+
+/// Back on the JS thread: releases the arrays and settles the promise.
+unsafe extern "C" fn complete_reduce(env: napi_env, status: napi_status, data: *mut c_void) {
+    // SAFETY: `data` is the `AsyncReduce` leaked by `reduce_async`; the worker is done with it.
+    let mut job = unsafe { Box::from_raw(data.cast::<AsyncReduce>()) };
+    let settled = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: this is the JS thread of `env`; `release` runs once.
+        unsafe { job.release(env) };
+        let outcome = if status == Status::napi_cancelled {
+            Err(JsError {
+                code: "ERR_NUMFUSE_NAPI",
+                message: "the async reduction was cancelled".to_string(),
+            })
+        } else {
+            std::mem::replace(&mut job.outcome, Ok(()))
+        };
+        // SAFETY: the deferred was created in `env` and is settled once, here.
+        unsafe {
+            match outcome {
+                Ok(()) => {
+                    let value = undefined(env)?;
+                    check(
+                        env,
+                        napi_resolve_deferred(env, job.deferred, value),
+                        "napi_resolve_deferred",
+                    )
+                }
+                Err(e) => {
+                    let error = error_value(env, &e)?;
+                    check(
+                        env,
+                        napi_reject_deferred(env, job.deferred, error),
+                        "napi_reject_deferred",
+                    )
+                }
+            }
+        }
+    }));
+    // A failure to settle cannot be reported anywhere (as in `complete`).
+    drop(settled);
+}
+
+/// `reduceAsync(op, dtype, data, geom, out, threads): Promise<void>` — as
+/// `reduce`, on a libuv worker thread, holding references to `data` and
+/// `out` until it settles.
+unsafe extern "C" fn reduce_async(env: napi_env, info: napi_callback_info) -> napi_value {
+    // SAFETY: Node calls this on the JS thread with its env and call info.
+    unsafe {
+        js_function(env, || {
+            let call = ReduceCall::new(env, info, "reduceAsync")?;
+            let mut job = Box::new(AsyncReduce {
+                call,
+                refs: Vec::with_capacity(2),
+                deferred: ptr::null_mut(),
+                work: ptr::null_mut(),
+                outcome: Ok(()),
+            });
+            match queue_reduce(env, &mut job) {
+                Ok(promise) => {
+                    // Owned by the work item from now on; `complete_reduce` frees it.
+                    let _ = Box::into_raw(job);
+                    Ok(promise)
+                }
+                Err(e) => {
+                    job.release(env);
+                    if !job.deferred.is_null() {
+                        // Settle (and so free) the promise nobody will see.
+                        if let Ok(error) = error_value(env, &e) {
+                            napi_reject_deferred(env, job.deferred, error);
+                        }
+                    }
+                    Err(e)
+                }
+            }
+        })
+    }
+}
+
+/// References the arrays, creates the promise and queues the reduction.
+///
+/// # Safety
+///
+/// `env` is the environment of the call; on failure the caller releases `job`.
+unsafe fn queue_reduce(env: napi_env, job: &mut Box<AsyncReduce>) -> Result<napi_value> {
+    for value in job.call.values {
+        let mut r = ptr::null_mut();
+        // SAFETY: `value` is an object of this env; `r` is an out-pointer.
+        let status = unsafe { napi_create_reference(env, value, 1, &mut r) };
+        // SAFETY: as this function's contract.
+        unsafe { check(env, status, "napi_create_reference") }?;
+        job.refs.push(r);
+    }
+    // SAFETY: as this function's contract.
+    let name = unsafe { string(env, "numfuse.reduceAsync") }?;
+    let data = ptr::addr_of_mut!(**job).cast::<c_void>();
+    // SAFETY: `data` stays valid until `complete_reduce` (the caller leaks
+    // the box on success); `execute_reduce` makes no Node-API calls.
+    let status = unsafe {
+        napi_create_async_work(
+            env,
+            ptr::null_mut(),
+            name,
+            Some(execute_reduce),
+            Some(complete_reduce),
+            data,
+            &mut job.work,
+        )
+    };
+    // SAFETY: as this function's contract.
+    unsafe { check(env, status, "napi_create_async_work") }?;
+    let mut promise = ptr::null_mut();
+    // SAFETY: out-pointers.
+    let status = unsafe { napi_create_promise(env, &mut job.deferred, &mut promise) };
+    // SAFETY: as this function's contract.
+    unsafe { check(env, status, "napi_create_promise") }?;
+    // SAFETY: the work item was created in `env` and is queued once.
+    let status = unsafe { napi_queue_async_work(env, job.work) };
+    // SAFETY: as this function's contract.
+    unsafe { check(env, status, "napi_queue_async_work") }?;
+    Ok(promise)
+}
+
 /// The functions the module exports, by JS name.
-const EXPORTS: [(&str, napi_callback); 7] = [
+const EXPORTS: [(&str, napi_callback); 8] = [
     ("programNew\0", Some(program_new)),
     ("programFree\0", Some(program_free)),
     ("run\0", Some(run)),
@@ -1040,6 +1253,7 @@ const EXPORTS: [(&str, napi_callback); 7] = [
     ("numCpus\0", Some(num_cpus)),
     ("adviseFresh\0", Some(advise_fresh)),
     ("reduce\0", Some(reduce)),
+    ("reduceAsync\0", Some(reduce_async)),
 ];
 
 /// Node's entry point: fills `exports` with the functions above.
