@@ -30,7 +30,7 @@ import {
 } from "./dtype.ts";
 import { ADVISE_MIN_BYTES, type NativeBinding, type StridedView } from "./native.ts";
 import { parseProgram } from "./parser.ts";
-import type { CompiledReduction, ReductionName } from "./reduce.ts";
+import { type CompiledReduction, describeReduction, type ReductionName } from "./reduce.ts";
 
 /** A JS scalar operand: weakly typed, as Python scalars are under NumPy 2 (NEP 50). */
 export type Scalar = number | bigint | boolean;
@@ -844,7 +844,10 @@ export function disassemble(
   expression: string,
   signature: Readonly<Record<string, DType>>,
 ): string {
-  return disassembleCode(compileForSignature(expression, checkSignature(signature)).code);
+  const program = compileForSignature(expression, checkSignature(signature));
+  const listing = program.code.length === 0 ? [] : [disassembleCode(program.code)];
+  if (program.reduction !== undefined) listing.push(describeReduction(program.reduction));
+  return listing.join("\n");
 }
 
 /**

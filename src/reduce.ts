@@ -276,3 +276,24 @@ export function typeReduction(
     target,
   };
 }
+
+/**
+ * A reduction's line in a disassembly, after the element-wise program's
+ * listing: what it reduces (the variable, or that program's output 0), the
+ * axis, the result dtype and where it goes.
+ *
+ * @example
+ * ```ts
+ * import { describeReduction } from "./reduce.ts";
+ * describeReduction({
+ *   name: "sum", code: 0, axis: 0, dtype: "float32", resultDtype: "float32",
+ *   input: undefined, target: { name: "s", dtype: "float64" },
+ * }); // "reduce sum(output[0] float32, axis=0) -> float32 into 's' float64"
+ * ```
+ */
+export function describeReduction(r: CompiledReduction): string {
+  const what = r.input === undefined ? "output[0]" : `'${r.input}'`;
+  const axis = r.axis === undefined ? "" : `, axis=${r.axis}`;
+  const into = r.target === undefined ? "" : ` into '${r.target.name}' ${r.target.dtype}`;
+  return `reduce ${r.name}(${what} ${r.dtype}${axis}) -> ${r.resultDtype}${into}`;
+}

@@ -16,6 +16,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   compile,
+  disassemble,
   evaluate,
   evaluateAsync,
   ExpressionError,
@@ -190,12 +191,10 @@ function checkEvaluate(c: Case): string | undefined {
     }
     if (c.error !== undefined) return `${expr}: NumPy raises ${c.error}, numfuse returns`;
     const want = expectedScalar(c);
-    const type = c.dtype === "int64" || c.dtype === "uint64"
-      ? "bigint"
-      : c.dtype === "bool"
-      ? "boolean"
-      : "number";
-    if (typeof value !== type) return `${expr}: a ${typeof value}, expected a ${type}`;
+    // A bigint for int64 and uint64 (decoded as bigints), a boolean for bool, else a number.
+    if (typeof value !== typeof want) {
+      return `${expr}: a ${typeof value}, expected a ${typeof want}`;
+    }
     if (Object.is(value, want) || (Number.isNaN(value) && Number.isNaN(want))) continue;
     if ((c.op === "min" || c.op === "max") && value === 0 && want === 0) continue;
     return `${expr}: ${String(value)}, NumPy ${String(want)}`;
@@ -455,6 +454,20 @@ test("async runs give the sync results", async () => {
   assert.equal(await evaluateAsync("s = sum(x)", { x, s }), undefined);
   assert.equal(s[0], evaluate("sum(x)", { x }));
   await assert.rejects(evaluateAsync("min(x, axis=3)", { x }), RangeError);
+});
+
+test("disassemble lists the element-wise program, then the reduction", () => {
+  assert.equal(disassemble("sum(x)", { x: "float32" }), "reduce sum('x' float32) -> float32");
+  assert.equal(
+    disassemble("s = max(x * 2, axis=-1)", { x: "int32", s: "float64" }),
+    [
+      "r0 input[0] int32",
+      "r1 const int32 2",
+      "r2 output[0] int32",
+      "0: mul_iii r2, r0, r1",
+      "reduce max(output[0] int32, axis=-1) -> int32 into 's' float64",
+    ].join("\n"),
+  );
 });
 
 test("splitReduction keeps spans and finds a bare variable only in a one-statement program", () => {
