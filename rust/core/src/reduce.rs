@@ -842,19 +842,44 @@ impl<T: Elem, const MAX: bool> Kernel<T> for ExtremeK<MAX> {
     type Acc = Option<T>;
     type Out = T;
     unsafe fn line<const UNIT: bool>(&self, line: Line<T>, _threads: usize) -> Option<T> {
-        if line.n == 0 {
+        let n = line.n;
+        if n == 0 {
             return None;
         }
-        // SAFETY: n > 0, and every index below is below n.
-        let mut best = unsafe { line.at::<UNIT>(0) };
-        for i in 1..line.n {
-            if best.is_nan() {
-                break;
+        // Eight lanes, without branches (so the loop vectorizes); a NaN is
+        // looked for again only when one was seen.
+        let better = |r: T, x: T| {
+            let take = if MAX { r.lt(x) } else { x.lt(r) };
+            if take {
+                x
+            } else {
+                r
             }
-            // SAFETY: i < n.
-            best = Self::pick(best, unsafe { line.at::<UNIT>(i) });
+        };
+        // SAFETY (all `at` calls): every index is below n.
+        let mut r = [unsafe { line.at::<UNIT>(0) }; 8];
+        let mut nan = false;
+        let mut i = 0;
+        while i + 8 <= n {
+            for (j, r) in r.iter_mut().enumerate() {
+                let x = unsafe { line.at::<UNIT>(i + j) };
+                nan |= x.is_nan();
+                *r = better(*r, x);
+            }
+            i += 8;
         }
-        Some(best)
+        for i in i..n {
+            let x = unsafe { line.at::<UNIT>(i) };
+            nan |= x.is_nan();
+            r[0] = better(r[0], x);
+        }
+        if nan {
+            // SAFETY: every index is below n.
+            return (0..n)
+                .map(|i| unsafe { line.at::<UNIT>(i) })
+                .find(|x| x.is_nan());
+        }
+        Some(r.into_iter().reduce(better).unwrap_or(r[0]))
     }
     fn combine(&self, a: Option<T>, b: Option<T>) -> Option<T> {
         match (a, b) {
