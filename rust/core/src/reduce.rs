@@ -1255,6 +1255,37 @@ mod tests {
     }
 
     #[test]
+    fn min_and_max_find_a_nan_anywhere_and_the_extreme_otherwise() {
+        for n in [1usize, 7, 8, 9, 17, 40] {
+            let data: Vec<f32> = (0..n).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
+            let v = view(&[n], &[1], 0);
+            let max: Vec<f32> =
+                reduce_into(ReduceOp::Max, DType::Float32, &data, &v, None, 1).unwrap();
+            let min: Vec<f32> =
+                reduce_into(ReduceOp::Min, DType::Float32, &data, &v, None, 1).unwrap();
+            assert_eq!(
+                max[0],
+                data.iter().copied().fold(f32::MIN, f32::max),
+                "n = {n}"
+            );
+            assert_eq!(
+                min[0],
+                data.iter().copied().fold(f32::MAX, f32::min),
+                "n = {n}"
+            );
+            for at in 0..n {
+                let mut with_nan = data.clone();
+                with_nan[at] = f32::NAN;
+                for op in [ReduceOp::Min, ReduceOp::Max] {
+                    let r: Vec<f32> =
+                        reduce_into(op, DType::Float32, &with_nan, &v, None, 1).unwrap();
+                    assert!(r[0].is_nan(), "{op:?} n = {n}, NaN at {at}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn any_all_count_treat_nan_as_true_and_negative_zero_as_false() {
         let data = [0.0f32, -0.0, f32::NAN];
         let v = view(&[3], &[1], 0);
