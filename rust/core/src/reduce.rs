@@ -634,6 +634,17 @@ impl<T: Copy> Line<T> {
         }
     }
 
+    /// The line of `n` elements `stride` apart from element `offset` of this
+    /// one's buffer. Wrapping: a line is only read when it has elements,
+    /// and then `plan` checked that every one of them is in the buffer.
+    fn line(self, offset: isize, n: usize, stride: isize) -> Line<T> {
+        Line {
+            ptr: self.ptr.wrapping_offset(offset),
+            n,
+            stride,
+        }
+    }
+
     /// The first `k` elements and the rest.
     fn split(self, k: usize) -> (Line<T>, Line<T>) {
         let rest = Line {
@@ -942,16 +953,35 @@ unsafe fn run<T: Elem>(op: ReduceOp, plan: &Plan, data: *const T, out: *mut u8, 
     }
 }
 
-/// Calls `f` with the element offset of every position of the outer axes,
-/// in row-major order.
-fn for_each_line(outer: &[(usize, isize)], base: usize, mut f: impl FnMut(isize)) {
-    if outer.iter().any(|&(len, _)| len == 0) {
+/// Calls `f` with the element offset of `count` positions of the outer
+/// axes, in row-major order from position `start` (all of them: `start` 0,
+/// `count` their number).
+fn for_each_line(
+    outer: &[(usize, isize)],
+    base: usize,
+    start: usize,
+    count: usize,
+    mut f: impl FnMut(isize),
+) {
+    if count == 0 || outer.iter().any(|&(len, _)| len == 0) {
         return;
     }
     let mut index = vec![0usize; outer.len()];
     let mut offset = base as isize;
+    let mut rest = start;
+    for d in (0..outer.len()).rev() {
+        let (len, stride) = outer[d];
+        index[d] = rest % len;
+        rest /= len;
+        offset += index[d] as isize * stride;
+    }
+    let mut left = count;
     loop {
         f(offset);
+        left -= 1;
+        if left == 0 {
+            return;
+        }
         let mut d = outer.len();
         loop {
             if d == 0 {
@@ -970,7 +1000,24 @@ fn for_each_line(outer: &[(usize, isize)], base: usize, mut f: impl FnMut(isize)
     }
 }
 
-/// Reduces every line of the plan with kernel `k`.
+/// An output pointer shared by the threads of an axis reduction, each
+/// writing its own range of elements.
+struct Outputs<T>(*mut T);
+
+// SAFETY: the threads write disjoint elements, and the caller of `drive`
+// guarantees the buffer for the whole call.
+unsafe impl<T> Send for Outputs<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for Outputs<T> {}
+
+impl<T> Outputs<T> {
+    fn ptr(&self) -> *mut T {
+        self.0
+    }
+}
+
+/// Reduces every line of the plan with kernel `k`. An axis reduction with
+/// enough work splits its outputs into `threads` contiguous ranges.
 ///
 /// # Safety
 ///
@@ -982,14 +1029,13 @@ unsafe fn drive<T: Elem, K: Kernel<T>>(
     out: *mut K::Out,
     threads: usize,
 ) {
-    let line_at = |offset: isize| Line {
-        // wrapping: a line is only read when it has elements, and then
-        // `plan` checked that every one of them is in the buffer.
-        ptr: data.wrapping_offset(offset),
-        n: plan.line_len,
-        stride: plan.line_stride,
+    let buffer = Line {
+        ptr: data,
+        n: 0,
+        stride: 0,
     };
-    let reduce_line = |line: Line<T>| {
+    let line_at = |offset: isize| buffer.line(offset, plan.line_len, plan.line_stride);
+    let reduce_line = |line: Line<T>, threads: usize| {
         // SAFETY: every element of every line of the plan is in bounds.
         unsafe {
             if line.stride == 1 {
@@ -1002,26 +1048,40 @@ unsafe fn drive<T: Elem, K: Kernel<T>>(
     if plan.whole {
         let mut acc: Option<K::Acc> = None;
         let mut count = 0usize;
-        for_each_line(&plan.outer, plan.base, |offset| {
-            let a = reduce_line(line_at(offset));
+        for_each_line(&plan.outer, plan.base, 0, usize::MAX, |offset| {
+            let a = reduce_line(line_at(offset), threads);
             acc = Some(match acc {
                 Some(prev) => k.combine(prev, a),
                 None => a,
             });
             count += plan.line_len;
         });
-        let acc = acc.unwrap_or_else(|| reduce_line(line_at(plan.base as isize)));
+        let acc = acc.unwrap_or_else(|| reduce_line(line_at(plan.base as isize), threads));
         // SAFETY: a whole reduction has one output.
         unsafe { out.write(k.finish(acc, count)) };
         return;
     }
-    let mut j = 0;
-    for_each_line(&plan.outer, plan.base, |offset| {
-        let value = k.finish(reduce_line(line_at(offset)), plan.line_len);
-        // SAFETY: j < plan.outputs, one per position of the outer axes.
-        unsafe { out.add(j).write(value) };
-        j += 1;
-    });
+    let outputs = plan.outputs;
+    let range = |lo: usize, hi: usize, out: &Outputs<K::Out>, threads: usize| {
+        let mut j = lo;
+        for_each_line(&plan.outer, plan.base, lo, hi - lo, |offset| {
+            let value = k.finish(reduce_line(line_at(offset), threads), plan.line_len);
+            // SAFETY: lo <= j < hi <= plan.outputs: one output per position.
+            unsafe { out.ptr().add(j).write(value) };
+            j += 1;
+        });
+    };
+    let out = Outputs(out);
+    let work = outputs.saturating_mul(plan.line_len.max(1));
+    if threads <= 1 || outputs < 2 || work < PARALLEL_MIN {
+        range(0, outputs, &out, threads);
+        return;
+    }
+    let parts = threads.min(outputs);
+    let bound = |p: usize| (p as u128 * outputs as u128 / parts as u128) as usize;
+    (0..parts)
+        .into_par_iter()
+        .for_each(|p| range(bound(p), bound(p + 1), &out, 1));
 }
 
 #[cfg(test)]
@@ -1151,6 +1211,33 @@ mod tests {
                     assert_eq!(got, expect, "{v:?} axis {a}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn threaded_axis_reductions_match_a_naive_reference() {
+        let shape = [40usize, 30, 70];
+        let data: Vec<i64> = (0..84_000).map(|i| (i * 7919) % 1013 - 500).collect();
+        // Axes reversed, so every line is strided and every output range starts mid-axis.
+        let v = view(&shape, &[1, 40, 1200], 0);
+        for axis in 0..3 {
+            let mut rest = v.clone();
+            let len = rest.shape.remove(axis);
+            let stride = rest.strides.remove(axis);
+            let expect: Vec<i64> = offsets(&rest)
+                .iter()
+                .map(|&b| (0..len).map(|i| data[b + i * stride as usize]).sum())
+                .collect();
+            let got: Vec<i64> = reduce_into(
+                ReduceOp::Sum,
+                DType::Int64,
+                &data,
+                &v,
+                Some(axis as isize),
+                expect.len(),
+            )
+            .unwrap();
+            assert_eq!(got, expect, "axis {axis}");
         }
     }
 
