@@ -723,6 +723,11 @@ async function runAsync(
  * when it is an expression; a program ending with an assignment returns
  * `undefined` (and `options.out` is then a TypeError).
  *
+ * The last statement may be a reduction (`sum prod min max mean any all
+ * count_nonzero`, whole or `axis=k`): its value is a JS scalar (a bigint
+ * for int64 and uint64, a boolean for `any`/`all`), or `{ data, shape }`
+ * along an axis of an N-d array; `s = sum(x, axis=0)` writes an array `s`.
+ *
  * @example
  * ```ts ignore
  * import { evaluate } from "./mod.ts";
@@ -732,6 +737,7 @@ async function runAsync(
  * const m = new Float32Array(3);
  * evaluate("m = m + 0.1 * (g - m); p = p - m", { p, g, m }); // undefined; m and p updated
  * evaluate("t = p * 2; t + 1", { p }); // a new Float32Array; t is a temporary
+ * evaluate("sum(p * g)", { p, g }); // a number: 3
  * ```
  */
 export function evaluate<E extends string>(
