@@ -737,7 +737,7 @@ async function runAsync(
  * const m = new Float32Array(3);
  * evaluate("m = m + 0.1 * (g - m); p = p - m", { p, g, m }); // undefined; m and p updated
  * evaluate("t = p * 2; t + 1", { p }); // a new Float32Array; t is a temporary
- * evaluate("sum(p * g)", { p, g }); // a number: 3
+ * evaluate("sum(p * g)", { p, g }); // a number
  * ```
  */
 export function evaluate<E extends string>(
