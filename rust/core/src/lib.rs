@@ -11,12 +11,14 @@
 //! - `kernels` — one generic loop per arity, instantiated for every opcode
 //!   and every ISA
 //! - `vm` — argument checks, the block loop and the thread plan
+//! - `nd` — N-d geometry (shape, offsets, strides) and the per-block gather
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod isa;
 mod kernels;
 mod memory;
+mod nd;
 #[rustfmt::skip]
 pub mod opcodes;
 mod program;
@@ -26,9 +28,10 @@ use std::fmt;
 
 pub use isa::Isa;
 pub use memory::{advise_fresh, ADVISE_MIN_BYTES};
+pub use nd::{Geometry, MAX_NDIM};
 pub use opcodes::DType;
 pub use program::{Program, MAX_SCRATCH_BYTES};
-pub use vm::{run, ArrayArg, RunArgs, BLOCK, PARALLEL_WORK_MIN};
+pub use vm::{run, run_nd, ArrayArg, RunArgs, BLOCK, PARALLEL_WORK_MIN};
 
 /// Why a program or a run was refused. The discriminants are the C ABI's
 /// (negated) return codes.
