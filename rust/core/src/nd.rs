@@ -36,7 +36,8 @@ pub(crate) struct Dim {
 }
 
 /// The decoded geometry of an N-d run: the shape, and per array its offset
-/// and strides.
+/// and strides (the block layout [`Geometry::decode`] reads is drawn at the
+/// top of `rust/core/src/nd.rs`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Geometry {
     shape: Vec<usize>,
