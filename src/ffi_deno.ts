@@ -8,7 +8,8 @@
  * table (`nf_run_table`), which costs one `Deno.UnsafePointer.of` per array.
  * Async runs always use the table: a `nonblocking` call runs on another
  * thread, so its error message comes back in a buffer of its own rather than
- * through the thread-local `nf_last_error`.
+ * through the thread-local `nf_last_error`. N-d runs (`nf_run_nd`) take the
+ * pointer table too, plus the geometry block.
  *
  * @module
  */
@@ -52,6 +53,19 @@ const TABLE_PARAMS: Deno.NativeType[] = [
   "buffer",
   "u32",
 ];
+/** As `TABLE_PARAMS`, with the geometry block and its length after meta. */
+const ND_PARAMS: Deno.NativeType[] = [
+  "u32",
+  "u32",
+  "buffer",
+  "u32",
+  "buffer",
+  "u32",
+  "buffer",
+  "u32",
+  "buffer",
+  "u32",
+];
 type AsyncFn = (...args: unknown[]) => Promise<number>;
 
 function symbols(): Record<string, Deno.ForeignFunction> {
@@ -66,6 +80,13 @@ function symbols(): Record<string, Deno.ForeignFunction> {
     nf_run_table_async: {
       name: "nf_run_table",
       parameters: TABLE_PARAMS,
+      result: "i32",
+      nonblocking: true,
+    },
+    nf_run_nd: { parameters: ND_PARAMS, result: "i32" },
+    nf_run_nd_async: {
+      name: "nf_run_nd",
+      parameters: ND_PARAMS,
       result: "i32",
       nonblocking: true,
     },
@@ -165,6 +186,40 @@ export function openDenoBinding(): NativeBinding {
         threads,
         ownMeta,
         ownMeta.length,
+        pointerTable(arrays),
+        arrays.length,
+        errors,
+        errors.length,
+      );
+      if (status !== 0) throw nativeError(-status, decodeMessage(errors));
+    },
+    runNd(handle, threads, meta, geometry, arrays) {
+      const status = sym.nf_run_nd(
+        handle,
+        threads,
+        meta,
+        meta.length,
+        geometry,
+        geometry.length,
+        pointerTable(arrays),
+        arrays.length,
+        errorBuf,
+        errorBuf.length,
+      );
+      if (status !== 0) throw nativeError(-status, decodeMessage(errorBuf));
+    },
+    async runNdAsync(handle, threads, meta, geometry, arrays) {
+      // The closure keeps `arrays` (and so their buffers) alive until the run settles.
+      const ownMeta = meta.slice();
+      const ownGeometry = geometry.slice();
+      const errors = new Uint8Array(1024);
+      const status = await asyncSym.nf_run_nd_async(
+        handle,
+        threads,
+        ownMeta,
+        ownMeta.length,
+        ownGeometry,
+        ownGeometry.length,
         pointerTable(arrays),
         arrays.length,
         errors,

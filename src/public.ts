@@ -14,12 +14,14 @@ export {
   type EvaluateOptions,
   getNumThreads,
   type Kernel,
+  type NdArray,
   type Operand,
   type ResultOf,
   type Scalar,
   setNumThreads,
   validate,
   type Variables,
+  type WithShapes,
 } from "./api.ts";
 export { type Casting, type DType, type NumericArray } from "./dtype.ts";
 export { ExpressionError } from "./errors.ts";
