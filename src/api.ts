@@ -111,23 +111,29 @@ export type ResultOf<
   O
 >;
 
-/** Whether an operand has a shape: `true`, `false`, or `boolean` when its type allows both. */
-type ShapeOf<T> = T extends { readonly data: unknown }
-  ? "shape" extends keyof T ? undefined extends T["shape" & keyof T] ? boolean : true
-  : false
-  : false;
+/** Whether one member of an operand's type has a shape: "yes", "no", or "maybe" (optional). */
+type ShapeFlag<T> = T extends { readonly data: unknown }
+  ? "shape" extends keyof T ? undefined extends T["shape" & keyof T] ? "maybe" : "yes"
+  : "no"
+  : "no";
+
+/** Whether an operand has a shape: "yes", "no", or "maybe" when its type allows both. */
+type HasShape<T> = [ShapeFlag<T>] extends ["yes"] ? "yes"
+  : [ShapeFlag<T>] extends ["no"] ? "no"
+  : "maybe";
 
 /**
  * `R` as a run with variables `V` and options `O` returns it: an `NdArray`
- * in place of each array when some variable (or `out`) has a shape, both
- * when the types allow either.
+ * in place of each array when some variable (or `out`) has a shape, either
+ * when the types allow both.
  */
 export type WithShapes<R, V, O> = NdIf<
   R,
-  ShapeOf<V[keyof V]> | ShapeOf<O extends { readonly out?: infer T } ? T : undefined>
+  | { [K in keyof V]-?: HasShape<V[K]> }[keyof V]
+  | HasShape<O extends { readonly out?: infer T } ? T : undefined>
 >;
 
-type NdIf<R, S> = true extends S ? false extends S ? R | ToNd<R> : ToNd<R> : R;
+type NdIf<R, F> = "yes" extends F ? ToNd<R> : "maybe" extends F ? R | ToNd<R> : R;
 type ToNd<R> = R extends NumericArray ? NdArray : R;
 
 /** A compiled program, run many times with `run`; `R` is what a run returns. */
@@ -401,7 +407,7 @@ function integers(what: string, field: string, value: unknown, min: number): rea
     );
   }
   if (value.length > MAX_NDIM) {
-    throw new RangeError(`${what} has ${value.length} ${field}, more than ${MAX_NDIM}`);
+    throw new RangeError(`${what} has ${value.length} dimensions, more than ${MAX_NDIM}`);
   }
   for (const x of value) {
     if (typeof x !== "number") {
