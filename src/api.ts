@@ -8,6 +8,11 @@
  * compiled variant whose codes match, so a cached call builds no string and
  * allocates nothing but its result.
  *
+ * A call where a variable (or `out`) has a shape is N-d: `prepareNd`
+ * broadcasts the shapes and sends the VM a geometry block (shape, and per
+ * array its offset and strides) through the binding's `runNd`; the bytecode
+ * and its cache are the same as for 1-D calls, whose path is unchanged.
+ *
  * @module
  */
 
@@ -143,9 +148,10 @@ export interface Kernel<R extends NumericArray | undefined = NumericArray | unde
   /** The variables it takes and their dtypes. */
   readonly signature: Readonly<Record<string, DType>>;
   /**
-   * Runs it; variables declared with a dtype may be given as arrays or as
-   * scalars. Returns the result, or `undefined` when the program ends with
-   * an assignment (the arrays assigned are written in place).
+   * Runs it; variables declared with a dtype may be given as arrays (N-d
+   * views included) or as scalars. Returns the result (an `NdArray` when a
+   * variable or `out` has a shape), or `undefined` when the program ends
+   * with an assignment (the arrays assigned are written in place).
    */
   run<V extends Variables, O extends EvaluateOptions | undefined = undefined>(
     variables: V,
@@ -1107,6 +1113,11 @@ async function runAsync(
  * length, or JS scalars. Returns a new array of the result's dtype (bool as a
  * Uint8Array of 0/1), or writes into `options.out` and returns it.
  *
+ * A variable may be an N-d view, `{ data, shape, strides?, offset? }`
+ * (strides in elements, row-major by default); shapes broadcast by NumPy's
+ * rules, and the result is then an `NdArray`, `{ data, shape }`, with its
+ * data contiguous and row-major (`out` may be one too).
+ *
  * The expression may be a program: statements `name = expr` separated by
  * newlines or `;`, all run in one pass. An assigned name that is passed in
  * (an array) is written in place, its value cast to the array's dtype
@@ -1124,6 +1135,8 @@ async function runAsync(
  * const m = new Float32Array(3);
  * evaluate("m = m + 0.1 * (g - m); p = p - m", { p, g, m }); // undefined; m and p updated
  * evaluate("t = p * 2; t + 1", { p }); // a new Float32Array; t is a temporary
+ * const grid = { data: new Float32Array(6), shape: [2, 3] };
+ * evaluate("grid + p", { grid, p }); // { data: Float32Array(6), shape: [2, 3] }
  * ```
  */
 export function evaluate<
