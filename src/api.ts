@@ -394,6 +394,14 @@ function shapeText(shape: readonly number[]): string {
   return `(${shape.join(",")})`;
 }
 
+/** Elements of a shape: 0 when an extent is 0, whatever the others. */
+function elements(shape: readonly number[]): number {
+  if (shape.includes(0)) return 0;
+  let size = 1;
+  for (const e of shape) size *= e;
+  return size;
+}
+
 /** Row-major strides of a shape. */
 function rowMajor(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);
@@ -453,8 +461,7 @@ function viewOf(what: string, op: ArrayOperand): View {
     throw new RangeError(`${what} has offset ${String(offset)}: it must be a non-negative integer`);
   }
   const length = op.data.length;
-  let size = 1;
-  for (const e of shape) size *= e;
+  const size = elements(shape);
   if (op.strides === undefined && op.offset === undefined && size !== length) {
     throw new RangeError(
       `${what} has shape ${
@@ -860,8 +867,7 @@ function prepareNd(
     }
   }
   const shape = broadcastShape(shaped);
-  let n = 1;
-  for (const e of shape) n *= e;
+  const n = elements(shape);
   if (!Number.isSafeInteger(n)) {
     throw new RangeError(`The result's shape ${shapeText(shape)} has too many elements`);
   }

@@ -151,8 +151,12 @@ impl Geometry {
         self.offsets.len()
     }
 
-    /// Elements of the result (the product of the shape), if it fits a `usize`.
+    /// Elements of the result (the product of the shape; 0 when an extent
+    /// is 0, whatever the others), if it fits a `usize`.
     pub fn size(&self) -> Option<usize> {
+        if self.shape.contains(&0) {
+            return Some(0);
+        }
         self.shape
             .iter()
             .try_fold(1usize, |acc, &e| acc.checked_mul(e))
@@ -451,6 +455,10 @@ mod tests {
         assert_eq!(
             Geometry::new(&[usize::MAX, 2], &[], &[]).unwrap().size(),
             None
+        );
+        assert_eq!(
+            Geometry::new(&[usize::MAX, 2, 0], &[], &[]).unwrap().size(),
+            Some(0)
         );
     }
 }
