@@ -222,7 +222,8 @@ pub(crate) fn is_contiguous(walk: &[Dim]) -> bool {
 }
 
 /// Copies elements `start .. start + len` (in row-major order of the walk)
-/// of a strided array of `size`-byte elements into `dst`.
+/// of a strided array of `size`-byte elements into `dst`: rows of the
+/// innermost dimension at a time, with fast paths for strides 1, -1 and 0.
 ///
 /// # Safety
 ///
@@ -287,6 +288,12 @@ unsafe fn gather_t<T: Copy>(origin: *const T, walk: &[Dim], start: usize, len: u
             let out = dst.add(done);
             match inner.stride {
                 1 => std::ptr::copy_nonoverlapping(src, out, count),
+                // A constant stride the compiler can vectorize (a reversed view).
+                -1 => {
+                    for j in 0..count {
+                        *out.add(j) = *src.sub(j);
+                    }
+                }
                 0 => {
                     let value = *src;
                     for j in 0..count {
