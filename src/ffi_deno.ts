@@ -8,8 +8,9 @@
  * table (`nf_run_table`), which costs one `Deno.UnsafePointer.of` per array.
  * Async runs always use the table: a `nonblocking` call runs on another
  * thread, so its error message comes back in a buffer of its own rather than
- * through the thread-local `nf_last_error`. N-d runs (`nf_run_nd`) take the
- * pointer table too, plus the geometry block.
+ * through the thread-local `nf_last_error`. N-d runs take the geometry block
+ * too, through `nf_run_nd_1` … `nf_run_nd_8` or, for more arrays and async
+ * runs, the pointer table of `nf_run_nd`.
  *
  * @module
  */
@@ -95,6 +96,9 @@ function symbols(): Record<string, Deno.ForeignFunction> {
     const parameters: Deno.NativeType[] = ["u32", "u32", "buffer", "u32"];
     for (let i = 0; i < k; i++) parameters.push("buffer");
     defs[`nf_run_${k}`] = { parameters, result: "i32" };
+    const nd: Deno.NativeType[] = ["u32", "u32", "buffer", "u32", "buffer", "u32"];
+    for (let i = 0; i < k; i++) nd.push("buffer");
+    defs[`nf_run_nd_${k}`] = { parameters: nd, result: "i32" };
   }
   return defs;
 }
@@ -135,7 +139,11 @@ export function openDenoBinding(): NativeBinding {
     throw nativeError(-status, decodeMessage(errorBuf));
   };
   const fixed: Fn[] = [];
-  for (let k = 1; k <= MAX_FIXED; k++) fixed[k] = sym[`nf_run_${k}`];
+  const fixedNd: Fn[] = [];
+  for (let k = 1; k <= MAX_FIXED; k++) {
+    fixed[k] = sym[`nf_run_${k}`];
+    fixedNd[k] = sym[`nf_run_nd_${k}`];
+  }
   const pointerTable = (arrays: readonly NumericArray[]) =>
     BigUint64Array.from(arrays, (a) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a))));
 
@@ -194,6 +202,20 @@ export function openDenoBinding(): NativeBinding {
       if (status !== 0) throw nativeError(-status, decodeMessage(errors));
     },
     runNd(handle, threads, meta, geometry, arrays) {
+      const k = arrays.length;
+      if (k >= 1 && k <= MAX_FIXED) {
+        const status = fixedNd[k](
+          handle,
+          threads,
+          meta,
+          meta.length,
+          geometry,
+          geometry.length,
+          ...arrays,
+        );
+        if (status !== 0) fail(status);
+        return;
+      }
       const status = sym.nf_run_nd(
         handle,
         threads,
@@ -202,7 +224,7 @@ export function openDenoBinding(): NativeBinding {
         geometry,
         geometry.length,
         pointerTable(arrays),
-        arrays.length,
+        k,
         errorBuf,
         errorBuf.length,
       );

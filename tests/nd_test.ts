@@ -225,6 +225,18 @@ test("results: 1-D calls are unchanged; a shape anywhere makes the result an NdA
   assert.ok(kernel.run({ a: x, b: 1 }) instanceof Float64Array);
 });
 
+test("many arrays: more than the fixed-arity calls take", () => {
+  const names = "abcdefghij".split("");
+  const vars: Record<string, ArrayOperand> = {};
+  names.forEach((name, k) => {
+    vars[name] = { data: Float64Array.from({ length: 6 }, (_, i) => i * (k + 1)), shape: [2, 3] };
+  });
+  // Σ_k (k + 1) · i over ten arrays of shape (2,3) is 55 · i.
+  const r = evaluate(names.join(" + "), vars) as NdArray;
+  assert.deepEqual(r.shape, [2, 3]);
+  assert.deepEqual(list(r.data), [0, 55, 110, 165, 220, 275]);
+});
+
 test("overlaps: an input reading out's memory another way is copied first", () => {
   const buf = f64(6);
   const reversed = { data: buf, shape: [6], strides: [-1], offset: 5 };

@@ -24,6 +24,9 @@
 //!               const f64* geom, u32 geom_len,       an N-d run: geom is the geometry
 //!               const u64* ptrs, u32 count,          block of `numfuse_core::Geometry`;
 //!               u8* err, u32 err_cap)                lengths in meta are whole arrays
+//! i32 nf_run_nd_K(u32 handle, u32 threads, const f64* meta, u32 meta_len,
+//!                 const f64* geom, u32 geom_len,
+//!                 void* a0, ..., void* a{K-1})       K = 1..=8
 //! ```
 //!
 //! `nf_run_table`'s own error buffer serves `nonblocking` calls, which run on
@@ -420,6 +423,74 @@ run_k! {
     nf_run_8: 8 => [a0, a1, a2, a3, a4, a5, a6, a7];
 }
 
+/// Decodes the geometry block of an N-d run.
+///
+/// # Safety
+///
+/// `geom` is NULL or valid for reads of `geom_len` 8-byte slots.
+unsafe fn geometry(geom: *const f64, geom_len: u32, n_arrays: usize) -> Result<Geometry, Error> {
+    if geom.is_null() {
+        return Err(bad_args("geom is NULL".to_string()));
+    }
+    // SAFETY: non-null and valid for geom_len slots (the caller's contract);
+    // [u8; 8] needs no alignment.
+    let block = unsafe { slice::from_raw_parts(geom.cast::<[u8; 8]>(), geom_len as usize) };
+    Geometry::decode(block, n_arrays)
+}
+
+macro_rules! run_nd_k {
+    ($($name:ident: $k:literal => [$($a:ident),*];)*) => {$(
+        /// Runs a program over an N-d geometry and
+        #[doc = concat!(stringify!($k), " arrays (outputs first, then inputs); see `nf_run_nd`.")]
+        ///
+        /// # Safety
+        ///
+        /// `meta` and `geom` are NULL or valid for reads of `meta_len` and
+        /// `geom_len` 8-byte slots; each array is valid as
+        /// `numfuse_core::run_nd` requires for the length in `meta`.
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(
+            handle: u32,
+            threads: u32,
+            meta: *const f64,
+            meta_len: u32,
+            geom: *const f64,
+            geom_len: u32,
+            $($a: *mut c_void),*
+        ) -> i32 {
+            guard(|| {
+                // SAFETY: forwarded from this function's contract.
+                let geometry = unsafe { geometry(geom, geom_len, $k) }?;
+                let ptrs: [*mut u8; $k] = [$($a.cast()),*];
+                let mut arrays = [ArrayArg { ptr: std::ptr::null_mut(), len: 0 }; $k];
+                // SAFETY: forwarded from this function's contract.
+                unsafe {
+                    run_arrays_with(
+                        handle,
+                        threads,
+                        meta,
+                        meta_len,
+                        |i| ptrs[i],
+                        &mut arrays,
+                        |program, args| run_nd(program, args, &geometry),
+                    )
+                }
+            })
+        }
+    )*};
+}
+
+run_nd_k! {
+    nf_run_nd_1: 1 => [a0];
+    nf_run_nd_2: 2 => [a0, a1];
+    nf_run_nd_3: 3 => [a0, a1, a2];
+    nf_run_nd_4: 4 => [a0, a1, a2, a3];
+    nf_run_nd_5: 5 => [a0, a1, a2, a3, a4];
+    nf_run_nd_6: 6 => [a0, a1, a2, a3, a4, a5];
+    nf_run_nd_7: 7 => [a0, a1, a2, a3, a4, a5, a6];
+    nf_run_nd_8: 8 => [a0, a1, a2, a3, a4, a5, a6, a7];
+}
+
 /// Runs a program over `count` arrays whose addresses are in `ptrs`.
 ///
 /// # Safety
@@ -529,13 +600,8 @@ pub unsafe extern "C" fn nf_run_nd(
     err_cap: u32,
 ) -> i32 {
     let status = guard(|| {
-        if geom.is_null() {
-            return Err(bad_args("geom is NULL".to_string()));
-        }
-        // SAFETY: non-null and valid for geom_len slots (the caller's
-        // contract); [u8; 8] needs no alignment.
-        let block = unsafe { slice::from_raw_parts(geom.cast::<[u8; 8]>(), geom_len as usize) };
-        let geometry = Geometry::decode(block, count as usize)?;
+        // SAFETY: forwarded from this function's contract.
+        let geometry = unsafe { geometry(geom, geom_len, count as usize) }?;
         // SAFETY: forwarded from this function's contract.
         unsafe {
             with_table(ptrs, count, |ptrs, arrays| {

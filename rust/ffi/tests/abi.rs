@@ -471,6 +471,41 @@ fn nd_runs_gather_strided_inputs() {
     let (rc, message) = run_square_nd(&geom, &mut out, &mut x);
     assert_eq!(rc, 0, "{message}");
     assert_eq!(out, [25.0, 9.0, 1.0, 16.0, 4.0, 0.0]);
+    // The same through the fixed-arity symbol.
+    let h = new_program(&square());
+    let meta = [6.0, 6.0, 6.0];
+    out.fill(0.0);
+    // SAFETY: meta has 3 slots, geom 9; both arrays hold 6 f64.
+    let rc = unsafe {
+        nf_run_nd_2(
+            h as u32,
+            1,
+            meta.as_ptr(),
+            3,
+            geom.as_ptr(),
+            geom.len() as u32,
+            vp(&mut out),
+            vp(&mut x),
+        )
+    };
+    assert_eq!(rc, 0, "{}", last_error());
+    assert_eq!(out, [25.0, 9.0, 1.0, 16.0, 4.0, 0.0]);
+    // SAFETY: as above; the geometry is refused before any array is read.
+    let rc = unsafe {
+        nf_run_nd_2(
+            h as u32,
+            1,
+            meta.as_ptr(),
+            3,
+            geom.as_ptr(),
+            5,
+            vp(&mut out),
+            vp(&mut x),
+        )
+    };
+    assert_eq!(rc, -2);
+    assert!(last_error().starts_with("geometry has 5 slots"));
+    assert_eq!(nf_program_free(h as u32), 0);
 }
 
 #[test]
