@@ -420,24 +420,26 @@ function integers(what: string, field: string, value: unknown, min: number): rea
       `${what} has ${field} of type ${describe(value)}: use an array of integers`,
     );
   }
-  if (value.length > MAX_NDIM) {
-    throw new RangeError(`${what} has ${value.length} dimensions, more than ${MAX_NDIM}`);
+  // Checked on a copy, so what is checked is what is used.
+  const copy: unknown[] = value.length > MAX_NDIM ? value : value.slice();
+  if (copy.length > MAX_NDIM) {
+    throw new RangeError(`${what} has ${copy.length} dimensions, more than ${MAX_NDIM}`);
   }
-  for (const x of value) {
+  for (const x of copy) {
     if (typeof x !== "number") {
       throw new TypeError(
-        `${what} has ${field} [${value.join(", ")}]: ${describe(x)} is not a number`,
+        `${what} has ${field} [${copy.join(", ")}]: ${describe(x)} is not a number`,
       );
     }
     if (!Number.isSafeInteger(x) || x < min) {
       throw new RangeError(
-        `${what} has ${field} [${value.join(", ")}]: every entry must be a${
+        `${what} has ${field} [${copy.join(", ")}]: every entry must be a${
           min === 0 ? " non-negative" : "n"
         } integer`,
       );
     }
   }
-  return value.slice();
+  return copy as number[];
 }
 
 /** Validates the shape, strides and offset of an operand or `out`. */
@@ -522,7 +524,15 @@ function classify(
       );
     }
   } else if (typeof v === "object" && v !== null && "data" in v) {
-    const op = v as ArrayOperand;
+    // Each property is read once: a getter cannot change what was checked.
+    const o = v as ArrayOperand;
+    const op: ArrayOperand = {
+      data: o.data,
+      dtype: o.dtype,
+      shape: o.shape,
+      strides: o.strides,
+      offset: o.offset,
+    };
     dtype = dtypeOfArray(op.data);
     if (!dtype) {
       throw new TypeError(

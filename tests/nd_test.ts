@@ -225,6 +225,26 @@ test("results: 1-D calls are unchanged; a shape anywhere makes the result an NdA
   assert.ok(kernel.run({ a: x, b: 1 }) instanceof Float64Array);
 });
 
+test("operands are read once: getters cannot change what was checked", () => {
+  let reads = 0;
+  const small = f64(2), big = f64(6);
+  const x = {
+    get data() {
+      return reads++ === 0 ? big : small;
+    },
+    shape: [2, 3],
+  };
+  assert.deepEqual(list(evaluate("x * 2", { x }).data), Array.from(big, (e) => e * 2));
+  assert.equal(reads, 1);
+  let shapeReads = 0;
+  const shape = [2, 3];
+  Object.defineProperty(shape, 1, {
+    get: () => shapeReads++ === 0 ? 3 : 3000,
+    enumerable: true,
+  });
+  assert.deepEqual(evaluate("x * 2", { x: { data: big, shape } }).shape, [2, 3]);
+});
+
 test("many arrays: more than the fixed-arity calls take", () => {
   const names = "abcdefghij".split("");
   const vars: Record<string, ArrayOperand> = {};
