@@ -454,7 +454,7 @@ const EXPRESSIONS = [
   "abs(a) * b - c",
   "where(c < 0, -a, b)",
 ];
-const DIFF_DTYPES: readonly DType[] = ["float64", "float32", "int32"];
+const DIFF_DTYPES: readonly DType[] = ["float64", "float32", "int32", "int64"];
 
 test("differential: random shapes, broadcasts, strides and offsets against the reference", async () => {
   const r = rng(20251124);
@@ -471,7 +471,7 @@ test("differential: random shapes, broadcasts, strides and offsets against the r
     const specs: Record<string, VarSpec> = {};
     const dtypes: Record<string, DType> = {};
     for (const name of ["a", "b", "c"]) {
-      const dtype = DIFF_DTYPES[int(0, 2)];
+      const dtype = DIFF_DTYPES[int(0, DIFF_DTYPES.length - 1)];
       specs[name] = { kind: "array", dtype };
       dtypes[name] = dtype;
       // Its own shape: a suffix of the full shape, some extents broadcast from 1.
@@ -493,7 +493,8 @@ test("differential: random shapes, broadcasts, strides and offsets against the r
       const offset = -lo + int(0, 3);
       const data = allocArray(dtype, offset + hi + 1 + int(0, 3));
       for (let i = 0; i < data.length; i++) {
-        (data as Float64Array)[i] = dtype === "int32" ? int(-50, 50) : (r() - 0.5) * 100;
+        const x = dtype.startsWith("int") ? int(-50, 50) : (r() - 0.5) * 100;
+        (data as unknown as (number | bigint)[])[i] = dtype === "int64" ? BigInt(x) : x;
       }
       vars[name] = { data, shape: own, strides, offset };
     }
