@@ -746,19 +746,21 @@ function prepare(
 }
 
 /**
- * The data of an `NdArray` given as `out`, checked to be a typed array;
- * anything else but an object with `data` is returned as it is, for
- * `variantFor` to refuse.
+ * An `NdArray` given as `out`, each property read once (so what is checked
+ * is what is written), its data checked to be a typed array; undefined for
+ * anything but an object with `data`, which `variantFor` then refuses.
  */
-function outData(out: unknown): NumericArray {
-  if (typeof out !== "object" || out === null || !("data" in out)) return out as NumericArray;
-  const data = (out as NdArray).data as unknown;
+function ndOut(out: unknown): ArrayOperand | undefined {
+  if (typeof out !== "object" || out === null || !("data" in out)) return undefined;
+  const o = out as ArrayOperand;
+  const snapshot = { data: o.data, shape: o.shape, strides: o.strides, offset: o.offset };
+  const data = snapshot.data as unknown;
   if (!ArrayBuffer.isView(data) || data instanceof DataView) {
     throw new TypeError(
       `Option 'out' has data of type ${describe(data)}: use a typed array such as Float64Array`,
     );
   }
-  return data as NumericArray;
+  return snapshot;
 }
 
 /** One array of an N-d call: its label for messages, data and view. */
@@ -842,7 +844,7 @@ function ndOverlaps(a: NdOperand, b: NdOperand): boolean {
 function prepareNd(
   v: Variant,
   names: readonly string[],
-  out: NumericArray | NdArray | undefined,
+  out: NumericArray | ArrayOperand | undefined,
   allocate: boolean,
 ): { result: NdArray | undefined; geometry: Float64Array } {
   const nOut = v.nOut;
@@ -867,11 +869,15 @@ function prepareNd(
     const data = ArrayBuffer.isView(out) ? out : out.data;
     if (data.length === 0 && isDetached(data)) throw detached("Option 'out'");
     if (!ArrayBuffer.isView(out)) {
-      const o = out as ArrayOperand;
-      if (o.strides !== undefined || o.offset !== undefined) {
+      if (out.strides !== undefined || out.offset !== undefined) {
         throw new TypeError("Option 'out' must be contiguous: give it as { data, shape }");
       }
-      const view = viewOf("Option 'out'", { data, shape: o.shape });
+      if (out.shape === undefined) {
+        throw new TypeError(
+          "Option 'out' has no shape: give it as { data, shape }, or pass the typed array itself",
+        );
+      }
+      const view = viewOf("Option 'out'", { data, shape: out.shape });
       outOperand = { label: "option 'out'", data, view };
       shaped.push(outOperand);
     }
@@ -1078,10 +1084,11 @@ function run(
   declared?: Readonly<Record<string, DType>>,
 ): NumericArray | NdArray | undefined {
   const given = options?.out;
-  const out = given === undefined || ArrayBuffer.isView(given) ? given : outData(given);
+  const shaped = given === undefined || ArrayBuffer.isView(given) ? undefined : ndOut(given);
+  const out = shaped === undefined ? given as NumericArray | undefined : shaped.data;
   const v = variantFor(expression, variables, declared, out, options?.casting ?? "same_kind");
-  if (ndCall || out !== given) {
-    const nd = prepareNd(v, v.names, given, true);
+  if (ndCall || shaped !== undefined) {
+    const nd = prepareNd(v, v.names, shaped ?? out, true);
     try {
       native().runNd(v.handle, getNumThreads(), v.meta, nd.geometry, v.args);
     } finally {
@@ -1105,10 +1112,11 @@ async function runAsync(
   declared?: Readonly<Record<string, DType>>,
 ): Promise<NumericArray | NdArray | undefined> {
   const given = options?.out;
-  const out = given === undefined || ArrayBuffer.isView(given) ? given : outData(given);
+  const shaped = given === undefined || ArrayBuffer.isView(given) ? undefined : ndOut(given);
+  const out = shaped === undefined ? given as NumericArray | undefined : shaped.data;
   const v = variantFor(expression, variables, declared, out, options?.casting ?? "same_kind");
-  if (ndCall || out !== given) {
-    const nd = prepareNd(v, v.names, given, true);
+  if (ndCall || shaped !== undefined) {
+    const nd = prepareNd(v, v.names, shaped ?? out, true);
     const ndArgs = v.args.slice();
     release(v);
     await native().runNdAsync(v.handle, getNumThreads(), v.meta, nd.geometry, ndArgs);
@@ -1300,10 +1308,11 @@ export function validate(
 ): Error | undefined {
   try {
     const given = options?.out;
-    const out = given === undefined || ArrayBuffer.isView(given) ? given : outData(given);
+    const shaped = given === undefined || ArrayBuffer.isView(given) ? undefined : ndOut(given);
+    const out = shaped === undefined ? given as NumericArray | undefined : shaped.data;
     const v = variantFor(expression, variables, undefined, out, options?.casting ?? "same_kind");
     try {
-      if (ndCall || out !== given) prepareNd(v, v.names, given, false);
+      if (ndCall || shaped !== undefined) prepareNd(v, v.names, shaped ?? out, false);
       else prepare(v, v.names, out, false);
     } finally {
       release(v);

@@ -405,6 +405,23 @@ test("errors: out and assigned arrays must be contiguous with the result's shape
     "Option 'out' has data of type Array: use a typed array such as Float64Array",
   );
   throwsExactly(
+    () => evaluate("x * 2", { x }, { out: { data: f64(15) } as NdArray }),
+    TypeError,
+    "Option 'out' has no shape: give it as { data, shape }, or pass the typed array itself",
+  );
+  // out's data is read once: the array checked for its dtype is the one written.
+  let reads = 0;
+  const target = new Float64Array(15);
+  const sneaky = {
+    get data() {
+      return reads++ === 0 ? target : new Uint8Array(15);
+    },
+    shape: [3, 1, 5],
+  };
+  assert.equal(evaluate("x * 2", { x }, { out: sneaky }).data, target);
+  assert.equal(reads, 1);
+  assert.deepEqual(list(target), Array.from(f64(15), (e) => e * 2));
+  throwsExactly(
     () => evaluate("m = m + x", { m: f64(5), x: { data: f64(15), shape: [3, 5] } }),
     RangeError,
     "Variable 'm' is assigned in place, so it must be contiguous with the result's shape (3,5): it has shape (5)",
