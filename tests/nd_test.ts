@@ -367,6 +367,17 @@ test("errors: views reaching outside their data, bad shapes, strides and offsets
     assert.equal(e?.constructor, type);
     assert.equal(e?.message, message);
   }
+  // Views may broadcast one element far, but the result must stay countable.
+  const one = f64(1);
+  throwsExactly(
+    () =>
+      evaluate("a + b", {
+        a: { data: one, shape: [2 ** 30, 1], strides: [0, 0] },
+        b: { data: one, shape: [2 ** 30], strides: [0] },
+      }),
+    RangeError,
+    "The result's shape (1073741824,1073741824) has too many elements",
+  );
   // Zero-size views read nothing, so any strides and offset within range are fine.
   const empty = evaluate("a + 1", { a: { data, shape: [0, 4], strides: [99, -99], offset: 3 } });
   assert.deepEqual(empty.shape, [0, 4]);
