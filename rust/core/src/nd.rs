@@ -277,8 +277,46 @@ unsafe fn gather_t<T: Copy>(origin: *const T, walk: &[Dim], start: usize, len: u
         rest /= dim.extent;
         row += index[d] as isize * dim.stride;
     }
+    // Rows next to each other in memory (a transposed view: the inner stride
+    // is long, the next dimension's short) are read several at a time, so
+    // each cache line fetched serves every row of the block.
+    let tile = match outer.last() {
+        Some(next) if inner.stride.unsigned_abs() > 1 => {
+            next.stride.unsigned_abs() < inner.stride.unsigned_abs()
+        }
+        _ => false,
+    };
     let mut done = 0;
     while done < len {
+        if tile && i == 0 {
+            let (last, next) = (outer.len() - 1, outer[outer.len() - 1]);
+            let rows = ((len - done) / inner.extent).min(next.extent - index[last]);
+            if rows >= 2 {
+                // SAFETY: the `rows` rows from the odometer's are whole rows of
+                // the walk (rows <= what is left of the next dimension), so
+                // every element read is one the contract makes readable; dst
+                // has room for the rows * extent <= len - done elements.
+                unsafe {
+                    for j in 0..inner.extent {
+                        let src = origin.offset(row + j as isize * inner.stride);
+                        let out = dst.add(done + j);
+                        for r in 0..rows {
+                            *out.add(r * inner.extent) = *src.offset(r as isize * next.stride);
+                        }
+                    }
+                }
+                done += rows * inner.extent;
+                // Advance the odometer by `rows` rows, then carry as below.
+                index[last] += rows;
+                row += rows as isize * next.stride;
+                if index[last] == next.extent {
+                    index[last] = 0;
+                    row -= next.extent as isize * next.stride;
+                    advance(&mut index, &mut row, &outer[..last]);
+                }
+                continue;
+            }
+        }
         let count = (inner.extent - i).min(len - done);
         // SAFETY: the odometer is at an element of the walk, which the
         // contract makes readable, as are the `count` elements of its row
@@ -309,15 +347,22 @@ unsafe fn gather_t<T: Copy>(origin: *const T, walk: &[Dim], start: usize, len: u
         }
         done += count;
         i = 0;
-        for (d, dim) in outer.iter().enumerate().rev() {
-            index[d] += 1;
-            row += dim.stride;
-            if index[d] < dim.extent {
-                break;
-            }
-            index[d] = 0;
-            row -= dim.extent as isize * dim.stride;
+        advance(&mut index, &mut row, outer);
+    }
+}
+
+/// Moves the odometer over `outer` (the outer dimensions of a walk) to the
+/// next row: the innermost of them steps, carrying into the ones outside.
+#[inline(always)]
+fn advance(index: &mut [usize; MAX_NDIM], row: &mut isize, outer: &[Dim]) {
+    for (d, dim) in outer.iter().enumerate().rev() {
+        index[d] += 1;
+        *row += dim.stride;
+        if index[d] < dim.extent {
+            break;
         }
+        index[d] = 0;
+        *row -= dim.extent as isize * dim.stride;
     }
 }
 
@@ -382,6 +427,11 @@ mod tests {
         check_gather(&[2, 3, 2], 0, &[0, 0, 0], 1); // one element everywhere
         check_gather(&[], 2, &[], 3); // 0-d
         check_gather(&[1, 6, 1], 0, &[9, 1, 9], 6); // extent-1 dimensions
+                                                    // Transposed views, read several rows at a time.
+        check_gather(&[5, 3], 0, &[1, 5], 15);
+        check_gather(&[2, 5, 3], 0, &[15, 1, 5], 30);
+        check_gather(&[3, 4, 3], 26, &[-1, 3, -12], 36);
+        check_gather(&[4, 2, 3], 0, &[1, 0, 4], 12);
     }
 
     #[test]
