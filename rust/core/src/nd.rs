@@ -223,7 +223,8 @@ pub(crate) fn is_contiguous(walk: &[Dim]) -> bool {
 
 /// Copies elements `start .. start + len` (in row-major order of the walk)
 /// of a strided array of `size`-byte elements into `dst`: rows of the
-/// innermost dimension at a time, with fast paths for strides 1, -1 and 0.
+/// innermost dimension at a time, with fast paths for strides 1, -1 and 0,
+/// and the rows of a transposed view several at a time.
 ///
 /// # Safety
 ///
