@@ -7,7 +7,8 @@
  *    `src/ffi_deno.ts` — to ESM JavaScript plus `.d.ts` with the TypeScript
  *    compiler from npm, Deno's own version (dnt cannot be installed here);
  * 3. compiles the shared Node-compatible tests (`tests/e2e_test.ts`,
- *    `tests/dtype_test.ts`) into `npm/tests/` and the seed workloads
+ *    `tests/dtype_test.ts`, `tests/nd_test.ts`, with the goldens it reads)
+ *    into `npm/tests/` and the seed workloads
  *    (`bench/seed_workloads.ts`) into `npm/bench/`, where their `../mod.ts`
  *    is the Node entry, and copies in every `.mjs` of `tests/node/` (the
  *    `*_node.mjs` tests and their helpers, such as the concurrency worker);
@@ -35,7 +36,9 @@ const TYPESCRIPT = `typescript@${Deno.version.typescript}`;
 /** `npx` arguments that run tsc. */
 const TSC = ["-y", "-p", TYPESCRIPT, "tsc"];
 /** The shared tests that run under Node (they import only `node:` modules and the sources). */
-const SHARED_TESTS = ["e2e_test.ts", "dtype_test.ts"];
+const SHARED_TESTS = ["e2e_test.ts", "dtype_test.ts", "nd_test.ts"];
+/** Data files the shared tests read, under `tests/`. */
+const TEST_DATA = ["goldens/nd.json"];
 /** Files the shared tests import besides the package. */
 const TEST_HELPERS = ["reference.ts"];
 /** The seed workloads and their timing, which `bench/node_seed.mjs` runs under Node. */
@@ -320,6 +323,10 @@ export async function buildNpm(): Promise<string> {
   }
   const addon = `${NPM_DIR}numfuse.${napiTriple()}.node`;
   await Deno.copyFile(cargoAddonPath(), addon);
+  await Deno.mkdir(`${NPM_DIR}tests/goldens`, { recursive: true });
+  for (const name of TEST_DATA) {
+    await Deno.copyFile(`${ROOT}tests/${name}`, `${NPM_DIR}tests/${name}`);
+  }
   for await (const entry of Deno.readDir(`${ROOT}tests/node`)) {
     if (entry.isFile && entry.name.endsWith(".mjs")) {
       await Deno.copyFile(`${ROOT}tests/node/${entry.name}`, `${NPM_DIR}tests/node/${entry.name}`);

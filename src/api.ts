@@ -8,6 +8,11 @@
  * compiled variant whose codes match, so a cached call builds no string and
  * allocates nothing but its result.
  *
+ * A call where a variable (or `out`) has a shape is N-d: `prepareNd`
+ * broadcasts the shapes and sends the VM a geometry block (shape, and per
+ * array its offset and strides) through the binding's `runNd`; the bytecode
+ * and its cache are the same as for 1-D calls, whose path is unchanged.
+ *
  * @module
  */
 
@@ -35,14 +40,33 @@ import { type CompiledReduction, describeReduction, type ReductionName } from ".
 /** A JS scalar operand: weakly typed, as Python scalars are under NumPy 2 (NEP 50). */
 export type Scalar = number | bigint | boolean;
 
-/** An array operand with an explicit dtype (`{ data: mask, dtype: "bool" }` marks a mask). */
+/**
+ * An array operand with an explicit dtype (`{ data: mask, dtype: "bool" }`
+ * marks a mask) or an N-d view of its data: `shape`, and optionally
+ * `strides` and `offset`, as NumPy's.
+ */
 export interface ArrayOperand {
   /** The elements. */
   readonly data: NumericArray;
   /** The dtype, when it is not the TypedArray's own (only `"bool"` over a Uint8Array). */
   readonly dtype?: DType;
-  /** The shape; only one-dimensional operands (`[data.length]`) are supported so far. */
+  /**
+   * The shape (at most 32 dimensions). Without `strides` and `offset` the
+   * data is row-major and must hold exactly the shape's elements.
+   */
   readonly shape?: readonly number[];
+  /** Strides in elements, one per dimension; negative and zero ones are allowed (default row-major). */
+  readonly strides?: readonly number[];
+  /** The index in `data` of element `[0, …, 0]` (default 0). */
+  readonly offset?: number;
+}
+
+/** An N-d array: `data` holds the elements of `shape` contiguous, row-major. */
+export interface NdArray<T extends NumericArray = NumericArray> {
+  /** The elements, row-major. */
+  readonly data: T;
+  /** The extent of each dimension. */
+  readonly shape: readonly number[];
 }
 
 /** Anything a variable can be bound to. */
@@ -56,8 +80,10 @@ export interface EvaluateOptions {
   /**
    * Write the result into this array (in place) instead of a new one. Not
    * allowed for a program that ends with an assignment (it has no result).
+   * An `NdArray` must have the result's shape (its data contiguous); a
+   * TypedArray must have as many elements as the result.
    */
-  readonly out?: NumericArray;
+  readonly out?: NumericArray | NdArray;
   /** Which conversions into `out` are allowed, as NumPy's `casting` (default `"same_kind"`). */
   readonly casting?: Casting;
 }
@@ -79,13 +105,46 @@ type NoComparisons<S extends string> = Without<
  * other than in `==`, `<=`, `>=` and `!=`, it is a single expression and
  * returns an array; otherwise the type says either.
  */
-export type ResultOf<E extends string> = string extends E ? NumericArray | Reduced | undefined
-  : HasReduction<E> extends true
-    ? NoComparisons<Without<Without<E, "axis=">, "axis =">> extends `${string}=${string}`
-      ? Reduced | undefined
-    : Reduced
-  : NoComparisons<E> extends `${string}=${string}` ? NumericArray | undefined
-  : NumericArray;
+export type ResultOf<
+  E extends string,
+  V = Record<never, never>,
+  O = undefined,
+> = WithShapes<
+  string extends E ? NumericArray | Reduced | undefined
+    : HasReduction<E> extends true
+      ? NoComparisons<Without<Without<E, "axis=">, "axis =">> extends `${string}=${string}`
+        ? Reduced | undefined
+      : Reduced
+    : NoComparisons<E> extends `${string}=${string}` ? NumericArray | undefined
+    : NumericArray,
+  V,
+  O
+>;
+
+/** Whether one member of an operand's type has a shape: "yes", "no", or "maybe" (optional). */
+type ShapeFlag<T> = T extends { readonly data: unknown }
+  ? "shape" extends keyof T ? undefined extends T["shape" & keyof T] ? "maybe" : "yes"
+  : "no"
+  : "no";
+
+/** Whether an operand has a shape: "yes", "no", or "maybe" when its type allows both. */
+type HasShape<T> = [ShapeFlag<T>] extends ["yes"] ? "yes"
+  : [ShapeFlag<T>] extends ["no"] ? "no"
+  : "maybe";
+
+/**
+ * `R` as a run with variables `V` and options `O` returns it: an `NdArray`
+ * in place of each array when some variable (or `out`) has a shape, either
+ * when the types allow both.
+ */
+export type WithShapes<R, V, O> = NdIf<
+  R,
+  | { [K in keyof V]-?: HasShape<V[K]> }[keyof V]
+  | HasShape<O extends { readonly out?: infer T } ? T : undefined>
+>;
+
+type NdIf<R, F> = "yes" extends F ? ToNd<R> : "maybe" extends F ? R | ToNd<R> : R;
+type ToNd<R> = R extends NumericArray ? NdArray : R;
 
 /** Whether `S` calls a reduction (`sum(`, `max (`, ...): then it ends with one, or is an error. */
 type HasReduction<S extends string> = S extends
@@ -119,13 +178,20 @@ export interface Kernel<
   /** The variables it takes and their dtypes. */
   readonly signature: Readonly<Record<string, DType>>;
   /**
-   * Runs it; variables declared with a dtype may be given as arrays or as
-   * scalars. Returns the result, or `undefined` when the program ends with
-   * an assignment (the arrays assigned are written in place).
+   * Runs it; variables declared with a dtype may be given as arrays (N-d
+   * views included) or as scalars. Returns the result (an `NdArray` when a
+   * variable or `out` has a shape), or `undefined` when the program ends
+   * with an assignment (the arrays assigned are written in place).
    */
-  run(variables: Variables, options?: EvaluateOptions): R;
+  run<V extends Variables, O extends EvaluateOptions | undefined = undefined>(
+    variables: V,
+    options?: O,
+  ): WithShapes<R, V, O>;
   /** As `run`, off the JS thread. */
-  runAsync(variables: Variables, options?: EvaluateOptions): Promise<R>;
+  runAsync<V extends Variables, O extends EvaluateOptions | undefined = undefined>(
+    variables: V,
+    options?: O,
+  ): Promise<WithShapes<R, V, O>>;
 }
 
 /** The dtypes the VM has opcodes for so far. */
@@ -328,6 +394,136 @@ function describe(v: unknown): string {
 /** Scratch space for one synchronous call: the variables' values and codes. */
 let scratchValues: unknown[] = [];
 let scratchCodes = new Int32Array(64);
+/**
+ * The N-d view of each variable given with a shape in this call (set by
+ * `classify`; an entry is current only when its `call` is `callCount`).
+ */
+const scratchGeometry: (View | undefined)[] = [];
+/** Calls so far: tells this call's views from earlier calls' ones. */
+let callCount = 0;
+/** Whether a variable of this call has a shape (so the call is N-d). */
+let ndCall = false;
+
+/** The N-d view of an operand's data, validated. */
+interface View {
+  /** The call that classified it. */
+  readonly call: number;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+  /** Whether it is row-major contiguous (strides of extent-1 dimensions aside). */
+  readonly contiguous: boolean;
+  /** The least and greatest element index reached (0 and -1 when it has no element). */
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** NumPy's limit on dimensions, and the VM's. */
+const MAX_NDIM = 32;
+
+/** `(3,1,5)`, as NumPy prints a shape (a 1-tuple without its comma). */
+function shapeText(shape: readonly number[]): string {
+  return `(${shape.join(",")})`;
+}
+
+/** Elements of a shape: 0 when an extent is 0, whatever the others. */
+function elements(shape: readonly number[]): number {
+  if (shape.includes(0)) return 0;
+  let size = 1;
+  for (const e of shape) size *= e;
+  return size;
+}
+
+/** Row-major strides of a shape. */
+function rowMajor(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let step = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = step;
+    step *= shape[d];
+  }
+  return strides;
+}
+
+/** A list of integers (shape or strides) of an operand, checked. */
+function integers(what: string, field: string, value: unknown, min: number): readonly number[] {
+  if (!Array.isArray(value)) {
+    throw new TypeError(
+      `${what} has ${field} of type ${describe(value)}: use an array of integers`,
+    );
+  }
+  // Checked on a copy, so what is checked is what is used.
+  const copy: unknown[] = value.length > MAX_NDIM ? value : value.slice();
+  if (copy.length > MAX_NDIM) {
+    throw new RangeError(`${what} has ${copy.length} dimensions, more than ${MAX_NDIM}`);
+  }
+  for (const x of copy) {
+    if (typeof x !== "number") {
+      throw new TypeError(
+        `${what} has ${field} [${copy.join(", ")}]: ${describe(x)} is not a number`,
+      );
+    }
+    if (!Number.isSafeInteger(x) || x < min) {
+      throw new RangeError(
+        `${what} has ${field} [${copy.join(", ")}]: every entry must be a${
+          min === 0 ? " non-negative" : "n"
+        } integer`,
+      );
+    }
+  }
+  return copy as number[];
+}
+
+/** Validates the shape, strides and offset of an operand or `out`. */
+function viewOf(what: string, op: ArrayOperand): View {
+  if (op.shape === undefined) {
+    throw new TypeError(`${what} has strides or an offset but no shape: give its shape too`);
+  }
+  const shape = integers(what, "shape", op.shape, 0);
+  const strides = op.strides === undefined
+    ? rowMajor(shape)
+    : integers(what, "strides", op.strides, -Infinity);
+  if (strides.length !== shape.length) {
+    throw new RangeError(
+      `${what} has ${strides.length} strides for ${shape.length} dimensions (shape ${
+        shapeText(shape)
+      })`,
+    );
+  }
+  const offset = op.offset ?? 0;
+  if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0) {
+    throw new RangeError(`${what} has offset ${String(offset)}: it must be a non-negative integer`);
+  }
+  const length = op.data.length;
+  const size = elements(shape);
+  if (op.strides === undefined && op.offset === undefined && size !== length) {
+    throw new RangeError(
+      `${what} has shape ${
+        shapeText(shape)
+      } (${size} elements) but its data has ${length} elements`,
+    );
+  }
+  let lo = offset, hi = offset, contiguous = true, step = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const span = (shape[d] - 1) * strides[d];
+    if (span < 0) lo += span;
+    else hi += span;
+    if (shape[d] !== 1 && strides[d] !== step) contiguous = false;
+    step *= shape[d];
+  }
+  if (size === 0) return { call: callCount, shape, strides, offset, contiguous, lo: 0, hi: -1 };
+  if (!Number.isSafeInteger(size)) {
+    throw new RangeError(`${what} has shape ${shapeText(shape)}: too many elements`);
+  }
+  if (lo < 0 || hi >= length) {
+    throw new RangeError(
+      `${what} with shape ${shapeText(shape)}, strides ${
+        shapeText(strides)
+      } and offset ${offset} reaches elements ${lo} to ${hi}, outside its data of ${length} elements`,
+    );
+  }
+  return { call: callCount, shape, strides, offset, contiguous, lo, hi };
+}
 
 function unsupported(name: string, dtype: DType): TypeError {
   return new TypeError(
@@ -360,7 +556,15 @@ function classify(
       );
     }
   } else if (typeof v === "object" && v !== null && "data" in v) {
-    const op = v as ArrayOperand;
+    // Each property is read once: a getter cannot change what was checked.
+    const o = v as ArrayOperand;
+    const op: ArrayOperand = {
+      data: o.data,
+      dtype: o.dtype,
+      shape: o.shape,
+      strides: o.strides,
+      offset: o.offset,
+    };
     dtype = dtypeOfArray(op.data);
     if (!dtype) {
       throw new TypeError(
@@ -379,11 +583,11 @@ function classify(
       }
       dtype = "bool";
     }
-    if (op.shape !== undefined && (op.shape.length !== 1 || op.shape[0] !== op.data.length)) {
-      throw new TypeError(
-        `Variable '${name}' has shape [${op.shape}]: only one-dimensional operands of shape [${op.data.length}] are supported so far`,
-      );
-    }
+    const view = op.shape === undefined && op.strides === undefined && op.offset === undefined
+      ? undefined
+      : viewOf(`Variable '${name}'`, op);
+    scratchGeometry[i] = view;
+    if (view !== undefined) ndCall = true;
     data = op.data;
   } else if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") {
     // Kept, so the run writes the value classified here (a getter is read once).
@@ -481,6 +685,8 @@ function variantFor(
   const names = entry.names;
   if (scratchCodes.length < names.length) scratchCodes = new Int32Array(names.length * 2);
   if (scratchValues.length < names.length) scratchValues = new Array(names.length);
+  callCount++;
+  ndCall = false;
   for (let i = 0; i < names.length; i++) {
     scratchCodes[i] = classify(variables, names[i], i, declared, entry.optional[i] === 1);
   }
@@ -573,6 +779,240 @@ function prepare(
     writeScalar(v, base + s, s, scratchValues[v.scalarIndex[s]] as Scalar, names);
   }
   return firstNamed === 1 ? out : undefined;
+}
+
+/**
+ * An `NdArray` given as `out`, each property read once (so what is checked
+ * is what is written), its data checked to be a typed array; undefined for
+ * anything but an object with `data`, which `variantFor` then refuses.
+ */
+function ndOut(out: unknown): ArrayOperand | undefined {
+  if (typeof out !== "object" || out === null || !("data" in out)) return undefined;
+  const o = out as ArrayOperand;
+  const snapshot = { data: o.data, shape: o.shape, strides: o.strides, offset: o.offset };
+  const data = snapshot.data as unknown;
+  if (!ArrayBuffer.isView(data) || data instanceof DataView) {
+    throw new TypeError(
+      `Option 'out' has data of type ${describe(data)}: use a typed array such as Float64Array`,
+    );
+  }
+  return snapshot;
+}
+
+/** One array of an N-d call: its label for messages, data and view. */
+interface NdOperand {
+  readonly label: string;
+  readonly data: NumericArray;
+  readonly view: View;
+}
+
+/** The view of a 1-D array: shape `[length]`. */
+function flatView(length: number): View {
+  return contiguousView([length], length);
+}
+
+/** The row-major view of `n` elements in `shape`, from the start. */
+function contiguousView(shape: readonly number[], n: number): View {
+  return {
+    call: callCount,
+    shape,
+    strides: rowMajor(shape),
+    offset: 0,
+    contiguous: true,
+    lo: 0,
+    hi: n - 1,
+  };
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((e, d) => e === b[d]);
+}
+
+/**
+ * The broadcast shape of the operands, NumPy's rule: shapes aligned on the
+ * right, each dimension equal or 1.
+ */
+function broadcastShape(operands: readonly NdOperand[]): number[] {
+  let ndim = 0;
+  for (const o of operands) ndim = Math.max(ndim, o.view.shape.length);
+  const shape = new Array<number>(ndim).fill(1);
+  /** Per dimension, the operand that set it to an extent other than 1. */
+  const from = new Array<NdOperand | undefined>(ndim);
+  for (const o of operands) {
+    const own = o.view.shape;
+    for (let k = 1; k <= own.length; k++) {
+      const d = ndim - k, e = own[own.length - k];
+      if (e === 1 || e === shape[d]) continue;
+      if (shape[d] !== 1) {
+        const other = from[d]!;
+        throw new RangeError(
+          `Cannot broadcast ${other.label} of shape ${
+            shapeText(other.view.shape)
+          } with ${o.label} of shape ${shapeText(own)}`,
+        );
+      }
+      shape[d] = e;
+      from[d] = o;
+    }
+  }
+  return shape;
+}
+
+/** Whether two arrays' reached elements share memory. */
+function ndOverlaps(a: NdOperand, b: NdOperand): boolean {
+  if (a.data.buffer !== b.data.buffer || a.view.hi < a.view.lo || b.view.hi < b.view.lo) {
+    return false;
+  }
+  const aStart = a.data.byteOffset + a.view.lo * a.data.BYTES_PER_ELEMENT;
+  const aEnd = a.data.byteOffset + (a.view.hi + 1) * a.data.BYTES_PER_ELEMENT;
+  const bStart = b.data.byteOffset + b.view.lo * b.data.BYTES_PER_ELEMENT;
+  const bEnd = b.data.byteOffset + (b.view.hi + 1) * b.data.BYTES_PER_ELEMENT;
+  return aStart < bEnd && bStart < aEnd;
+}
+
+/**
+ * As `prepare`, for a call where a variable or `out` has a shape: broadcasts
+ * the shapes, checks the arrays written (contiguous, of the result's shape)
+ * and fills `v.args`, `v.meta` and the geometry block. The result is an
+ * `NdArray` (allocated unless `out` is given or `allocate` is false), or
+ * undefined when the program has no result.
+ */
+function prepareNd(
+  v: Variant,
+  names: readonly string[],
+  out: NumericArray | ArrayOperand | undefined,
+  allocate: boolean,
+): { result: NdArray | undefined; geometry: Float64Array } {
+  const nOut = v.nOut;
+  const firstNamed = v.resultDtype === undefined ? 0 : 1;
+  const operandOf = (index: number): NdOperand => {
+    const data = scratchValues[index] as NumericArray;
+    const label = `Variable '${names[index]}'`;
+    if (data.length === 0 && isDetached(data)) throw detached(label);
+    const view = scratchGeometry[index];
+    return {
+      label: `'${names[index]}'`,
+      data,
+      view: view !== undefined && view.call === callCount ? view : flatView(data.length),
+    };
+  };
+  const operands = new Array<NdOperand>(v.args.length);
+  for (let o = firstNamed; o < nOut; o++) operands[o] = operandOf(v.outputIndex[o]);
+  for (let s = 0; s < v.inputIndex.length; s++) operands[nOut + s] = operandOf(v.inputIndex[s]);
+  const shaped = operands.filter((o) => o !== undefined);
+  let outOperand: NdOperand | undefined;
+  if (out !== undefined) {
+    const data = ArrayBuffer.isView(out) ? out : out.data;
+    if (data.length === 0 && isDetached(data)) throw detached("Option 'out'");
+    if (!ArrayBuffer.isView(out)) {
+      if (out.strides !== undefined || out.offset !== undefined) {
+        throw new TypeError("Option 'out' must be contiguous: give it as { data, shape }");
+      }
+      if (out.shape === undefined) {
+        throw new TypeError(
+          "Option 'out' has no shape: give it as { data, shape }, or pass the typed array itself",
+        );
+      }
+      const view = viewOf("Option 'out'", { data, shape: out.shape });
+      outOperand = { label: "option 'out'", data, view };
+      shaped.push(outOperand);
+    }
+  }
+  const shape = broadcastShape(shaped);
+  const n = elements(shape);
+  if (!Number.isSafeInteger(n)) {
+    throw new RangeError(`The result's shape ${shapeText(shape)} has too many elements`);
+  }
+  for (let o = firstNamed; o < nOut; o++) {
+    const a = operands[o];
+    if (!a.view.contiguous || !sameShape(a.view.shape, shape)) {
+      throw new RangeError(
+        `Variable ${a.label} is assigned in place, so it must be contiguous with the result's shape ${
+          shapeText(shape)
+        }: it has shape ${shapeText(a.view.shape)}${a.view.contiguous ? "" : " and is strided"}`,
+      );
+    }
+  }
+  let result: NumericArray | undefined;
+  if (out !== undefined) {
+    if (outOperand !== undefined) {
+      if (!sameShape(outOperand.view.shape, shape)) {
+        throw new RangeError(
+          `Option 'out' has shape ${shapeText(outOperand.view.shape)}, the result has shape ${
+            shapeText(shape)
+          }`,
+        );
+      }
+      result = outOperand.data;
+    } else {
+      result = out as NumericArray;
+      if (result.length !== n) {
+        throw new RangeError(
+          `Option 'out' has ${result.length} elements, the result has ${n} (shape ${
+            shapeText(shape)
+          })`,
+        );
+      }
+      outOperand = { label: "option 'out'", data: result, view: contiguousView(shape, n) };
+    }
+    operands[0] = outOperand;
+  } else if (firstNamed === 1) {
+    result = allocate ? fresh(v.resultDtype!, n) : EMPTY;
+    operands[0] = { label: "the result", data: result, view: contiguousView(shape, n) };
+  }
+  // Outputs must not share memory; an input that does is copied unless it is
+  // exactly the output, read in place (the variable assigned, or out itself).
+  for (let o = 0; o < nOut; o++) {
+    const a = operands[o];
+    for (let o2 = o + 1; o2 < nOut; o2++) {
+      if (ndOverlaps(a, operands[o2])) {
+        throw new RangeError(
+          `Cannot write both ${outputLabel(v, names, o)} and ${
+            outputLabel(v, names, o2)
+          }: they share memory`,
+        );
+      }
+    }
+    for (let s = nOut; s < operands.length; s++) {
+      const b = operands[s];
+      if (!ndOverlaps(a, b)) continue;
+      const exact = b.view.contiguous && sameShape(b.view.shape, shape) &&
+        b.data.byteOffset + b.view.offset * b.data.BYTES_PER_ELEMENT ===
+          a.data.byteOffset + a.view.offset * a.data.BYTES_PER_ELEMENT &&
+        b.data.BYTES_PER_ELEMENT === a.data.BYTES_PER_ELEMENT;
+      const index = v.inputIndex[s - nOut];
+      if (!exact || (v.outputIndex[o] >= 0 && v.outputIndex[o] !== index)) {
+        operands[s] = { ...b, data: b.data.slice() };
+      }
+    }
+  }
+  const ndim = shape.length;
+  const geometry = new Float64Array(1 + ndim + operands.length * (1 + ndim));
+  geometry[0] = ndim;
+  geometry.set(shape, 1);
+  const meta = v.meta;
+  meta[0] = n;
+  for (let k = 0; k < operands.length; k++) {
+    const { data, view } = operands[k];
+    v.args[k] = data;
+    meta[1 + k] = data.length;
+    const base = 1 + ndim + k * (1 + ndim);
+    geometry[base] = view.offset;
+    // Aligned on the right; a dimension broadcast from extent 1 has stride 0.
+    const own = view.shape.length;
+    for (let d = 0; d < ndim; d++) {
+      const j = d - (ndim - own);
+      geometry[base + 1 + d] = j < 0 || view.shape[j] === 1 ? 0 : view.strides[j];
+    }
+  }
+  const scalarBase = 1 + v.args.length;
+  for (let s = 0; s < v.scalarIndex.length; s++) {
+    writeScalar(v, scalarBase + s, s, scratchValues[v.scalarIndex[s]] as Scalar, names);
+  }
+  return {
+    result: result === undefined ? undefined : { data: result, shape },
+    geometry,
+  };
 }
 
 /**
@@ -678,10 +1118,21 @@ function run(
   variables: Variables,
   options: EvaluateOptions | undefined,
   declared?: Readonly<Record<string, DType>>,
-): NumericArray | Reduced | undefined {
-  const out = options?.out;
+): NumericArray | NdArray | Reduced | undefined {
+  const given = options?.out;
+  const shaped = given === undefined || ArrayBuffer.isView(given) ? undefined : ndOut(given);
+  const out = shaped === undefined ? given as NumericArray | undefined : shaped.data;
   const v = variantFor(expression, variables, declared, out, options?.casting ?? "same_kind");
   if (v.reduction !== undefined) return runReduction(v);
+  if (ndCall || shaped !== undefined) {
+    const nd = prepareNd(v, v.names, shaped ?? out, true);
+    try {
+      native().runNd(v.handle, getNumThreads(), v.meta, nd.geometry, v.args);
+    } finally {
+      release(v);
+    }
+    return nd.result;
+  }
   const result = prepare(v, v.names, out);
   try {
     native().run(v.handle, getNumThreads(), v.meta, v.args);
@@ -696,10 +1147,19 @@ async function runAsync(
   variables: Variables,
   options: EvaluateOptions | undefined,
   declared?: Readonly<Record<string, DType>>,
-): Promise<NumericArray | Reduced | undefined> {
-  const out = options?.out;
+): Promise<NumericArray | NdArray | Reduced | undefined> {
+  const given = options?.out;
+  const shaped = given === undefined || ArrayBuffer.isView(given) ? undefined : ndOut(given);
+  const out = shaped === undefined ? given as NumericArray | undefined : shaped.data;
   const v = variantFor(expression, variables, declared, out, options?.casting ?? "same_kind");
   if (v.reduction !== undefined) return runReductionAsync(v);
+  if (ndCall || shaped !== undefined) {
+    const nd = prepareNd(v, v.names, shaped ?? out, true);
+    const ndArgs = v.args.slice();
+    release(v);
+    await native().runNdAsync(v.handle, getNumThreads(), v.meta, nd.geometry, ndArgs);
+    return nd.result;
+  }
   const result = prepare(v, v.names, out);
   const args = v.args.slice();
   release(v);
@@ -714,6 +1174,11 @@ async function runAsync(
  * BigInt64Array; `{ data: Uint8Array, dtype: "bool" }` for a mask) of equal
  * length, or JS scalars. Returns a new array of the result's dtype (bool as a
  * Uint8Array of 0/1), or writes into `options.out` and returns it.
+ *
+ * A variable may be an N-d view, `{ data, shape, strides?, offset? }`
+ * (strides in elements, row-major by default); shapes broadcast by NumPy's
+ * rules, and the result is then an `NdArray`, `{ data, shape }`, with its
+ * data contiguous and row-major (`out` may be one too).
  *
  * The expression may be a program: statements `name = expr` separated by
  * newlines or `;`, all run in one pass. An assigned name that is passed in
@@ -738,14 +1203,20 @@ async function runAsync(
  * evaluate("m = m + 0.1 * (g - m); p = p - m", { p, g, m }); // undefined; m and p updated
  * evaluate("t = p * 2; t + 1", { p }); // a new Float32Array; t is a temporary
  * evaluate("sum(p * g)", { p, g }); // a number
+ * const grid = { data: new Float32Array(6), shape: [2, 3] };
+ * evaluate("grid + p", { grid, p }); // { data: Float32Array(6), shape: [2, 3] }
  * ```
  */
-export function evaluate<E extends string>(
+export function evaluate<
+  E extends string,
+  V extends Variables,
+  O extends EvaluateOptions | undefined = undefined,
+>(
   expression: E,
-  variables: Variables,
-  options?: EvaluateOptions,
-): ResultOf<E> {
-  return run(expression, variables, options) as ResultOf<E>;
+  variables: V,
+  options?: O,
+): ResultOf<E, V, O> {
+  return run(expression, variables, options) as ResultOf<E, V, O>;
 }
 
 /**
@@ -758,12 +1229,16 @@ export function evaluate<E extends string>(
  * const y = await evaluateAsync("sqrt(x)", { x: new Float64Array([4, 9]) }); // [2, 3]
  * ```
  */
-export function evaluateAsync<E extends string>(
+export function evaluateAsync<
+  E extends string,
+  V extends Variables,
+  O extends EvaluateOptions | undefined = undefined,
+>(
   expression: E,
-  variables: Variables,
-  options?: EvaluateOptions,
-): Promise<ResultOf<E>> {
-  return runAsync(expression, variables, options) as Promise<ResultOf<E>>;
+  variables: V,
+  options?: O,
+): Promise<ResultOf<E, V, O>> {
+  return runAsync(expression, variables, options) as Promise<ResultOf<E, V, O>>;
 }
 
 function checkSignature(signature: Readonly<Record<string, DType>>): Record<string, DType> {
@@ -824,9 +1299,12 @@ export function compile<E extends string>(
   return {
     expression,
     signature: frozen,
-    run: (variables, options) => run(expression, variables, options, frozen) as ResultOf<E>,
-    runAsync: (variables, options) =>
-      runAsync(expression, variables, options, frozen) as Promise<ResultOf<E>>,
+    run: <V extends Variables, O extends EvaluateOptions | undefined>(variables: V, options?: O) =>
+      run(expression, variables, options, frozen) as WithShapes<ResultOf<E>, V, O>,
+    runAsync: <V extends Variables, O extends EvaluateOptions | undefined>(
+      variables: V,
+      options?: O,
+    ) => runAsync(expression, variables, options, frozen) as Promise<WithShapes<ResultOf<E>, V, O>>,
   };
 }
 
@@ -876,10 +1354,13 @@ export function validate(
   options?: EvaluateOptions,
 ): Error | undefined {
   try {
-    const out = options?.out;
+    const given = options?.out;
+    const shaped = given === undefined || ArrayBuffer.isView(given) ? undefined : ndOut(given);
+    const out = shaped === undefined ? given as NumericArray | undefined : shaped.data;
     const v = variantFor(expression, variables, undefined, out, options?.casting ?? "same_kind");
     try {
       if (v.reduction !== undefined) prepareReduction(v, false);
+      else if (ndCall || shaped !== undefined) prepareNd(v, v.names, shaped ?? out, false);
       else prepare(v, v.names, out, false);
     } finally {
       release(v);
@@ -899,11 +1380,6 @@ function reductionOut(r: CompiledReduction): TypeError {
   );
 }
 
-/** A contiguous 1-D view of `n` elements. */
-function flat(n: number): StridedView {
-  return { shape: [n], strides: [1], offset: 0 };
-}
-
 /** NumPy's `normalize_axis_index`: `axis` in `[-ndim, ndim)`, as an index. */
 function normalizeAxis(axis: number | undefined, ndim: number): number | undefined {
   if (axis === undefined) return undefined;
@@ -913,36 +1389,37 @@ function normalizeAxis(axis: number | undefined, ndim: number): number | undefin
   return axis < 0 ? axis + ndim : axis;
 }
 
-function product(shape: readonly number[]): number {
-  let n = 1;
-  for (const len of shape) n *= len;
-  return n;
-}
-
 /**
  * Prepares a run of a program that ends with a reduction: the element-wise
  * program's arguments (when it has one) in `v.args` and `v.meta`, and the
  * checks of the axis, the target and empty min/max. Returns what to call
  * once the element-wise program has run.
  *
- * The array reduced is the variable itself when the program is only a
- * reduction of an array variable, else the element-wise result, a new
- * contiguous 1-D array. Its view is 1-D and contiguous until N-d operands
- * are wired here: the variable's `shape`, `strides` and `offset`, or the
- * broadcast shape of the element-wise result, go into `view`.
+ * The array reduced is the variable itself (its N-d view, strided or not)
+ * when the program is only a reduction of an array variable, else the
+ * element-wise result: a new contiguous array of the broadcast shape, which
+ * an N-d call computes with `geometry`.
  */
 function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
   const r = v.reduction!;
   const names = v.names;
   let input: NumericArray;
   let view: StridedView;
+  let geometry: Float64Array | undefined;
   if (r.input !== undefined) {
-    input = scratchValues[names.indexOf(r.input)] as NumericArray;
+    const index = names.indexOf(r.input);
+    input = scratchValues[index] as NumericArray;
     if (input.length === 0 && isDetached(input)) throw detached(`Variable '${r.input}'`);
-    view = flat(input.length);
+    const given = scratchGeometry[index];
+    view = given !== undefined && given.call === callCount ? given : flatView(input.length);
+  } else if (ndCall) {
+    const nd = prepareNd(v, names, undefined, allocate);
+    input = nd.result!.data;
+    view = contiguousView(nd.result!.shape, v.meta[0]);
+    geometry = nd.geometry;
   } else {
     input = prepare(v, names, undefined, allocate)!;
-    view = flat(v.meta[0]);
+    view = flatView(v.meta[0]);
   }
   let target: NumericArray | undefined;
   if (r.target !== undefined) {
@@ -953,8 +1430,8 @@ function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
   }
   const axis = normalizeAxis(r.axis, view.shape.length);
   const shape = axis === undefined ? [] : view.shape.filter((_, d) => d !== axis);
-  const count = product(shape);
-  const reduced = axis === undefined ? product(view.shape) : view.shape[axis];
+  const count = elements(shape);
+  const reduced = axis === undefined ? elements(view.shape) : view.shape[axis];
   if ((r.name === "min" || r.name === "max") && reduced === 0 && count > 0) {
     throw new RangeError(
       `zero-size array to reduction operation ${
@@ -981,6 +1458,7 @@ function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
     return undefined;
   };
   return {
+    geometry,
     finish() {
       const { data, out } = start();
       native().reduce(r.code, r.dtype, data, view, axis, out, getNumThreads());
@@ -996,6 +1474,8 @@ function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
 
 /** The reduction step of a run, once the element-wise program has run. */
 interface ReductionJob {
+  /** The element-wise program's N-d geometry, when the call is N-d. */
+  readonly geometry: Float64Array | undefined;
   /** Reduces on this thread; returns the value (undefined when it is assigned to an array). */
   finish(): Reduced | undefined;
   /** As `finish`, off the JS thread. */
@@ -1024,7 +1504,9 @@ function reducedValue(out: NumericArray, shape: readonly number[], dtype: DType)
 function runReduction(v: Variant): Reduced | undefined {
   try {
     const job = prepareReduction(v, true);
-    if (v.handle !== 0) native().run(v.handle, getNumThreads(), v.meta, v.args);
+    if (job.geometry !== undefined) {
+      native().runNd(v.handle, getNumThreads(), v.meta, job.geometry, v.args);
+    } else if (v.handle !== 0) native().run(v.handle, getNumThreads(), v.meta, v.args);
     return job.finish();
   } finally {
     release(v);
@@ -1040,6 +1522,8 @@ async function runReductionAsync(v: Variant): Promise<Reduced | undefined> {
   } finally {
     release(v);
   }
-  if (v.handle !== 0) await native().runAsync(v.handle, getNumThreads(), v.meta, args);
+  if (job.geometry !== undefined) {
+    await native().runNdAsync(v.handle, getNumThreads(), v.meta, job.geometry, args);
+  } else if (v.handle !== 0) await native().runAsync(v.handle, getNumThreads(), v.meta, args);
   return await job.finishAsync();
 }

@@ -8,7 +8,9 @@
  * table (`nf_run_table`), which costs one `Deno.UnsafePointer.of` per array.
  * Async runs always use the table: a `nonblocking` call runs on another
  * thread, so its error message comes back in a buffer of its own rather than
- * through the thread-local `nf_last_error`.
+ * through the thread-local `nf_last_error`. N-d runs take the geometry block
+ * too, through `nf_run_nd_1` … `nf_run_nd_8` or, for more arrays and async
+ * runs, the pointer table of `nf_run_nd`.
  *
  * @module
  */
@@ -66,6 +68,19 @@ const REDUCE_PARAMS: Deno.NativeType[] = [
   "buffer",
   "u32",
 ];
+/** As `TABLE_PARAMS`, with the geometry block and its length after meta. */
+const ND_PARAMS: Deno.NativeType[] = [
+  "u32",
+  "u32",
+  "buffer",
+  "u32",
+  "buffer",
+  "u32",
+  "buffer",
+  "u32",
+  "buffer",
+  "u32",
+];
 type AsyncFn = (...args: unknown[]) => Promise<number>;
 
 function symbols(): Record<string, Deno.ForeignFunction> {
@@ -83,6 +98,13 @@ function symbols(): Record<string, Deno.ForeignFunction> {
       result: "i32",
       nonblocking: true,
     },
+    nf_run_nd: { parameters: ND_PARAMS, result: "i32" },
+    nf_run_nd_async: {
+      name: "nf_run_nd",
+      parameters: ND_PARAMS,
+      result: "i32",
+      nonblocking: true,
+    },
   };
   defs.nf_reduce = { parameters: REDUCE_PARAMS, result: "i32" };
   defs.nf_reduce_async = {
@@ -95,6 +117,9 @@ function symbols(): Record<string, Deno.ForeignFunction> {
     const parameters: Deno.NativeType[] = ["u32", "u32", "buffer", "u32"];
     for (let i = 0; i < k; i++) parameters.push("buffer");
     defs[`nf_run_${k}`] = { parameters, result: "i32" };
+    const nd: Deno.NativeType[] = ["u32", "u32", "buffer", "u32", "buffer", "u32"];
+    for (let i = 0; i < k; i++) nd.push("buffer");
+    defs[`nf_run_nd_${k}`] = { parameters: nd, result: "i32" };
   }
   return defs;
 }
@@ -135,7 +160,11 @@ export function openDenoBinding(): NativeBinding {
     throw nativeError(-status, decodeMessage(errorBuf));
   };
   const fixed: Fn[] = [];
-  for (let k = 1; k <= MAX_FIXED; k++) fixed[k] = sym[`nf_run_${k}`];
+  const fixedNd: Fn[] = [];
+  for (let k = 1; k <= MAX_FIXED; k++) {
+    fixed[k] = sym[`nf_run_${k}`];
+    fixedNd[k] = sym[`nf_run_nd_${k}`];
+  }
   const pointerTable = (arrays: readonly NumericArray[]) =>
     BigUint64Array.from(arrays, (a) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a))));
 
@@ -186,6 +215,54 @@ export function openDenoBinding(): NativeBinding {
         threads,
         ownMeta,
         ownMeta.length,
+        pointerTable(arrays),
+        arrays.length,
+        errors,
+        errors.length,
+      );
+      if (status !== 0) throw nativeError(-status, decodeMessage(errors));
+    },
+    runNd(handle, threads, meta, geometry, arrays) {
+      const k = arrays.length;
+      if (k >= 1 && k <= MAX_FIXED) {
+        const status = fixedNd[k](
+          handle,
+          threads,
+          meta,
+          meta.length,
+          geometry,
+          geometry.length,
+          ...arrays,
+        );
+        if (status !== 0) fail(status);
+        return;
+      }
+      const status = sym.nf_run_nd(
+        handle,
+        threads,
+        meta,
+        meta.length,
+        geometry,
+        geometry.length,
+        pointerTable(arrays),
+        k,
+        errorBuf,
+        errorBuf.length,
+      );
+      if (status !== 0) throw nativeError(-status, decodeMessage(errorBuf));
+    },
+    async runNdAsync(handle, threads, meta, geometry, arrays) {
+      // The closure keeps `arrays` (and so their buffers) alive until the run settles.
+      const ownMeta = meta.slice();
+      const ownGeometry = geometry.slice();
+      const errors = new Uint8Array(1024);
+      const status = await asyncSym.nf_run_nd_async(
+        handle,
+        threads,
+        ownMeta,
+        ownMeta.length,
+        ownGeometry,
+        ownGeometry.length,
         pointerTable(arrays),
         arrays.length,
         errors,

@@ -7,6 +7,13 @@
  * count `n`, `[1..=K]` the length of each of the K arrays, then one slot per
  * scalar (binary64 for float registers, int64 for integer and bool ones).
  *
+ * An N-d run (`runNd`) also passes a geometry block of float64 slots: `[0]`
+ * ndim, `[1..=ndim]` the result's shape, then per array (outputs first) its
+ * offset (the index of element `[0, …, 0]` in the array) and its `ndim`
+ * strides in elements. `n` is then the product of the shape, and each
+ * length in `meta` is the array's whole length; the VM checks that every
+ * element the geometry reaches is inside it.
+ *
  * @module
  */
 
@@ -38,6 +45,22 @@ export interface NativeBinding {
     handle: number,
     threads: number,
     meta: Float64Array,
+    arrays: readonly NumericArray[],
+  ): Promise<void>;
+  /** As `run`, over an N-d geometry block (see the module docs). */
+  runNd(
+    handle: number,
+    threads: number,
+    meta: Float64Array,
+    geometry: Float64Array,
+    arrays: readonly NumericArray[],
+  ): void;
+  /** As `runAsync`, over an N-d geometry block. */
+  runNdAsync(
+    handle: number,
+    threads: number,
+    meta: Float64Array,
+    geometry: Float64Array,
     arrays: readonly NumericArray[],
   ): Promise<void>;
   /** Logical CPUs the VM can use. */

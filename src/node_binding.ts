@@ -35,6 +35,20 @@ interface Addon {
     meta: Float64Array,
     arrays: readonly NumericArray[],
   ): Promise<void>;
+  runNd(
+    handle: number,
+    threads: number,
+    meta: Float64Array,
+    geometry: Float64Array,
+    ...arrays: NumericArray[]
+  ): void;
+  runNdAsync(
+    handle: number,
+    threads: number,
+    meta: Float64Array,
+    geometry: Float64Array,
+    arrays: readonly NumericArray[],
+  ): Promise<void>;
   numCpus(): number;
   adviseFresh(array: NumericArray): void;
   reduce(
@@ -206,6 +220,21 @@ export function openNodeBinding(): NativeBinding {
       // The addon copies `meta` and holds references to the arrays until it settles.
       try {
         await addon.runAsync(handle, threads, meta, arrays);
+      } catch (e) {
+        throw translate(e);
+      }
+    },
+    runNd(handle, threads, meta, geometry, arrays) {
+      try {
+        addon.runNd(handle, threads, meta, geometry, ...arrays);
+      } catch (e) {
+        throw translate(e);
+      }
+    },
+    async runNdAsync(handle, threads, meta, geometry, arrays) {
+      // The addon copies `meta` and the geometry and holds references to the arrays.
+      try {
+        await addon.runNdAsync(handle, threads, meta, geometry, arrays);
       } catch (e) {
         throw translate(e);
       }

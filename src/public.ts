@@ -14,6 +14,7 @@ export {
   type EvaluateOptions,
   getNumThreads,
   type Kernel,
+  type NdArray,
   type Operand,
   type Reduced,
   type ReducedArray,
@@ -22,6 +23,7 @@ export {
   setNumThreads,
   validate,
   type Variables,
+  type WithShapes,
 } from "./api.ts";
 export { type Casting, type DType, type NumericArray } from "./dtype.ts";
 export { ExpressionError } from "./errors.ts";

@@ -222,7 +222,7 @@ function wrapVars(c: Case, vars: Record<string, NumericArray | number>) {
   for (const [name, dtype] of Object.entries(c.arrays)) {
     if (dtype === "bool") wrapped[name] = { data: vars[name], dtype: "bool" };
   }
-  return wrapped as Parameters<typeof evaluate>[1];
+  return wrapped as Record<string, NumericArray | number | { data: NumericArray; dtype: "bool" }>;
 }
 
 /** Asserts two result arrays agree element for element within `ulp` (floats) or exactly. */

@@ -66,11 +66,14 @@ test("prototype names are variables only as own properties", () => {
       TypeError,
       `Missing variable '${name}': the expression uses it`,
     );
-    const own = Object.create(null);
+    const own: Record<string, Float64Array> = Object.create(null);
     own[name] = x;
     assert.deepEqual(list(evaluate(`${name} + 1`, own)!), [2, 3, 4]);
     // JSON.parse makes own "__proto__" properties; a plain literal would set the prototype.
-    assert.deepEqual(list(evaluate(`${name} * 2`, JSON.parse(`{"${name}": 4}`))!), [8n]);
+    assert.deepEqual(
+      list(evaluate(`${name} * 2`, JSON.parse(`{"${name}": 4}`) as Record<string, number>)!),
+      [8n],
+    );
     throwsAt(
       () => compile(`${name} + 1`, { x: "float64" }),
       0,
@@ -85,7 +88,7 @@ test("prototype names are variables only as own properties", () => {
 });
 
 test("variables objects: null prototype, getters read once, scalars from getters", () => {
-  const bare = Object.create(null);
+  const bare: Record<string, Float64Array> = Object.create(null);
   bare.x = x;
   assert.deepEqual(list(evaluate("x * 2", bare)!), [2, 4, 6]);
   let reads = 0;

@@ -191,7 +191,10 @@ function runProgramCase(c: ProgramCase, n: number, seed: number) {
     if (dtype === "bool") passed[name] = { data: vars[name], dtype: "bool" };
   }
   const before = structuredClone(vars);
-  const result = evaluate(c.source, passed as Parameters<typeof evaluate>[1]);
+  const result = evaluate(
+    c.source,
+    passed as Record<string, NumericArray | number | { data: NumericArray; dtype: "bool" }>,
+  );
   const label = `${JSON.stringify(c.source)} n=${n}`;
   if (expected.result === undefined) assert.equal(result, undefined, label);
   else assertSame(result as NumericArray, expected.result, `${label} result`);

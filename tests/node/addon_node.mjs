@@ -64,6 +64,8 @@ test("the addon exports the NativeBinding operations", () => {
     "reduceAsync",
     "run",
     "runAsync",
+    "runNd",
+    "runNdAsync",
   ]);
   assert.ok(Number.isInteger(addon.numCpus()) && addon.numCpus() >= 1);
 });
@@ -189,6 +191,47 @@ test("meta and argument mistakes are thrown errors with messages", () => {
     () => addon.programNew(new Float64Array(4)),
     "ERR_NUMFUSE_BAD_ARGUMENTS",
     /code must be a Uint32Array/,
+  );
+  addon.programFree(handle);
+});
+
+test("runNd and runNdAsync gather strided inputs and check the geometry", async () => {
+  const { compiled, handle, k } = program("a - b", "float32");
+  // out (2,3) := a (2,3) - b, b the row [0, 10, 20] read backwards and broadcast.
+  const a = ramp(6, (i) => i), b = ramp(3, (i) => 10 * i), out = new Float32Array(6);
+  const arrays = slots(compiled, out, { a, b });
+  const meta = Float64Array.from([6, ...arrays.map((x) => x.length)]);
+  const geom = (bStrides) => {
+    const g = [2, 2, 3];
+    for (const x of arrays) g.push(...(x === b ? [2, ...bStrides] : [0, 3, 1]));
+    return Float64Array.from(g);
+  };
+  assert.equal(k, 3);
+  addon.runNd(handle, 1, meta, geom([0, -1]), ...arrays);
+  assert.deepEqual(out, Float32Array.from([-20, -9, 2, -17, -6, 5]));
+  out.fill(0);
+  await addon.runNdAsync(handle, 1, meta, geom([0, -1]), arrays);
+  assert.deepEqual(out, Float32Array.from([-20, -9, 2, -17, -6, 5]));
+  throwsCode(
+    () => addon.runNd(handle, 1, meta, geom([0, 1]), ...arrays),
+    "ERR_NUMFUSE_BAD_ARGUMENTS",
+    /input slot \d: the geometry reaches elements outside its 3 elements/,
+  );
+  throwsCode(
+    () => addon.runNd(handle, 1, meta, new Float32Array(12), ...arrays),
+    "ERR_NUMFUSE_BAD_ARGUMENTS",
+    /runNd's geometry must be a Float64Array, got a Float32Array/,
+  );
+  throwsCode(
+    () => addon.runNd(handle, 1, meta),
+    "ERR_NUMFUSE_BAD_ARGUMENTS",
+    /runNd takes a handle, threads, meta, a geometry and the arrays, got 3 arguments/,
+  );
+  await assert.rejects(
+    async () => await addon.runNdAsync(handle, 1, meta, geom([0, -1]).subarray(0, 5), arrays),
+    (e) =>
+      e.code === "ERR_NUMFUSE_BAD_ARGUMENTS" &&
+      /geometry has 5 slots; ndim 2 and 3 arrays need 12/.test(e.message),
   );
   addon.programFree(handle);
 });

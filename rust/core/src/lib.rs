@@ -13,12 +13,14 @@
 //! - `vm` — argument checks, the block loop and the thread plan
 //! - `reduce` — sum, prod, min, max, mean, any, all, count_nonzero over
 //!   strided N-d views, whole or along an axis
+//! - `nd` — N-d geometry (shape, offsets, strides) and the per-block gather
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod isa;
 mod kernels;
 mod memory;
+mod nd;
 #[rustfmt::skip]
 pub mod opcodes;
 mod program;
@@ -29,10 +31,11 @@ use std::fmt;
 
 pub use isa::Isa;
 pub use memory::{advise_fresh, ADVISE_MIN_BYTES};
+pub use nd::{Geometry, MAX_NDIM};
 pub use opcodes::DType;
 pub use program::{Program, MAX_SCRATCH_BYTES};
 pub use reduce::{reduce, ReduceArgs, ReduceOp, View, MAX_DIMS};
-pub use vm::{run, ArrayArg, RunArgs, BLOCK, PARALLEL_WORK_MIN};
+pub use vm::{run, run_nd, ArrayArg, RunArgs, BLOCK, PARALLEL_WORK_MIN};
 
 /// Why a program or a run was refused. The discriminants are the C ABI's
 /// (negated) return codes.

@@ -6,7 +6,8 @@ use std::ptr;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
 use crate::kernels::STATUS_NEGATIVE_POWER;
-use crate::program::{Loc, Program, Value};
+use crate::nd::{gather, is_contiguous, Dim, Geometry};
+use crate::program::{Loc, Program, Value, MAX_SCRATCH_BYTES};
 use crate::{DType, Error, ErrorCode};
 
 /// Elements per block: every register's block of a thread stays in cache.
@@ -93,6 +94,55 @@ pub unsafe fn run(program: &Program, args: &RunArgs) -> Result<(), Error> {
             .map(|p| unsafe { job.blocks(split(p), split(p + 1)) })
             .reduce(|| 0, |first, next| if first != 0 { first } else { next })
     };
+    status_result(status)
+}
+
+/// Runs `program` over an N-d `geometry`: `args.n` must be the product of its
+/// shape, and each array's `len` is its whole length in elements, which every
+/// element the geometry reaches must be inside.
+///
+/// Outputs must be contiguous (row-major over the shape, from their offset).
+/// Inputs that are too are read in place; any other input is gathered block
+/// by block into the thread's scratch. An output may alias an input exactly
+/// (the same first element and element size, both read in place), under the
+/// same rule as [`run`]; any other overlap is refused with
+/// [`ErrorCode::Overlap`].
+///
+/// # Safety
+///
+/// Every non-null `ptr` is valid for reads (inputs) / writes (outputs) of
+/// `len` elements of its slot's dtype for the whole call, and no other thread
+/// writes them meanwhile.
+pub unsafe fn run_nd(program: &Program, args: &RunArgs, geometry: &Geometry) -> Result<(), Error> {
+    let plan = check_nd(program, args, geometry)?;
+    if args.n == 0 {
+        return Ok(());
+    }
+    let job = NdJob {
+        program,
+        plan: &plan,
+        scalars: args.scalars,
+        n: args.n,
+    };
+    let n_blocks = blocks(args.n);
+    let parts = program.plan_threads(args.n, args.threads);
+    let status = if parts <= 1 {
+        // SAFETY: the arguments were checked and the caller guarantees the
+        // arrays; the one range covers every block.
+        unsafe { job.blocks(0, n_blocks) }
+    } else {
+        let split = |p: usize| (p as u128 * n_blocks as u128 / parts as u128) as usize;
+        (0..parts)
+            .into_par_iter()
+            // SAFETY: the ranges [split(p), split(p + 1)) are disjoint, so
+            // each part writes elements no other part touches.
+            .map(|p| unsafe { job.blocks(split(p), split(p + 1)) })
+            .reduce(|| 0, |first, next| if first != 0 { first } else { next })
+    };
+    status_result(status)
+}
+
+fn status_result(status: u32) -> Result<(), Error> {
     match status {
         0 => Ok(()),
         s if s & STATUS_NEGATIVE_POWER != 0 => Err(Error::new(
@@ -126,8 +176,9 @@ fn byte_range(arg: &ArrayArg, size: usize) -> (usize, usize) {
     (start, start + arg.len * size)
 }
 
-fn check(program: &Program, args: &RunArgs) -> Result<(), Error> {
-    let (n, n_outputs, n_inputs) = (args.n, program.n_outputs(), program.n_inputs());
+/// Checks the numbers of arrays and scalars of a run.
+fn check_counts(program: &Program, args: &RunArgs) -> Result<(), Error> {
+    let (n_outputs, n_inputs) = (program.n_outputs(), program.n_inputs());
     if args.arrays.len() != n_outputs + n_inputs {
         return Err(bad_args(format!(
             "the program takes {} arrays ({n_outputs} outputs, then {n_inputs} inputs), got {}",
@@ -142,49 +193,78 @@ fn check(program: &Program, args: &RunArgs) -> Result<(), Error> {
             args.scalars.len()
         )));
     }
+    Ok(())
+}
+
+/// Checks array `k`'s pointer: non-null unless `len` is 0, aligned, and its
+/// `len` elements inside the address space.
+#[inline(always)]
+fn check_pointer(program: &Program, k: usize, arg: &ArrayArg, len: usize) -> Result<(), Error> {
+    let (kind, slot, dtype) = slot_of(program, k);
+    if arg.ptr.is_null() {
+        if len > 0 {
+            return Err(bad_args(format!(
+                "{kind} slot {slot}: null pointer for {len} elements"
+            )));
+        }
+        return Ok(());
+    }
+    if arg.ptr as usize % dtype.size() != 0 {
+        return Err(bad_args(format!(
+            "{kind} slot {slot}: address {:p} is not aligned for {}",
+            arg.ptr,
+            dtype.name()
+        )));
+    }
+    let fits = len
+        .checked_mul(dtype.size())
+        .and_then(|bytes| (arg.ptr as usize).checked_add(bytes))
+        .is_some_and(|end| end <= isize::MAX as usize);
+    if !fits {
+        return Err(bad_args(format!(
+            "{kind} slot {slot}: {len} elements of {} do not fit the address space",
+            dtype.name()
+        )));
+    }
+    Ok(())
+}
+
+fn check(program: &Program, args: &RunArgs) -> Result<(), Error> {
+    check_counts(program, args)?;
+    let (n, n_outputs) = (args.n, program.n_outputs());
     for (k, arg) in args.arrays.iter().enumerate() {
-        let (kind, slot, dtype) = slot_of(program, k);
         if arg.len != n {
+            let (kind, slot, _) = slot_of(program, k);
             return Err(bad_args(format!(
                 "{kind} slot {slot}: array has {} elements, the run has n = {n}",
                 arg.len
             )));
         }
-        if arg.ptr.is_null() {
-            if n > 0 {
-                return Err(bad_args(format!(
-                    "{kind} slot {slot}: null pointer for {n} elements"
-                )));
-            }
-            continue;
-        }
-        if arg.ptr as usize % dtype.size() != 0 {
-            return Err(bad_args(format!(
-                "{kind} slot {slot}: address {:p} is not aligned for {}",
-                arg.ptr,
-                dtype.name()
-            )));
-        }
-        let fits = n
-            .checked_mul(dtype.size())
-            .and_then(|bytes| (arg.ptr as usize).checked_add(bytes))
-            .is_some_and(|end| end <= isize::MAX as usize);
-        if !fits {
-            return Err(bad_args(format!(
-                "{kind} slot {slot}: {n} elements of {} do not fit the address space",
-                dtype.name()
-            )));
-        }
+        check_pointer(program, k, arg, n)?;
     }
     if n == 0 {
         return Ok(());
     }
-    for o in 0..n_outputs {
+    check_overlaps(program, n_outputs + program.n_inputs(), |k, size| {
+        (byte_range(&args.arrays[k], size), true)
+    })
+}
+
+/// Refuses outputs that overlap another array, but for an exact alias of an
+/// input (same start and element size) read in place, which the program
+/// does not read after writing the output. `span(k, size)` is array `k`'s
+/// byte range and whether it is read in place.
+fn check_overlaps(
+    program: &Program,
+    count: usize,
+    span: impl Fn(usize, usize) -> ((usize, usize), bool),
+) -> Result<(), Error> {
+    for o in 0..program.n_outputs() {
         let size = program.output_dtype(o).size();
-        let (o_start, o_end) = byte_range(&args.arrays[o], size);
-        for k in o + 1..args.arrays.len() {
+        let ((o_start, o_end), _) = span(o, size);
+        for k in o + 1..count {
             let (kind, slot, dtype) = slot_of(program, k);
-            let (start, end) = byte_range(&args.arrays[k], dtype.size());
+            let ((start, end), in_place) = span(k, dtype.size());
             if start >= o_end || o_start >= end {
                 continue;
             }
@@ -192,6 +272,15 @@ fn check(program: &Program, args: &RunArgs) -> Result<(), Error> {
                 return Err(Error::new(
                     ErrorCode::Overlap,
                     format!("output slots {o} and {slot} overlap"),
+                ));
+            }
+            if !in_place {
+                return Err(Error::new(
+                    ErrorCode::Overlap,
+                    format!(
+                        "output slot {o} overlaps input slot {slot}, which is strided or \
+                         broadcast (only an exact alias of a contiguous input is allowed)"
+                    ),
                 ));
             }
             if start != o_start || dtype.size() != size {
@@ -240,16 +329,8 @@ impl Job<'_> {
     /// other thread runs an overlapping block range of this job.
     unsafe fn blocks(&self, lo: usize, hi: usize) -> u32 {
         with_scratch(self.program.scratch_bytes, |scratch| {
-            let count = self.n.min(BLOCK);
-            for b in &self.program.broadcasts {
-                let raw = match b.value {
-                    Value::Const(raw) => raw,
-                    Value::Scalar(slot) => self.scalars[slot],
-                };
-                // SAFETY: the layout gave this register BLOCK elements of its
-                // dtype at a 64-byte-aligned offset inside the scratch.
-                unsafe { (b.fill)(scratch.add(b.offset), count, raw) };
-            }
+            // SAFETY: `scratch` is this thread's scratch of the program's size.
+            unsafe { fill_broadcasts(self.program, self.scalars, scratch, self.n.min(BLOCK)) };
             for block in lo..hi {
                 let start = block * BLOCK;
                 let len = BLOCK.min(self.n - start);
@@ -292,6 +373,212 @@ impl Job<'_> {
             // SAFETY: the layout put the register inside the scratch.
             Loc::Scratch(offset) => unsafe { scratch.add(offset) },
         }
+    }
+}
+
+/// Fills the first `count` elements of every scalar and constant register.
+///
+/// # Safety
+///
+/// `scratch` holds at least the program's `scratch_bytes`; `count <= BLOCK`.
+#[inline(always)]
+unsafe fn fill_broadcasts(program: &Program, scalars: &[[u8; 8]], scratch: *mut u8, count: usize) {
+    for b in &program.broadcasts {
+        let raw = match b.value {
+            Value::Const(raw) => raw,
+            Value::Scalar(slot) => scalars[slot],
+        };
+        // SAFETY: the layout gave this register BLOCK elements of its dtype
+        // at a 64-byte-aligned offset inside the scratch.
+        unsafe { (b.fill)(scratch.add(b.offset), count, raw) };
+    }
+}
+
+/// How an N-d run reads or writes one array, block by block.
+enum Access {
+    /// Contiguous: the block starting at result element `start` is at
+    /// `base + start * size`.
+    InPlace { base: *mut u8, size: usize },
+    /// Strided or broadcast: gathered from `origin` (element [0, ..., 0])
+    /// along `walk` into the scratch at byte offset `buf`.
+    Gather {
+        origin: *const u8,
+        walk: Vec<Dim>,
+        size: usize,
+        buf: usize,
+    },
+}
+
+/// A checked N-d run: each array's access, and the scratch it needs per thread.
+struct NdPlan {
+    access: Vec<Access>,
+    scratch_bytes: usize,
+}
+
+/// Checks an N-d run (counts, pointers, the geometry against every array's
+/// length, contiguous outputs, overlaps) and plans its accesses.
+fn check_nd(program: &Program, args: &RunArgs, geometry: &Geometry) -> Result<NdPlan, Error> {
+    check_counts(program, args)?;
+    let n = args.n;
+    if geometry.n_arrays() != args.arrays.len() {
+        return Err(bad_args(format!(
+            "the geometry describes {} arrays, the run has {}",
+            geometry.n_arrays(),
+            args.arrays.len()
+        )));
+    }
+    if geometry.size() != Some(n) {
+        return Err(bad_args(format!(
+            "the geometry's shape {:?} does not have n = {n} elements",
+            geometry.shape()
+        )));
+    }
+    let mut plan = NdPlan {
+        access: Vec::with_capacity(args.arrays.len()),
+        scratch_bytes: program.scratch_bytes,
+    };
+    let mut reach = Vec::with_capacity(args.arrays.len());
+    for (k, arg) in args.arrays.iter().enumerate() {
+        check_pointer(program, k, arg, arg.len)?;
+        if n == 0 {
+            continue;
+        }
+        let (kind, slot, dtype) = slot_of(program, k);
+        let size = dtype.size();
+        let (lo, hi) = geometry
+            .reach(k)
+            .filter(|&(lo, hi)| lo >= 0 && hi < arg.len as i128)
+            .ok_or_else(|| {
+                bad_args(format!(
+                    "{kind} slot {slot}: the geometry reaches elements outside its {} elements",
+                    arg.len
+                ))
+            })?;
+        // In bounds of an array that fits the address space (checked above).
+        let (lo, hi) = (lo as usize, hi as usize);
+        let start = arg.ptr as usize;
+        reach.push((start + lo * size, start + (hi + 1) * size));
+        let walk = geometry.walk(k);
+        let (offset, _) = geometry.array(k);
+        // SAFETY: offset is between lo and hi, inside the array.
+        let origin = unsafe { arg.ptr.add(offset * size) };
+        let access = if is_contiguous(&walk) {
+            Access::InPlace { base: origin, size }
+        } else if kind == "output" {
+            return Err(bad_args(format!(
+                "output slot {slot}: the geometry is not contiguous; outputs must be"
+            )));
+        } else {
+            let buf = plan.scratch_bytes;
+            plan.scratch_bytes = buf
+                .checked_add(BLOCK * size)
+                .filter(|&total| total - program.scratch_bytes <= MAX_SCRATCH_BYTES)
+                .ok_or_else(|| {
+                    bad_args(format!(
+                        "input slot {slot}: gathering the strided and broadcast inputs needs \
+                         more than {MAX_SCRATCH_BYTES} bytes of scratch per thread"
+                    ))
+                })?;
+            Access::Gather {
+                origin,
+                walk,
+                size,
+                buf,
+            }
+        };
+        plan.access.push(access);
+    }
+    if n == 0 {
+        return Ok(plan);
+    }
+    check_overlaps(program, args.arrays.len(), |k, _| {
+        let in_place = matches!(plan.access[k], Access::InPlace { .. });
+        (reach[k], in_place)
+    })?;
+    Ok(plan)
+}
+
+/// A checked N-d run, shared by the threads working on it.
+struct NdJob<'a> {
+    program: &'a Program,
+    plan: &'a NdPlan,
+    scalars: &'a [[u8; 8]],
+    n: usize,
+}
+
+// SAFETY: an NdJob only carries the caller's array pointers, which
+// `run_nd`'s contract makes valid for the whole call with no other writer;
+// the parts of a threaded run write disjoint element ranges, read inputs
+// only, and gather into their own thread's scratch.
+unsafe impl Sync for NdJob<'_> {}
+
+impl NdJob<'_> {
+    /// Runs blocks `lo..hi`; returns the first nonzero kernel status, or 0.
+    ///
+    /// # Safety
+    ///
+    /// The job passed `check_nd`, `run_nd`'s contract holds, and no other
+    /// thread runs an overlapping block range of this job.
+    unsafe fn blocks(&self, lo: usize, hi: usize) -> u32 {
+        with_scratch(self.plan.scratch_bytes, |scratch| {
+            // SAFETY: `scratch` covers the program's scratch and the gathers'.
+            unsafe { fill_broadcasts(self.program, self.scalars, scratch, self.n.min(BLOCK)) };
+            let mut bases = vec![ptr::null_mut::<u8>(); self.plan.access.len()];
+            for block in lo..hi {
+                let start = block * BLOCK;
+                let len = BLOCK.min(self.n - start);
+                for (base, access) in bases.iter_mut().zip(&self.plan.access) {
+                    *base = match access {
+                        // SAFETY: a contiguous array holds n > start elements
+                        // from its base (checked against its length).
+                        Access::InPlace { base, size } => unsafe { base.add(start * size) },
+                        Access::Gather {
+                            origin,
+                            walk,
+                            size,
+                            buf,
+                        } => {
+                            // SAFETY: the plan put BLOCK elements of `size`
+                            // at `buf` inside this thread's scratch; the walk
+                            // reaches only elements inside the array (checked),
+                            // which no output overlaps (checked), and
+                            // start + len <= n, the walk's element count.
+                            unsafe {
+                                let dst = scratch.add(*buf);
+                                gather(*size, *origin, walk, start, len, dst);
+                                dst
+                            }
+                        }
+                    };
+                }
+                for ins in &self.program.instrs {
+                    let at = |loc: Loc| match loc {
+                        Loc::Unused => ptr::null_mut(),
+                        Loc::Array { arg, .. } => bases[arg],
+                        // SAFETY: the layout put the register inside the scratch.
+                        Loc::Scratch(offset) => unsafe { scratch.add(offset) },
+                    };
+                    // SAFETY: each location holds `len` elements (arrays and
+                    // gathers as above, scratch blocks BLOCK, broadcasts
+                    // min(n, BLOCK)); the kernel matches the registers'
+                    // dtypes (validated); dst is disjoint from or exactly a
+                    // source, as in `Job::blocks`.
+                    let status = unsafe {
+                        (ins.kernel)(
+                            len,
+                            at(ins.dst),
+                            at(ins.src[0]),
+                            at(ins.src[1]),
+                            at(ins.src[2]),
+                        )
+                    };
+                    if status != 0 {
+                        return status;
+                    }
+                }
+            }
+            0
+        })
     }
 }
 

@@ -20,6 +20,13 @@
 //!                  const u64* ptrs, u32 count,          any number of arrays; on error
 //!                  u8* err, u32 err_cap)                the message is also copied into
 //!                                                       err, NUL-terminated (err may be NULL)
+//! i32 nf_run_nd(u32 handle, u32 threads, const f64* meta, u32 meta_len,
+//!               const f64* geom, u32 geom_len,       an N-d run: geom is the geometry
+//!               const u64* ptrs, u32 count,          block of `numfuse_core::Geometry`;
+//!               u8* err, u32 err_cap)                lengths in meta are whole arrays
+//! i32 nf_run_nd_K(u32 handle, u32 threads, const f64* meta, u32 meta_len,
+//!                 const f64* geom, u32 geom_len,
+//!                 void* a0, ..., void* a{K-1})       K = 1..=8
 //! ```
 //!
 //! `nf_run_table`'s own error buffer serves `nonblocking` calls, which run on
@@ -60,7 +67,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::slice;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use numfuse_core::{run, ArrayArg, Error, ErrorCode, Program, RunArgs};
+use numfuse_core::{run, run_nd, ArrayArg, Error, ErrorCode, Geometry, Program, RunArgs};
 
 /// The version of this ABI; bumped on any incompatible change.
 pub const ABI_VERSION: u32 = 1;
@@ -315,6 +322,34 @@ unsafe fn run_arrays(
     ptrs: impl Fn(usize) -> *mut u8,
     arrays: &mut [ArrayArg],
 ) -> Result<i32, Error> {
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        run_arrays_with(
+            handle,
+            threads,
+            meta,
+            meta_len,
+            ptrs,
+            arrays,
+            |program, args| run(program, args),
+        )
+    }
+}
+
+/// As [`run_arrays`], with the run itself done by `runner`.
+///
+/// # Safety
+///
+/// As [`run_arrays`], for what `runner` reads and writes.
+unsafe fn run_arrays_with(
+    handle: u32,
+    threads: u32,
+    meta: *const f64,
+    meta_len: u32,
+    ptrs: impl Fn(usize) -> *mut u8,
+    arrays: &mut [ArrayArg],
+    runner: impl FnOnce(&Program, &RunArgs) -> Result<(), Error>,
+) -> Result<i32, Error> {
     let program = lookup(handle)?;
     if meta.is_null() {
         return Err(bad_args("meta is NULL".to_string()));
@@ -344,8 +379,7 @@ unsafe fn run_arrays(
         scalars: &meta[1 + k..need],
         threads: threads as usize,
     };
-    // SAFETY: forwarded from this function's contract.
-    unsafe { run(&program, &args) }?;
+    runner(&program, &args)?;
     Ok(0)
 }
 
@@ -389,6 +423,74 @@ run_k! {
     nf_run_8: 8 => [a0, a1, a2, a3, a4, a5, a6, a7];
 }
 
+/// Decodes the geometry block of an N-d run.
+///
+/// # Safety
+///
+/// `geom` is NULL or valid for reads of `geom_len` 8-byte slots.
+unsafe fn geometry(geom: *const f64, geom_len: u32, n_arrays: usize) -> Result<Geometry, Error> {
+    if geom.is_null() {
+        return Err(bad_args("geom is NULL".to_string()));
+    }
+    // SAFETY: non-null and valid for geom_len slots (the caller's contract);
+    // [u8; 8] needs no alignment.
+    let block = unsafe { slice::from_raw_parts(geom.cast::<[u8; 8]>(), geom_len as usize) };
+    Geometry::decode(block, n_arrays)
+}
+
+macro_rules! run_nd_k {
+    ($($name:ident: $k:literal => [$($a:ident),*];)*) => {$(
+        /// Runs a program over an N-d geometry and
+        #[doc = concat!(stringify!($k), " arrays (outputs first, then inputs); see `nf_run_nd`.")]
+        ///
+        /// # Safety
+        ///
+        /// `meta` and `geom` are NULL or valid for reads of `meta_len` and
+        /// `geom_len` 8-byte slots; each array is valid as
+        /// `numfuse_core::run_nd` requires for the length in `meta`.
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(
+            handle: u32,
+            threads: u32,
+            meta: *const f64,
+            meta_len: u32,
+            geom: *const f64,
+            geom_len: u32,
+            $($a: *mut c_void),*
+        ) -> i32 {
+            guard(|| {
+                // SAFETY: forwarded from this function's contract.
+                let geometry = unsafe { geometry(geom, geom_len, $k) }?;
+                let ptrs: [*mut u8; $k] = [$($a.cast()),*];
+                let mut arrays = [ArrayArg { ptr: std::ptr::null_mut(), len: 0 }; $k];
+                // SAFETY: forwarded from this function's contract.
+                unsafe {
+                    run_arrays_with(
+                        handle,
+                        threads,
+                        meta,
+                        meta_len,
+                        |i| ptrs[i],
+                        &mut arrays,
+                        |program, args| run_nd(program, args, &geometry),
+                    )
+                }
+            })
+        }
+    )*};
+}
+
+run_nd_k! {
+    nf_run_nd_1: 1 => [a0];
+    nf_run_nd_2: 2 => [a0, a1];
+    nf_run_nd_3: 3 => [a0, a1, a2];
+    nf_run_nd_4: 4 => [a0, a1, a2, a3];
+    nf_run_nd_5: 5 => [a0, a1, a2, a3, a4];
+    nf_run_nd_6: 6 => [a0, a1, a2, a3, a4, a5];
+    nf_run_nd_7: 7 => [a0, a1, a2, a3, a4, a5, a6];
+    nf_run_nd_8: 8 => [a0, a1, a2, a3, a4, a5, a6, a7];
+}
+
 /// Runs a program over `count` arrays whose addresses are in `ptrs`.
 ///
 /// # Safety
@@ -409,31 +511,60 @@ pub unsafe extern "C" fn nf_run_table(
     err_cap: u32,
 ) -> i32 {
     let status = guard(|| {
-        let table = if count == 0 {
-            &[][..]
-        } else if ptrs.is_null() {
-            return Err(bad_args(format!("ptrs is NULL but count is {count}")));
-        } else {
-            // SAFETY: non-null and valid for count u64s (the caller's contract).
-            unsafe { slice::from_raw_parts(ptrs, count as usize) }
-        };
-        let empty = ArrayArg {
-            ptr: std::ptr::null_mut(),
-            len: 0,
-        };
-        // Up to TABLE_ON_STACK arrays need no allocation.
-        let mut on_stack = [empty; TABLE_ON_STACK];
-        let mut on_heap = Vec::new();
-        let arrays = if table.len() <= TABLE_ON_STACK {
-            &mut on_stack[..table.len()]
-        } else {
-            on_heap.resize(table.len(), empty);
-            &mut on_heap[..]
-        };
-        let ptrs = |i: usize| table[i] as usize as *mut u8;
         // SAFETY: forwarded from this function's contract.
-        unsafe { run_arrays(handle, threads, meta, meta_len, ptrs, arrays) }
+        unsafe {
+            with_table(ptrs, count, |ptrs, arrays| {
+                run_arrays(handle, threads, meta, meta_len, ptrs, arrays)
+            })
+        }
     });
+    // SAFETY: forwarded from this function's contract.
+    unsafe { copy_error(status, err, err_cap) };
+    status
+}
+
+/// Calls `f` with the array addresses of a pointer table and room for the
+/// arrays' arguments (on the stack up to [`TABLE_ON_STACK`]).
+///
+/// # Safety
+///
+/// `ptrs` is NULL (only if `count == 0`) or valid for reads of `count` u64s.
+unsafe fn with_table(
+    ptrs: *const u64,
+    count: u32,
+    f: impl FnOnce(&dyn Fn(usize) -> *mut u8, &mut [ArrayArg]) -> Result<i32, Error>,
+) -> Result<i32, Error> {
+    let table = if count == 0 {
+        &[][..]
+    } else if ptrs.is_null() {
+        return Err(bad_args(format!("ptrs is NULL but count is {count}")));
+    } else {
+        // SAFETY: non-null and valid for count u64s (the caller's contract).
+        unsafe { slice::from_raw_parts(ptrs, count as usize) }
+    };
+    let empty = ArrayArg {
+        ptr: std::ptr::null_mut(),
+        len: 0,
+    };
+    // Up to TABLE_ON_STACK arrays need no allocation.
+    let mut on_stack = [empty; TABLE_ON_STACK];
+    let mut on_heap = Vec::new();
+    let arrays = if table.len() <= TABLE_ON_STACK {
+        &mut on_stack[..table.len()]
+    } else {
+        on_heap.resize(table.len(), empty);
+        &mut on_heap[..]
+    };
+    f(&|i: usize| table[i] as usize as *mut u8, arrays)
+}
+
+/// After a failed run (`status < 0`), copies this thread's last error into
+/// `err`, NUL-terminated.
+///
+/// # Safety
+///
+/// `err` is NULL or valid for writes of `err_cap` bytes.
+unsafe fn copy_error(status: i32, err: *mut u8, err_cap: u32) {
     if status < 0 && !err.is_null() && err_cap > 0 {
         let cap = err_cap as usize - 1;
         // SAFETY: err is valid for err_cap bytes; at most cap = err_cap - 1 are
@@ -443,6 +574,51 @@ pub unsafe extern "C" fn nf_run_table(
             *err.add(len) = 0;
         }
     }
+}
+
+/// Runs a program over an N-d geometry (see `numfuse_core::Geometry` for the
+/// layout of `geom`, `geom_len` 8-byte slots) and `count` arrays whose
+/// addresses are in `ptrs`; each array's length in `meta` is its whole
+/// length, and `meta[0]` is the number of elements of the shape.
+///
+/// # Safety
+///
+/// `geom` is NULL or valid for reads of `geom_len` 8-byte slots; `ptrs`,
+/// `err`, `meta` and the arrays as for `nf_run_table`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn nf_run_nd(
+    handle: u32,
+    threads: u32,
+    meta: *const f64,
+    meta_len: u32,
+    geom: *const f64,
+    geom_len: u32,
+    ptrs: *const u64,
+    count: u32,
+    err: *mut u8,
+    err_cap: u32,
+) -> i32 {
+    let status = guard(|| {
+        // SAFETY: forwarded from this function's contract.
+        let geometry = unsafe { geometry(geom, geom_len, count as usize) }?;
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            with_table(ptrs, count, |ptrs, arrays| {
+                run_arrays_with(
+                    handle,
+                    threads,
+                    meta,
+                    meta_len,
+                    ptrs,
+                    arrays,
+                    |program, args| run_nd(program, args, &geometry),
+                )
+            })
+        }
+    });
+    // SAFETY: forwarded from this function's contract.
+    unsafe { copy_error(status, err, err_cap) };
     status
 }
 

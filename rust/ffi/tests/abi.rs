@@ -432,3 +432,124 @@ fn the_table_takes_many_arrays() {
     assert_eq!(arrays[0], vec![f64::from((1..=inputs).sum::<u32>()); n]);
     assert_eq!(nf_program_free(h as u32), 0);
 }
+
+/// Calls `nf_run_nd` for `square()` with `out` (contiguous) and `x` under `geom`.
+fn run_square_nd(geom: &[f64], out: &mut [f64], x: &mut [f64]) -> (i32, String) {
+    let h = new_program(&square());
+    assert!(h > 0, "{}", last_error());
+    let n = out.len();
+    let meta = [n as f64, out.len() as f64, x.len() as f64];
+    let table = [out.as_mut_ptr() as u64, x.as_mut_ptr() as u64];
+    let mut err = [0u8; 256];
+    // SAFETY: meta has 3 slots, geom geom.len(); the table holds the two
+    // arrays of the lengths in meta; err has 256 bytes.
+    let rc = unsafe {
+        nf_run_nd(
+            h as u32,
+            1,
+            meta.as_ptr(),
+            meta.len() as u32,
+            geom.as_ptr(),
+            geom.len() as u32,
+            table.as_ptr(),
+            table.len() as u32,
+            err.as_mut_ptr(),
+            err.len() as u32,
+        )
+    };
+    assert_eq!(nf_program_free(h as u32), 0);
+    let end = err.iter().position(|&b| b == 0).unwrap();
+    (rc, String::from_utf8(err[..end].to_vec()).unwrap())
+}
+
+#[test]
+fn nd_runs_gather_strided_inputs() {
+    // out (2,3) := x² for x the transposed, reversed view of a (3,2) array.
+    let mut x: Vec<f64> = (0..6).map(f64::from).collect();
+    let mut out = vec![0.0; 6];
+    let geom = [2.0, 2.0, 3.0, 0.0, 3.0, 1.0, 5.0, -1.0, -2.0];
+    let (rc, message) = run_square_nd(&geom, &mut out, &mut x);
+    assert_eq!(rc, 0, "{message}");
+    assert_eq!(out, [25.0, 9.0, 1.0, 16.0, 4.0, 0.0]);
+    // The same through the fixed-arity symbol.
+    let h = new_program(&square());
+    let meta = [6.0, 6.0, 6.0];
+    out.fill(0.0);
+    // SAFETY: meta has 3 slots, geom 9; both arrays hold 6 f64.
+    let rc = unsafe {
+        nf_run_nd_2(
+            h as u32,
+            1,
+            meta.as_ptr(),
+            3,
+            geom.as_ptr(),
+            geom.len() as u32,
+            vp(&mut out),
+            vp(&mut x),
+        )
+    };
+    assert_eq!(rc, 0, "{}", last_error());
+    assert_eq!(out, [25.0, 9.0, 1.0, 16.0, 4.0, 0.0]);
+    // SAFETY: as above; the geometry is refused before any array is read.
+    let rc = unsafe {
+        nf_run_nd_2(
+            h as u32,
+            1,
+            meta.as_ptr(),
+            3,
+            geom.as_ptr(),
+            5,
+            vp(&mut out),
+            vp(&mut x),
+        )
+    };
+    assert_eq!(rc, -2);
+    assert!(last_error().starts_with("geometry has 5 slots"));
+    assert_eq!(nf_program_free(h as u32), 0);
+}
+
+#[test]
+fn nd_geometry_is_checked() {
+    let mut x = vec![1.0; 6];
+    let mut out = vec![0.0; 6];
+    let cases: [(&[f64], &str); 4] = [
+        (&[2.0, 2.0, 3.0, 0.0, 3.0, 1.0], "geometry has 6 slots"),
+        (
+            &[2.0, 2.0, 3.0, 0.0, 3.0, 1.0, 0.0, 3.0, f64::NAN],
+            "geometry[8]",
+        ),
+        (
+            &[2.0, 2.0, 3.0, 0.0, 3.0, 1.0, 1.0, 3.0, 1.0],
+            "reaches elements outside",
+        ),
+        (
+            &[2.0, 2.0, 3.0, 0.0, 1.0, 2.0, 0.0, 3.0, 1.0],
+            "not contiguous",
+        ),
+    ];
+    for (geom, want) in cases {
+        let (rc, message) = run_square_nd(geom, &mut out, &mut x);
+        assert_eq!(rc, -2, "{message}");
+        assert!(message.contains(want), "{message} vs {want}");
+    }
+    let h = new_program(&square());
+    let meta = [0.0, 0.0, 0.0];
+    // SAFETY: a NULL geometry is refused before anything is read.
+    let rc = unsafe {
+        nf_run_nd(
+            h as u32,
+            1,
+            meta.as_ptr(),
+            3,
+            ptr::null(),
+            9,
+            ptr::null(),
+            0,
+            ptr::null_mut(),
+            0,
+        )
+    };
+    assert_eq!(rc, -2);
+    assert_eq!(last_error(), "geom is NULL");
+    assert_eq!(nf_program_free(h as u32), 0);
+}

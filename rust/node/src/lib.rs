@@ -8,6 +8,9 @@
 //! - `run(handle, threads, meta: Float64Array, arrays: TypedArray[]): void`
 //! - `runAsync(handle, threads, meta, arrays): Promise<void>` — runs on a libuv
 //!   worker thread, holding references to the arrays until it settles
+//! - `runNd(handle, threads, meta, geometry: Float64Array, arrays)` and
+//!   `runNdAsync(...)`: the same over an N-d geometry (`numfuse_core::Geometry`);
+//!   the lengths in `meta` are then the arrays' whole lengths
 //! - `numCpus(): number`
 //! - `adviseFresh(array)`: huge pages for a fresh result array
 //! - `reduce(op, dtype, data, geom, out, threads)`: a reduction (see [`reduce`])
@@ -42,7 +45,7 @@ use std::ptr;
 use std::sync::{Arc, OnceLock};
 
 use napi::*;
-use numfuse_core::{ArrayArg, DType, Error, ErrorCode, Program, RunArgs};
+use numfuse_core::{ArrayArg, DType, Error, ErrorCode, Geometry, Program, RunArgs};
 
 /// An error on its way to JS.
 struct JsError {
@@ -640,8 +643,85 @@ unsafe extern "C" fn run(env: napi_env, info: napi_callback_info) -> napi_value 
     unsafe {
         js_function(env, || {
             let args = call_arguments(env, info)?;
+            run_call(env, args.as_slice(), "run", None)
+        })
+    }
+}
+
+/// `runNd(handle, threads, meta, geometry: Float64Array, arrays)`: an N-d run
+/// (the geometry block of `numfuse_core::Geometry`; the lengths in `meta` are
+/// the arrays' whole lengths).
+unsafe extern "C" fn run_nd(env: napi_env, info: napi_callback_info) -> napi_value {
+    // SAFETY: Node calls this on the JS thread with its env and call info.
+    unsafe {
+        js_function(env, || {
+            let args = call_arguments(env, info)?;
+            let (rest, geometry) = split_geometry(args.as_slice(), "runNd")?;
+            run_call(env, rest.as_slice(), "runNd", Some(geometry))
+        })
+    }
+}
+
+/// The arguments of an N-d call without the geometry (the fourth), and the geometry.
+fn split_geometry(args: &[napi_value], function: &str) -> Result<(Values, napi_value)> {
+    if args.len() < 5 {
+        return Err(JsError::bad_args(format!(
+            "{function} takes a handle, threads, meta, a geometry and the arrays, got {} \
+             arguments",
+            args.len()
+        )));
+    }
+    let mut rest = Values::new(args.len() - 1);
+    let slots = rest.as_mut_slice();
+    slots[..3].copy_from_slice(&args[..3]);
+    slots[3..].copy_from_slice(&args[4..]);
+    Ok((rest, args[3]))
+}
+
+/// The geometry of an N-d call for `k` arrays, from its Float64Array.
+///
+/// # Safety
+///
+/// `env` is the current environment; `value` one of its values.
+unsafe fn geometry(env: napi_env, value: napi_value, k: usize, function: &str) -> Result<Geometry> {
+    // SAFETY: as this function's contract.
+    let block = unsafe { typed_array(env, value, &|| format!("{function}'s geometry")) }?;
+    if block.kind != TypedarrayType::float64_array {
+        return Err(JsError::bad_args(format!(
+            "{function}'s geometry must be a Float64Array, got a {}",
+            kind_name(block.kind)
+        )));
+    }
+    let slots: &[[u8; 8]] = if block.len == 0 || block.data.is_null() {
+        &[]
+    } else {
+        // SAFETY: a Float64Array of `len` elements is `len` 8-byte slots at
+        // `data` during this call; [u8; 8] needs no alignment.
+        unsafe { std::slice::from_raw_parts(block.data.cast::<[u8; 8]>(), block.len) }
+    };
+    Ok(Geometry::decode(slots, k)?)
+}
+
+/// A synchronous run, 1-D or (with a geometry value) N-d.
+///
+/// # Safety
+///
+/// `env` is the current environment, on the JS thread; `args` its values.
+unsafe fn run_call(
+    env: napi_env,
+    args: &[napi_value],
+    function: &str,
+    geom: Option<napi_value>,
+) -> Result<napi_value> {
+    // SAFETY: as this function's contract (for every call below).
+    unsafe {
+        {
             let mut scratch = Values::new(0);
-            let call = Call::new(env, args.as_slice(), &mut scratch, "run")?;
+            let call = Call::new(env, args, &mut scratch, function)?;
+            let geometry = match geom {
+                Some(value) => Some(geometry(env, value, call.k, function)?),
+                None => None,
+            };
             let n_scalars = call.program.n_scalars();
             let (mut inline_arrays, mut inline_scalars);
             let (mut heap_arrays, mut heap_scalars);
@@ -670,10 +750,13 @@ unsafe extern "C" fn run(env: napi_env, info: napi_callback_info) -> napi_value 
             };
             // The arrays are JS values of this synchronous call: nothing else
             // runs JS (so nothing detaches or resizes them) until it returns.
-            numfuse_core::run(&call.program, &args)?;
+            match &geometry {
+                None => numfuse_core::run(&call.program, &args)?,
+                Some(geometry) => numfuse_core::run_nd(&call.program, &args, geometry)?,
+            }
             // Node returns `undefined` for a null result.
             Ok(ptr::null_mut())
-        })
+        }
     }
 }
 
@@ -704,6 +787,8 @@ struct AsyncRun {
     deferred: napi_deferred,
     work: napi_async_work,
     outcome: Result<()>,
+    /// The geometry of an N-d run.
+    geometry: Option<Geometry>,
 }
 
 impl AsyncRun {
@@ -741,7 +826,10 @@ unsafe extern "C" fn execute(_env: napi_env, data: *mut c_void) {
     // lengths, and the references in `job.refs` keep those alive until
     // `complete`; the API documents that they must not be changed meanwhile.
     let outcome = catch_unwind(AssertUnwindSafe(|| unsafe {
-        numfuse_core::run(&job.program, &args)
+        match &job.geometry {
+            None => numfuse_core::run(&job.program, &args),
+            Some(geometry) => numfuse_core::run_nd(&job.program, &args, geometry),
+        }
     }));
     job.outcome = match outcome {
         Ok(result) => result.map_err(JsError::from),
@@ -797,8 +885,43 @@ unsafe extern "C" fn run_async(env: napi_env, info: napi_callback_info) -> napi_
     unsafe {
         js_function(env, || {
             let args = call_arguments(env, info)?;
+            async_call(env, args.as_slice(), "runAsync", None)
+        })
+    }
+}
+
+/// `runNdAsync(handle, threads, meta, geometry, arrays): Promise<void>`.
+unsafe extern "C" fn run_nd_async(env: napi_env, info: napi_callback_info) -> napi_value {
+    // SAFETY: Node calls this on the JS thread with its env and call info.
+    unsafe {
+        js_function(env, || {
+            let args = call_arguments(env, info)?;
+            let (rest, geometry) = split_geometry(args.as_slice(), "runNdAsync")?;
+            async_call(env, rest.as_slice(), "runNdAsync", Some(geometry))
+        })
+    }
+}
+
+/// Queues an async run, 1-D or (with a geometry value) N-d; returns its promise.
+///
+/// # Safety
+///
+/// `env` is the current environment, on the JS thread; `args` its values.
+unsafe fn async_call(
+    env: napi_env,
+    args: &[napi_value],
+    function: &str,
+    geom: Option<napi_value>,
+) -> Result<napi_value> {
+    // SAFETY: as this function's contract (for every call below).
+    unsafe {
+        {
             let mut scratch = Values::new(0);
-            let call = Call::new(env, args.as_slice(), &mut scratch, "runAsync")?;
+            let call = Call::new(env, args, &mut scratch, function)?;
+            let geometry = match geom {
+                Some(value) => Some(geometry(env, value, call.k, function)?),
+                None => None,
+            };
             let mut scalars = vec![[0u8; 8]; call.program.n_scalars()];
             call.scalars(&mut scalars);
             let mut job = Box::new(AsyncRun {
@@ -811,6 +934,7 @@ unsafe extern "C" fn run_async(env: napi_env, info: napi_callback_info) -> napi_
                 deferred: ptr::null_mut(),
                 work: ptr::null_mut(),
                 outcome: Ok(()),
+                geometry,
             });
             let queued = queue(env, &call, &mut job);
             match queued {
@@ -830,7 +954,7 @@ unsafe extern "C" fn run_async(env: napi_env, info: napi_callback_info) -> napi_
                     Err(e)
                 }
             }
-        })
+        }
     }
 }
 
@@ -1250,6 +1374,8 @@ const EXPORTS: [(&str, napi_callback); 8] = [
     ("programFree\0", Some(program_free)),
     ("run\0", Some(run)),
     ("runAsync\0", Some(run_async)),
+    ("runNd\0", Some(run_nd)),
+    ("runNdAsync\0", Some(run_nd_async)),
     ("numCpus\0", Some(num_cpus)),
     ("adviseFresh\0", Some(advise_fresh)),
     ("reduce\0", Some(reduce)),

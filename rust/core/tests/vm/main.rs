@@ -3,5 +3,6 @@
 
 mod common;
 mod kernels;
+mod nd;
 mod run;
 mod validate;
