@@ -82,12 +82,53 @@ export type ResultOf<E extends string> = string extends E ? NumericArray | undef
   : NoComparisons<E> extends `${string}=${string}` ? NumericArray | undefined
   : NumericArray;
 
-/** A compiled program, run many times with `run`; `R` is what a run returns. */
-export interface Kernel<R extends NumericArray | undefined = NumericArray | undefined> {
+/** A kernel's signature: each variable's dtype, in the order of its positional arguments. */
+export type Signature = Readonly<Record<string, DType>>;
+
+/** What a variable declared with dtype `D` may be passed as: an array of `D`, or a scalar. */
+export type ArgumentOf<D extends DType> = D extends "bool" ? Uint8Array | boolean | number
+  : D extends "int64" ? BigInt64Array | bigint | number
+  : D extends "uint64" ? BigUint64Array | bigint | number
+  : D extends "float64" ? Float64Array | number
+  : D extends "float32" ? Float32Array | number
+  : D extends "int32" ? Int32Array | number
+  : D extends "uint32" ? Uint32Array | number
+  : D extends "int16" ? Int16Array | number
+  : D extends "uint16" ? Uint16Array | number
+  : D extends "int8" ? Int8Array | number
+  : D extends "uint8" ? Uint8Array | number
+  : NumericArray | Scalar;
+
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends
+  (x: infer I) => void ? I : never;
+type LastOf<U> = UnionToIntersection<U extends unknown ? () => U : never> extends () => infer L ? L
+  : never;
+/** A tuple of `T`s, one per member of the union `U`. */
+type OnePer<U, T, Tuple extends T[] = []> = [U] extends [never] ? Tuple
+  : OnePer<Exclude<U, LastOf<U>>, T, [T, ...Tuple]>;
+
+/**
+ * The positional arguments of a kernel with signature `S`: as many as `S`
+ * has names, each any of `S`'s argument types (TypeScript does not know the
+ * order of an object type's keys, so it cannot tell which is which).
+ */
+export type Arguments<S extends Signature> = string extends keyof S ? ArgumentOf<S[keyof S]>[]
+  : OnePer<keyof S, ArgumentOf<S[keyof S]>>;
+
+/**
+ * A compiled program, run many times with `run`, or positionally with `call`
+ * and `callInto`; `R` is what a run returns, `S` the signature.
+ */
+export interface Kernel<
+  R extends NumericArray | undefined = NumericArray | undefined,
+  S extends Signature = Signature,
+> {
   /** The program it was compiled from. */
   readonly expression: string;
   /** The variables it takes and their dtypes. */
-  readonly signature: Readonly<Record<string, DType>>;
+  readonly signature: Readonly<S>;
+  /** The signature's names in order: the order of `call`'s arguments. */
+  readonly params: readonly (keyof S & string)[];
   /**
    * Runs it; variables declared with a dtype may be given as arrays or as
    * scalars. Returns the result, or `undefined` when the program ends with
@@ -96,6 +137,37 @@ export interface Kernel<R extends NumericArray | undefined = NumericArray | unde
   run(variables: Variables, options?: EvaluateOptions): R;
   /** As `run`, off the JS thread. */
   runAsync(variables: Variables, options?: EvaluateOptions): Promise<R>;
+  /**
+   * Runs it with one argument per signature entry, in the signature's order
+   * (`params`): a typed array of the declared dtype (a Uint8Array for
+   * `bool`) or a scalar. Returns a new result array, or `undefined` when the
+   * program ends with an assignment (the arrays assigned are written in
+   * place). The same checks and aliasing rules as `evaluate`, without
+   * looking variables up by name: the fast path for hot loops.
+   *
+   * @example
+   * ```ts ignore
+   * import { compile } from "./mod.ts";
+   * const axpy = compile("a * x + y", { a: "float32", x: "float32", y: "float32" });
+   * const x = new Float32Array([1, 2]), y = new Float32Array([10, 20]);
+   * axpy.call(2, x, y); // Float32Array [12, 24]
+   * ```
+   */
+  call(...args: Arguments<S>): R;
+  /**
+   * As `call`, but writes the result into `out` (which may be one of the
+   * inputs, exactly) and returns it; `out` follows `evaluate`'s `same_kind`
+   * casting. A TypeError for a program that ends with an assignment.
+   *
+   * @example
+   * ```ts ignore
+   * import { compile } from "./mod.ts";
+   * const sgd = compile("p - lr * g", { p: "float32", g: "float32", lr: "float32" });
+   * const p = new Float32Array(64), g = new Float32Array(64).fill(1);
+   * for (let step = 0; step < 100; step++) sgd.callInto(p, p, g, 0.01); // p updated in place
+   * ```
+   */
+  callInto(out: NumericArray, ...args: Arguments<S>): NumericArray;
 }
 
 /** The dtypes the VM has opcodes for so far. */
@@ -139,6 +211,8 @@ interface Variant {
   readonly args: NumericArray[];
   readonly meta: Float64Array;
   readonly metaInt: BigInt64Array;
+  /** Set when the cache evicts it and frees its handle; a kernel bound to it rebinds. */
+  freed: boolean;
 }
 
 interface Entry {
@@ -270,6 +344,11 @@ function programNames(program: Program): { names: string[]; optional: Uint8Array
   return { names, optional: Uint8Array.from(optional) };
 }
 
+function free(v: Variant): void {
+  v.freed = true;
+  native().programFree(v.handle);
+}
+
 function entryFor(expression: string): Entry {
   let entry = cache.get(expression);
   if (entry) return entry;
@@ -281,7 +360,7 @@ function entryFor(expression: string): Entry {
   if (cache.size >= CACHE_EXPRESSIONS) {
     const [oldest, evicted] = cache.entries().next().value as [string, Entry];
     cache.delete(oldest);
-    for (const v of evicted.variants) native().programFree(v.handle);
+    for (const v of evicted.variants) free(v);
   }
   cache.set(expression, entry);
   return entry;
@@ -424,9 +503,10 @@ function buildVariant(expression: string, entry: Entry, codes: Int32Array, out?:
     args: new Array(k),
     meta,
     metaInt: new BigInt64Array(meta.buffer),
+    freed: false,
   };
   if (entry.variants.length >= CACHE_VARIANTS) {
-    native().programFree(entry.variants.shift()!.handle);
+    free(entry.variants.shift()!);
   }
   entry.variants.push(variant);
   return variant;
@@ -632,7 +712,7 @@ function writeScalar(v: Variant, slot: number, s: number, value: Scalar, names: 
 function release(v: Variant): void {
   // Plain loops: Array.prototype.fill is a runtime call in V8, slower than the whole VM run here.
   for (let s = 0; s < v.args.length; s++) v.args[s] = EMPTY;
-  for (let i = 0; i < scratchValues.length; i++) scratchValues[i] = undefined;
+  for (let i = 0; i < v.names.length; i++) scratchValues[i] = undefined;
 }
 
 const EMPTY = new Float64Array(0);
@@ -644,14 +724,133 @@ function run(
   declared?: Readonly<Record<string, DType>>,
 ): NumericArray | undefined {
   const out = options?.out;
-  const v = variantFor(expression, variables, declared, out, options?.casting ?? "same_kind");
-  const result = prepare(v, v.names, out);
+  return execute(
+    variantFor(expression, variables, declared, out, options?.casting ?? "same_kind"),
+    out,
+  );
+}
+
+/** Runs a variant on the values in `scratchValues` (as `variantFor` or a kernel left them). */
+function execute(v: Variant, out: NumericArray | undefined): NumericArray | undefined {
   try {
+    const result = prepare(v, v.names, out);
     native().run(v.handle, getNumThreads(), v.meta, v.args);
+    return result;
   } finally {
     release(v);
   }
-  return result;
+}
+
+/** An array class, as `instanceof` takes it. */
+type ArrayClass = abstract new (length: number) => NumericArray;
+
+/**
+ * A kernel's positional calls: the variant its last call ran, so that the
+ * next call only checks each argument against it (an array of the same
+ * class, or a scalar) instead of classifying variables by name.
+ */
+interface Positional {
+  readonly expression: string;
+  readonly declared: Signature;
+  readonly params: readonly string[];
+  /** The variant bound; undefined until the first call. */
+  variant: Variant | undefined;
+  /** For each variable of the variant (`names` order), its argument's index; -1 if absent. */
+  position: Int32Array;
+  /** For each variable, the class its array must be; undefined for a scalar or an absent one. */
+  classes: (ArrayClass | undefined)[];
+  /** The class of an `out` the variant writes without a cast; undefined without a result. */
+  outClass: ArrayClass | undefined;
+}
+
+function classOf(dtype: DType): ArrayClass {
+  return allocArray(dtype, 0).constructor as ArrayClass;
+}
+
+/** Binds a kernel's positional calls to a variant (one writing its own result dtype). */
+function bind(k: Positional, v: Variant): void {
+  k.position = Int32Array.from(v.names, (name) => k.params.indexOf(name));
+  k.classes = Array.from(v.codes, (c) => c < STRONG_SCALAR ? classOf(DTYPES[c]) : undefined);
+  k.outClass = v.resultDtype === undefined ? undefined : classOf(v.resultDtype);
+  k.variant = v;
+}
+
+/**
+ * A positional call: when every argument matches the bound variant (and
+ * `out`, if given, is of the result's class), runs it directly; otherwise
+ * takes the by-name path, which checks everything and rebinds.
+ */
+function callPositional(
+  k: Positional,
+  args: ArrayLike<unknown>,
+  out: NumericArray | undefined,
+  into: boolean,
+): NumericArray | undefined {
+  const v = k.variant;
+  if (v === undefined || v.freed || args.length !== k.params.length) {
+    return callByName(k, args, out, into);
+  }
+  if (into && !(out instanceof k.outClass!)) return callByName(k, args, out, into);
+  const codes = v.codes, position = k.position, classes = k.classes;
+  for (let i = 0; i < codes.length; i++) {
+    const code = codes[i];
+    if (code === ABSENT) continue;
+    const a = args[position[i]];
+    if (code < STRONG_SCALAR) {
+      if (!(a instanceof classes[i]!) || !ArrayBuffer.isView(a)) {
+        return callByName(k, args, out, into);
+      }
+    } else if (typeof a !== "number" && typeof a !== "bigint" && typeof a !== "boolean") {
+      return callByName(k, args, out, into);
+    }
+    scratchValues[i] = a;
+  }
+  return execute(v, out);
+}
+
+/** A positional call through `variantFor`, with its checks and messages; binds the variant. */
+function callByName(
+  k: Positional,
+  args: ArrayLike<unknown>,
+  out: NumericArray | undefined,
+  into: boolean,
+): NumericArray | undefined {
+  const params = k.params;
+  if (args.length !== params.length) {
+    throw new TypeError(
+      `Kernel takes ${params.length} argument${params.length === 1 ? "" : "s"} (${
+        params.join(", ")
+      }): got ${args.length}`,
+    );
+  }
+  if (into && !ArrayBuffer.isView(out)) {
+    throw new TypeError(`Argument 'out' of callInto must be a typed array: got ${describe(out)}`);
+  }
+  const variables: Record<string, unknown> = Object.create(null);
+  for (let i = 0; i < params.length; i++) {
+    const a = args[i];
+    // A Uint8Array declared bool is a mask; by name, it would need { data, dtype: "bool" }.
+    variables[params[i]] = k.declared[params[i]] === "bool" && a instanceof Uint8Array
+      ? { data: a, dtype: "bool" }
+      : a;
+  }
+  const plain = variantFor(
+    k.expression,
+    variables as Variables,
+    k.declared,
+    undefined,
+    "same_kind",
+  );
+  if (into && plain.resultDtype === undefined) {
+    throw new TypeError(
+      "Kernel.callInto is not allowed: the program ends with an assignment, so it has no result; use call",
+    );
+  }
+  bind(k, plain);
+  const v = into
+    ? variantFor(k.expression, variables as Variables, k.declared, out, "same_kind")
+    : plain;
+  return execute(v, out);
 }
 
 async function runAsync(
@@ -770,19 +969,34 @@ function compileForSignature(expression: string, declared: Record<string, DType>
  * adam.run({ p, g, m, v, b1: 0.9, b2: 0.999, lr: 1e-3, eps: 1e-8 }); // undefined; p, m, v updated
  * ```
  */
-export function compile<E extends string>(
+export function compile<E extends string, const S extends Signature>(
   expression: E,
-  signature: Readonly<Record<string, DType>>,
-): Kernel<ResultOf<E>> {
+  signature: S,
+): Kernel<ResultOf<E>, S> {
   const declared = checkSignature(signature);
   compileForSignature(expression, declared);
-  const frozen = Object.freeze({ ...declared });
+  const frozen = Object.freeze({ ...declared }) as Readonly<S>;
+  const params = Object.freeze(Object.keys(frozen)) as readonly (keyof S & string)[];
+  const positional: Positional = {
+    expression,
+    declared: frozen,
+    params,
+    variant: undefined,
+    position: new Int32Array(0),
+    classes: [],
+    outClass: undefined,
+  };
   return {
     expression,
     signature: frozen,
+    params,
     run: (variables, options) => run(expression, variables, options, frozen) as ResultOf<E>,
     runAsync: (variables, options) =>
       runAsync(expression, variables, options, frozen) as Promise<ResultOf<E>>,
+    call: (...args) =>
+      callPositional(positional, args as ArrayLike<unknown>, undefined, false) as ResultOf<E>,
+    callInto: (out, ...args) =>
+      callPositional(positional, args as ArrayLike<unknown>, out, true) as NumericArray,
   };
 }
 
