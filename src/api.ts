@@ -28,7 +28,7 @@ import {
   isDType,
   type NumericArray,
 } from "./dtype.ts";
-import { ADVISE_MIN_BYTES, type NativeBinding } from "./native.ts";
+import { ADVISE_MIN_BYTES, isOverlapError, type NativeBinding } from "./native.ts";
 import { parseProgram } from "./parser.ts";
 
 /** A JS scalar operand: weakly typed, as Python scalars are under NumPy 2 (NEP 50). */
@@ -608,7 +608,6 @@ function prepare(
     out = allocate ? fresh(v.resultDtype!, n) : EMPTY;
     v.args[0] = out;
   }
-  if (nOut > firstNamed || out !== undefined) resolveOverlaps(v, names);
   const meta = v.meta;
   meta[0] = n;
   for (let s = 0; s < v.args.length; s++) meta[1 + s] = v.args[s].length;
@@ -646,16 +645,19 @@ function fresh(dtype: DType, n: number): NumericArray {
   return array;
 }
 
-/**
- * Outputs that share memory are refused. An input that shares memory with an
- * output is copied first, except the array of an assigned variable itself
- * and an exact alias of the result (both element-wise safe), so a run reads
- * every variable as it was when the call began.
- */
 function outputLabel(v: Variant, names: readonly string[], o: number): string {
   return v.outputIndex[o] < 0 ? "option 'out'" : `variable '${names[v.outputIndex[o]]}'`;
 }
 
+/**
+ * Outputs that share memory are refused. An input that shares memory with an
+ * output is copied first, except the array of an assigned variable itself
+ * and an exact alias of the result (both element-wise safe), so a run reads
+ * every variable as it was when the call began. Synchronous runs call this
+ * only when the VM refused an overlap (its own check allows an exact alias
+ * whose input is read before the output is written, which gives the same
+ * result as a copy).
+ */
 function resolveOverlaps(v: Variant, names: readonly string[]): void {
   const nOut = v.nOut;
   for (let o = 0; o < nOut; o++) {
@@ -734,7 +736,14 @@ function run(
 function execute(v: Variant, out: NumericArray | undefined): NumericArray | undefined {
   try {
     const result = prepare(v, v.names, out);
-    native().run(v.handle, getNumThreads(), v.meta, v.args);
+    try {
+      native().run(v.handle, getNumThreads(), v.meta, v.args);
+    } catch (e) {
+      // The VM checks overlaps before it writes anything: resolve them and run again.
+      if (!isOverlapError(e)) throw e;
+      resolveOverlaps(v, v.names);
+      native().run(v.handle, getNumThreads(), v.meta, v.args);
+    }
     return result;
   } finally {
     release(v);
@@ -862,6 +871,7 @@ async function runAsync(
   const out = options?.out;
   const v = variantFor(expression, variables, declared, out, options?.casting ?? "same_kind");
   const result = prepare(v, v.names, out);
+  resolveOverlaps(v, v.names);
   const args = v.args.slice();
   release(v);
   await native().runAsync(v.handle, getNumThreads(), v.meta, args);
@@ -1047,6 +1057,7 @@ export function validate(
     const v = variantFor(expression, variables, undefined, out, options?.casting ?? "same_kind");
     try {
       prepare(v, v.names, out, false);
+      resolveOverlaps(v, v.names);
     } finally {
       release(v);
     }
