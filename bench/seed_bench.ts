@@ -3,8 +3,9 @@
  * and tanh∘ReLU, plus Adam fused into one program and ReLU/tanh∘ReLU into a
  * reused `out`), numfuse's `evaluate` and compiled kernel's positional call
  * against a plain JS loop, at 64, 1728, 2^18 and 4096×4096 float32 elements;
- * then the per-call overhead of SGD at 0, 64 and 1728 elements. Run with
- * `deno task bench`; `deno task compare` adds NumPy and numexpr.
+ * then the per-call overhead of SGD at 0, 64 and 1728 elements (alone:
+ * `deno task bench --filter overhead`). Run with `deno task bench`;
+ * `deno task compare` adds NumPy and numexpr.
  *
  * Before timing, every workload checks numfuse's results against the JS loop's.
  */
@@ -35,15 +36,19 @@ for (const n of [0, 64, 1728]) {
     throw new Error(`overhead n=${n}: numfuse and the JS loop disagree`);
   }
   const { p, g } = fresh();
-  const group = `overhead: sgd p - g into p @ ${n}`;
+  const group = `sgd p - g into p @ ${n}`;
   Deno.bench({
-    name: "js loop",
+    name: "overhead: js loop",
     group,
     baseline: true,
     fn: () => {
       for (let i = 0; i < p.length; i++) p[i] -= g[i];
     },
   });
-  Deno.bench({ name: "evaluate", group, fn: () => void evaluate("p - g", { p, g }, { out: p }) });
-  Deno.bench({ name: "kernel.callInto", group, fn: () => void sgd.callInto(p, p, g) });
+  Deno.bench({
+    name: "overhead: evaluate",
+    group,
+    fn: () => void evaluate("p - g", { p, g }, { out: p }),
+  });
+  Deno.bench({ name: "overhead: kernel.callInto", group, fn: () => void sgd.callInto(p, p, g) });
 }

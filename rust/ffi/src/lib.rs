@@ -332,9 +332,10 @@ unsafe fn copy_last_error(buf: *mut u8, cap: usize) -> u32 {
 /// A count from `meta`: a whole number in `[0, 2^53]`.
 fn count(meta: &[[u8; 8]], i: usize, what: &str) -> Result<usize, Error> {
     let x = f64::from_ne_bytes(meta[i]);
-    // In range, `as u64` truncates: equality means a whole number (no libm trunc call).
-    if (0.0..=9_007_199_254_740_992.0).contains(&x) && (x as u64) as f64 == x {
-        if let Ok(value) = usize::try_from(x as u64) {
+    // In range, `as i64` truncates exactly (one instruction each way, unlike
+    // u64 or a libm trunc call): equality means a whole number.
+    if (0.0..=9_007_199_254_740_992.0).contains(&x) && (x as i64) as f64 == x {
+        if let Ok(value) = usize::try_from(x as i64) {
             return Ok(value);
         }
     }
