@@ -553,12 +553,13 @@ function variantFor(
       }`,
     );
   }
+  // Every casting mode allows the result's own dtype.
+  if (target === plain.resultDtype) return plain;
   if (!canCast(plain.resultDtype, target, casting)) {
     throw new TypeError(
       `Cannot write a ${plain.resultDtype} result into a ${target} out with casting "${casting}"`,
     );
   }
-  if (target === plain.resultDtype) return plain;
   return findVariant(entry, scratchCodes, dtypeCode(target)) ??
     buildVariant(expression, entry, scratchCodes, target);
 }
