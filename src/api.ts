@@ -800,7 +800,9 @@ function callPositional(
   if (v === undefined || v.freed || args.length !== k.params.length) {
     return callByName(k, args, out, into);
   }
-  if (into && !(out instanceof k.outClass!)) return callByName(k, args, out, into);
+  if (into && (k.outClass === undefined || !(out instanceof k.outClass))) {
+    return callByName(k, args, out, into);
+  }
   const codes = v.codes, position = k.position, classes = k.classes;
   for (let i = 0; i < codes.length; i++) {
     const code = codes[i];

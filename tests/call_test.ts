@@ -182,6 +182,9 @@ test("positional errors name the parameter, as evaluate's name the variable", ()
     /^(TypeError: Variable 'g' is a detached array|RangeError: Arrays must have the same length: 'p' has 4 elements, 'g' has 0$)/,
   );
   const program = compile("y = x + 1", { x: "float64", y: "float64" });
+  const [x1, y1] = [new Float64Array([1]), new Float64Array(1)];
+  assert.equal(program.call(x1, y1), undefined);
+  assert.deepEqual(y1, new Float64Array([2]));
   throwsExactly(
     () => program.callInto(new Float64Array(1), new Float64Array(1), new Float64Array(1)),
     TypeError,
