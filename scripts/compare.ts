@@ -378,7 +378,7 @@ function svg(rows: Row[], m: Meta): string {
   const names = [...new Set(rows.map((r) => r.workload.name))];
   const cols = 2, pw = 440, ph = 300, top = 92;
   const ml = 62, mr = 14, mt = 30, mb = 44; // inside each panel
-  const width = cols * pw + 10, height = top + Math.ceil(names.length / cols) * ph + 40;
+  const width = cols * pw + 10, height = top + Math.ceil(names.length / cols) * ph + 54;
   const ns = rows.map((r) => r.n);
   const ts = rows.flatMap((r) => SYSTEMS.map((s) => r.times[s]?.median)).filter((t) =>
     t !== undefined && t > 0
@@ -389,7 +389,7 @@ function svg(rows: Row[], m: Meta): string {
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
-    `<text x="16" y="26" font-size="18" font-weight="bold">numfuse (evaluate, kernel call) vs JS loop, NumPy and numexpr: time per call (float32, log-log)</text>`,
+    `<text x="16" y="26" font-size="18" font-weight="bold">numfuse vs JS loop, NumPy and numexpr: time per call (float32, log-log)</text>`,
     `<text x="16" y="46" font-size="12" fill="#444">${
       esc(
         `${m.date} · ${m.cpu}, ${m.cpus} CPUs · Deno ${m.deno} · NumPy ${m.py.numpy} · numexpr ${m.py.numexpr} · lower is better`,
@@ -495,11 +495,12 @@ function svg(rows: Row[], m: Meta): string {
     } ms · STREAM (Rust, rayon, same run): triad ${
       m.stream.triad.gbs.toFixed(1)
     } GB/s (sgd, adam), copy ${m.stream.copy.gbs.toFixed(1)} GB/s (relu, tanh)`,
-    `NumPy relu is ${m.py.relu_numpy}, as in the seed; "into out (reused)": np.maximum(p, 0, out=q), out=q elsewhere · on a shared machine, ratios are more meaningful than absolute times`,
+    `NumPy relu: ${m.py.relu_numpy} (the seed's); "into out": np.maximum(p, 0, out=q) · kernel call: compile once, kernel.call(p)`,
+    "on a shared machine, ratios are more meaningful than absolute times",
   ];
   out.push(
     ...footer.map((t, i) =>
-      `<text x="16" y="${height - 24 + 14 * i}" font-size="11" fill="#444">${esc(t)}</text>`
+      `<text x="16" y="${height - 38 + 14 * i}" font-size="11" fill="#444">${esc(t)}</text>`
     ),
     `</svg>`,
   );
