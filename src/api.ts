@@ -82,10 +82,30 @@ export type ResultOf<E extends string> = string extends E ? NumericArray | undef
   : NoComparisons<E> extends `${string}=${string}` ? NumericArray | undefined
   : NumericArray;
 
-/** A kernel's signature: each variable's dtype, in the order of its positional arguments. */
+/**
+ * A kernel's signature: each variable's dtype, in the order of its
+ * positional arguments.
+ *
+ * @example
+ * ```ts ignore
+ * import { compile, type Signature } from "./mod.ts";
+ * const signature = { p: "float32", g: "float32", lr: "float32" } as const satisfies Signature;
+ * const sgd = compile("p - lr * g", signature); // sgd.call(p, g, lr)
+ * ```
+ */
 export type Signature = Readonly<Record<string, DType>>;
 
-/** What a variable declared with dtype `D` may be passed as: an array of `D`, or a scalar. */
+/**
+ * What a variable declared with dtype `D` may be passed as: an array of `D`,
+ * or a scalar.
+ *
+ * @example
+ * ```ts ignore
+ * import type { ArgumentOf } from "./mod.ts";
+ * const a: ArgumentOf<"float32"> = new Float32Array(3); // or a number
+ * const b: ArgumentOf<"int64"> = 5n; // or a BigInt64Array, or a number
+ * ```
+ */
 export type ArgumentOf<D extends DType> = D extends "bool" ? Uint8Array | boolean | number
   : D extends "int64" ? BigInt64Array | bigint | number
   : D extends "uint64" ? BigUint64Array | bigint | number
@@ -111,6 +131,12 @@ type OnePer<U, T, Tuple extends T[] = []> = [U] extends [never] ? Tuple
  * The positional arguments of a kernel with signature `S`: as many as `S`
  * has names, each any of `S`'s argument types (TypeScript does not know the
  * order of an object type's keys, so it cannot tell which is which).
+ *
+ * @example
+ * ```ts ignore
+ * import type { Arguments } from "./mod.ts";
+ * type SgdArgs = Arguments<{ p: "float32"; g: "float32" }>; // [Float32Array | number, Float32Array | number]
+ * ```
  */
 export type Arguments<S extends Signature> = string extends keyof S ? ArgumentOf<S[keyof S]>[]
   : OnePer<keyof S, ArgumentOf<S[keyof S]>>;

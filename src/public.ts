@@ -6,6 +6,8 @@
  */
 
 export {
+  type ArgumentOf,
+  type Arguments,
   type ArrayOperand,
   compile,
   disassemble,
@@ -18,6 +20,7 @@ export {
   type ResultOf,
   type Scalar,
   setNumThreads,
+  type Signature,
   validate,
   type Variables,
 } from "./api.ts";
