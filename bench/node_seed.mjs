@@ -2,7 +2,8 @@
  * The seed's workloads under Node, from the built npm package (`deno task npm`
  * first): the workloads, sizes, self-checks and timing of
  * `bench/seed_workloads.ts` (compiled into `npm/bench/` against the Node
- * entry), numfuse against a plain JS loop, per-call times.
+ * entry), numfuse (`evaluate`, and the compiled kernel's positional call)
+ * against a plain JS loop, per-call times.
  *
  * ```sh
  * node bench/node_seed.mjs            # all sizes
@@ -34,18 +35,21 @@ function show(seconds) {
 
 console.log(`numfuse under Node ${process.version}, ${getNumThreads()} threads`);
 console.log(
-  `${"workload".padEnd(30)}${"n".padStart(8)}${"numfuse".padStart(12)}${"JS loop".padStart(12)}`,
+  `${"workload".padEnd(30)}${"n".padStart(8)}${"evaluate".padStart(12)}${
+    "kernel call".padStart(12)
+  }${"JS loop".padStart(12)}`,
 );
 for (const n of sizes) {
   for (const w of WORKLOADS) {
     selfCheck(w, n);
     const s = state(n);
     const nf = timeIt(() => w.numfuse(s), MIN_BATCH, REPEATS).median;
+    const call = timeIt(() => w.call(s), MIN_BATCH, REPEATS).median;
     const js = timeIt(() => w.js(s), MIN_BATCH, REPEATS).median;
     console.log(
       `${w.name.padEnd(30)}${sizeLabel(n).padStart(8)}${show(nf).padStart(12)}${
-        show(js).padStart(12)
-      }`,
+        show(call).padStart(12)
+      }${show(js).padStart(12)}`,
     );
   }
 }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { evaluate } from "../mod.ts";
+import { compile, evaluate } from "../mod.ts";
 
 /** 64, a 3×3×3×64 filter, 2^18 and a 4096×4096 layer, as in the seed. */
 export const SIZES: readonly number[] = [64, 1728, 1 << 18, 1 << 24];
@@ -34,21 +34,23 @@ export function random(n: number, seed: number, scale = 1): Float32Array {
   return a;
 }
 
-/** The arrays a workload runs on: parameters, gradient, Adam's moments. */
+/** The arrays a workload runs on: parameters, gradient, Adam's moments, a reused result buffer. */
 export interface State {
   p: Float32Array;
   g: Float32Array;
   m: Float32Array;
   v: Float32Array;
+  q: Float32Array;
 }
 
-/** Fresh data: p, m in [-1, 1), g in [-0.01, 0.01), v in [0, 1). */
+/** Fresh data: p, m in [-1, 1), g in [-0.01, 0.01), v in [0, 1); q zeros. */
 export function state(n: number): State {
   return {
     p: random(n, 1),
     g: random(n, 2, 0.01),
     m: random(n, 3),
     v: random(n, 4).map(Math.abs),
+    q: new Float32Array(n),
   };
 }
 
@@ -65,8 +67,10 @@ export interface Workload {
   arrays: number;
   /** The STREAM kernel whose bandwidth is its ceiling. */
   stream: "copy" | "triad";
-  /** numfuse's version; returns the array it produced or updated. */
+  /** numfuse's version with `evaluate`; returns the array it produced or updated. */
   numfuse(s: State): Float32Array;
+  /** The same with kernels compiled once and called positionally (`call`, `callInto`). */
+  call(s: State): Float32Array;
   /** The plain JS loop. */
   js(s: State): Float32Array;
 }
@@ -93,7 +97,32 @@ const ADAM_PROGRAM = `
   p = p - 0.001 * m / (sqrt(v) + 1e-8)
 `;
 
-/** The seed's four workloads, and Adam fused into one program. */
+const F32 = { p: "float32", g: "float32", m: "float32", v: "float32" } as const;
+/** The workloads' kernels, compiled once for their positional calls. */
+const KERNEL = {
+  sgd: compile("p - g", { p: F32.p, g: F32.g }),
+  adamM: compile("m + (1 - 0.9) * (g - m)", { m: F32.m, g: F32.g }),
+  adamV: compile("v + (1 - 0.999) * (g * g - v)", { v: F32.v, g: F32.g }),
+  adamP: compile("p - 0.001 * m / (sqrt(v) + 1e-8)", { p: F32.p, m: F32.m, v: F32.v }),
+  adam: compile(ADAM_PROGRAM, F32),
+  relu: compile("where(p > 0, p, 0)", { p: F32.p }),
+  tanhRelu: compile("tanh(where(p > 0, p, 0))", { p: F32.p }),
+};
+
+function reluJs(p: Float32Array, out: Float32Array): Float32Array {
+  for (let i = 0; i < p.length; i++) out[i] = p[i] > 0 ? p[i] : 0;
+  return out;
+}
+
+function tanhReluJs(p: Float32Array, out: Float32Array): Float32Array {
+  for (let i = 0; i < p.length; i++) out[i] = Math.tanh(p[i] > 0 ? p[i] : 0);
+  return out;
+}
+
+/**
+ * The seed's four workloads, Adam fused into one program, and ReLU and
+ * tanh∘ReLU into a reused `out` (no result allocation).
+ */
 export const WORKLOADS: readonly Workload[] = [
   {
     id: "sgd",
@@ -101,6 +130,7 @@ export const WORKLOADS: readonly Workload[] = [
     arrays: 3, // read p, g; write p
     stream: "triad",
     numfuse: ({ p, g }) => evaluate("p - g", { p, g }, { out: p }) as Float32Array,
+    call: ({ p, g }) => KERNEL.sgd.callInto(p, p, g) as Float32Array,
     js: ({ p, g }) => {
       for (let i = 0; i < p.length; i++) p[i] -= g[i];
       return p;
@@ -116,6 +146,11 @@ export const WORKLOADS: readonly Workload[] = [
       evaluate("v + (1 - 0.999) * (g * g - v)", { v, g }, { out: v });
       return evaluate("p - 0.001 * m / (sqrt(v) + 1e-8)", { p, m, v }, { out: p }) as Float32Array;
     },
+    call: ({ p, g, m, v }) => {
+      KERNEL.adamM.callInto(m, m, g);
+      KERNEL.adamV.callInto(v, v, g);
+      return KERNEL.adamP.callInto(p, p, m, v) as Float32Array;
+    },
     js: adamJs,
   },
   {
@@ -129,6 +164,10 @@ export const WORKLOADS: readonly Workload[] = [
       evaluate(ADAM_PROGRAM, { p: s.p, g: s.g, m: s.m, v: s.v });
       return s.p;
     },
+    call: ({ p, g, m, v }) => {
+      KERNEL.adam.call(p, g, m, v);
+      return p;
+    },
     js: adamJs,
   },
   {
@@ -137,11 +176,8 @@ export const WORKLOADS: readonly Workload[] = [
     arrays: 2, // read p; write a new array
     stream: "copy",
     numfuse: ({ p }) => evaluate("where(p > 0, p, 0)", { p }) as Float32Array,
-    js: ({ p }) => {
-      const out = new Float32Array(p.length);
-      for (let i = 0; i < p.length; i++) out[i] = p[i] > 0 ? p[i] : 0;
-      return out;
-    },
+    call: ({ p }) => KERNEL.relu.call(p) as Float32Array,
+    js: ({ p }) => reluJs(p, new Float32Array(p.length)),
   },
   {
     id: "tanh_relu",
@@ -149,11 +185,27 @@ export const WORKLOADS: readonly Workload[] = [
     arrays: 2, // read p; write a new array
     stream: "copy",
     numfuse: ({ p }) => evaluate("tanh(where(p > 0, p, 0))", { p }) as Float32Array,
-    js: ({ p }) => {
-      const out = new Float32Array(p.length);
-      for (let i = 0; i < p.length; i++) out[i] = Math.tanh(p[i] > 0 ? p[i] : 0);
-      return out;
-    },
+    call: ({ p }) => KERNEL.tanhRelu.call(p) as Float32Array,
+    js: ({ p }) => tanhReluJs(p, new Float32Array(p.length)),
+  },
+  {
+    // ReLU into a reused buffer: no allocation in any system (NumPy: np.maximum(p, 0, out=q)).
+    id: "relu_out",
+    name: "relu into out (reused)",
+    arrays: 2, // read p; write q
+    stream: "copy",
+    numfuse: ({ p, q }) => evaluate("where(p > 0, p, 0)", { p }, { out: q }) as Float32Array,
+    call: ({ p, q }) => KERNEL.relu.callInto(q, p) as Float32Array,
+    js: ({ p, q }) => reluJs(p, q),
+  },
+  {
+    id: "tanh_relu_out",
+    name: "tanh∘relu into out (reused)",
+    arrays: 2, // read p; write q
+    stream: "copy",
+    numfuse: ({ p, q }) => evaluate("tanh(where(p > 0, p, 0))", { p }, { out: q }) as Float32Array,
+    call: ({ p, q }) => KERNEL.tanhRelu.callInto(q, p) as Float32Array,
+    js: ({ p, q }) => tanhReluJs(p, q),
   },
 ];
 
@@ -161,20 +213,27 @@ export const WORKLOADS: readonly Workload[] = [
 export const TOLERANCE = 1e-5;
 
 /**
- * Runs numfuse and the JS loop once on fresh data; throws unless they agree on
- * the result and on the arrays updated in place.
+ * Runs numfuse (`evaluate`, then the positional call) and the JS loop once on
+ * fresh data; throws unless they agree on the result and on the arrays
+ * updated in place.
  */
 export function selfCheck(w: Workload, n: number): void {
-  const a = state(n), b = state(n);
-  const pairs: [string, Float32Array, Float32Array][] = [["result", w.numfuse(a), w.js(b)]];
-  for (const k of ["p", "m", "v"] as const) pairs.push([k, a[k], b[k]]);
-  for (const [what, got, want] of pairs) {
-    for (let i = 0; i < n; i++) {
-      const err = Math.abs(got[i] - want[i]);
-      if (!(err <= TOLERANCE * Math.max(1, Math.abs(want[i])))) {
-        throw new Error(
-          `${w.name} n=${n}: ${what}[${i}] is ${got[i]}, the JS loop gives ${want[i]}`,
-        );
+  for (const form of ["numfuse", "call"] as const) {
+    const a = state(n), b = state(n);
+    const pairs: [string, Float32Array, Float32Array][] = [["result", w[form](a), w.js(b)]];
+    for (const k of ["p", "m", "v", "q"] as const) pairs.push([k, a[k], b[k]]);
+    for (const [what, got, want] of pairs) {
+      for (let i = 0; i < n; i++) {
+        const err = Math.abs(got[i] - want[i]);
+        if (!(err <= TOLERANCE * Math.max(1, Math.abs(want[i])))) {
+          throw new Error(
+            `${w.name} n=${n} (${form}): ${what}[${i}] is ${got[i]}, the JS loop gives ${
+              want[
+                i
+              ]
+            }`,
+          );
+        }
       }
     }
   }

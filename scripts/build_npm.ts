@@ -9,6 +9,7 @@
  * 3. compiles the shared Node-compatible tests (`tests/e2e_test.ts`,
  *    `tests/dtype_test.ts`, `tests/nd_test.ts`, with the goldens it reads)
  *    into `npm/tests/` and the seed workloads
+ *    `tests/dtype_test.ts`, `tests/call_test.ts`) into `npm/tests/` and the seed workloads
  *    (`bench/seed_workloads.ts`) into `npm/bench/`, where their `../mod.ts`
  *    is the Node entry, and copies in every `.mjs` of `tests/node/` (the
  *    `*_node.mjs` tests and their helpers, such as the concurrency worker);
@@ -36,7 +37,7 @@ const TYPESCRIPT = `typescript@${Deno.version.typescript}`;
 /** `npx` arguments that run tsc. */
 const TSC = ["-y", "-p", TYPESCRIPT, "tsc"];
 /** The shared tests that run under Node (they import only `node:` modules and the sources). */
-const SHARED_TESTS = ["e2e_test.ts", "dtype_test.ts", "nd_test.ts"];
+const SHARED_TESTS = ["e2e_test.ts", "dtype_test.ts", "nd_test.ts", "call_test.ts"];
 /** Data files the shared tests read, under `tests/`. */
 const TEST_DATA = ["goldens/nd.json"];
 /** Files the shared tests import besides the package. */

@@ -8,7 +8,8 @@
  * 2. runs `scripts/compare_numpy.py` under Debian's `/usr/bin/python3`
  *    (`NUMFUSE_PYTHON` overrides it), installing `python3-numpy` and
  *    `python3-numexpr` with apt-get when they are missing and we are root;
- * 3. times numfuse and the JS loop here, the same way (timeit's: calls per
+ * 3. times numfuse (`evaluate`, and the compiled kernel's positional call)
+ *    and the JS loop here, the same way (timeit's: calls per
  *    batch so a batch takes ≥ 20 ms, a warm-up, then the median of 7
  *    batches), each workload first checked against the JS loop;
  * 4. prints one table and writes `docs/seed_benchmark.svg`.
@@ -176,10 +177,11 @@ async function runPython(python: string, o: Options): Promise<PythonRun> {
   return JSON.parse(r.stdout);
 }
 
-type System = "numfuse" | "js" | "numpy" | "numexpr";
-const SYSTEMS: readonly System[] = ["numfuse", "js", "numpy", "numexpr"];
+type System = "numfuse" | "call" | "js" | "numpy" | "numexpr";
+const SYSTEMS: readonly System[] = ["numfuse", "call", "js", "numpy", "numexpr"];
 const SYSTEM_LABEL: Record<System, string> = {
   numfuse: "numfuse",
+  call: "kernel call",
   js: "JS loop",
   numpy: "NumPy",
   numexpr: "numexpr",
@@ -199,10 +201,13 @@ function timeDeno(o: Options, rows: Row[]): void {
       const s = state(n);
       row.times.js = timeIt(() => w.js(s), o.minBatch, o.repeats);
       row.times.numfuse = timeIt(() => w.numfuse(s), o.minBatch, o.repeats);
+      row.times.call = timeIt(() => w.call(s), o.minBatch, o.repeats);
       console.error(
-        `  numfuse  ${w.id.padEnd(10)} n=${`${n}`.padEnd(9)} ${
+        `  numfuse  ${w.id.padEnd(13)} n=${`${n}`.padEnd(9)} ${
           (row.times.numfuse.median * 1e6).toFixed(2).padStart(12)
-        } µs   (JS loop ${(row.times.js.median * 1e6).toFixed(2)} µs)`,
+        } µs   (kernel call ${(row.times.call.median * 1e6).toFixed(2)} µs, JS loop ${
+          (row.times.js.median * 1e6).toFixed(2)
+        } µs)`,
       );
     }
   }
@@ -244,10 +249,12 @@ function table(rows: Row[], m: Meta): string {
     "workload",
     "elements",
     "numfuse",
+    "call",
     "JS loop",
     "NumPy",
     "numexpr",
     "nf/NumPy",
+    "call/NumPy",
     "nf/numexpr",
     "nf/JS",
     "nf GB/s",
@@ -261,10 +268,12 @@ function table(rows: Row[], m: Meta): string {
       w.name,
       sizeLabel(n),
       fmtTime(nf),
+      fmtTime(t.call?.median),
       fmtTime(t.js?.median),
       fmtTime(t.numpy?.median),
       fmtTime(t.numexpr?.median),
       fmtRatio(nf, t.numpy?.median),
+      fmtRatio(t.call?.median, t.numpy?.median),
       fmtRatio(nf, t.numexpr?.median),
       fmtRatio(nf, t.js?.median),
       gbs === undefined ? "—" : gbs.toFixed(1),
@@ -297,6 +306,8 @@ function table(rows: Row[], m: Meta): string {
     `time per call: median of ${m.options.repeats} batches of ≥ ${
       m.options.minBatch * 1e3
     } ms after a warm-up; nf/X = numfuse time / X time (< 1: numfuse is faster)`,
+    "numfuse: evaluate(expression, variables, options); call: the same kernel compiled once and",
+    "called positionally (kernel.call(p) / kernel.callInto(out, p, g)).",
     "",
     ...out,
     "",
@@ -307,6 +318,8 @@ function table(rows: Row[], m: Meta): string {
     `(read-write). STREAM's arrays (${m.stream.n} float32 each) are sized to miss cache; a workload`,
     "whose arrays fit in cache (below 4096², and at 4096² where the L3 is large) can pass 100%.",
     `NumPy relu is ${m.py.relu_numpy} (as in the seed); numexpr, numfuse: where(p > 0, p, 0).`,
+    'relu/tanh∘relu return a new array; "into out (reused)" write into a buffer allocated once:',
+    "NumPy np.maximum(p, 0, out=q) (np.tanh(..., out=q)), numexpr and numfuse out=q.",
   ].join("\n");
 }
 
@@ -314,6 +327,7 @@ function table(rows: Row[], m: Meta): string {
 
 const COLOR: Record<System, string> = {
   numfuse: "#d62728",
+  call: "#9467bd",
   js: "#7f7f7f",
   numpy: "#1f77b4",
   numexpr: "#ff7f0e",
@@ -330,6 +344,10 @@ function marker(system: System, x: number, y: number): string {
   switch (system) {
     case "numfuse":
       return `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${r}" fill="${c}"/>`;
+    case "call":
+      return `<circle cx="${x.toFixed(1)}" cy="${
+        y.toFixed(1)
+      }" r="${r}" fill="#ffffff" stroke="${c}" stroke-width="1.5"/>`;
     case "js":
       return `<rect x="${(x - r).toFixed(1)}" y="${(y - r).toFixed(1)}" width="${2 * r}" height="${
         2 * r
@@ -360,7 +378,7 @@ function svg(rows: Row[], m: Meta): string {
   const names = [...new Set(rows.map((r) => r.workload.name))];
   const cols = 2, pw = 440, ph = 300, top = 92;
   const ml = 62, mr = 14, mt = 30, mb = 44; // inside each panel
-  const width = cols * pw + 10, height = top + Math.ceil(names.length / cols) * ph + 40;
+  const width = cols * pw + 10, height = top + Math.ceil(names.length / cols) * ph + 54;
   const ns = rows.map((r) => r.n);
   const ts = rows.flatMap((r) => SYSTEMS.map((s) => r.times[s]?.median)).filter((t) =>
     t !== undefined && t > 0
@@ -477,11 +495,12 @@ function svg(rows: Row[], m: Meta): string {
     } ms · STREAM (Rust, rayon, same run): triad ${
       m.stream.triad.gbs.toFixed(1)
     } GB/s (sgd, adam), copy ${m.stream.copy.gbs.toFixed(1)} GB/s (relu, tanh)`,
-    `NumPy relu is ${m.py.relu_numpy}, as in the seed · on a shared machine, ratios are more meaningful than absolute times`,
+    `NumPy relu: ${m.py.relu_numpy} (the seed's); "into out": np.maximum(p, 0, out=q) · kernel call: compile once, kernel.call(p)`,
+    "on a shared machine, ratios are more meaningful than absolute times",
   ];
   out.push(
     ...footer.map((t, i) =>
-      `<text x="16" y="${height - 24 + 14 * i}" font-size="11" fill="#444">${esc(t)}</text>`
+      `<text x="16" y="${height - 38 + 14 * i}" font-size="11" fill="#444">${esc(t)}</text>`
     ),
     `</svg>`,
   );

@@ -7,6 +7,9 @@ way the seed ("Numexpr and the need for speed") writes them:
 
     NumPy   relu: np.fmax(p, 0)           tanh: np.tanh(np.fmax(p, 0))
     numexpr relu: where(p > 0, p, 0)      tanh: tanh(where(p > 0, p, 0))
+and ReLU and tanh(ReLU) into a reused buffer q (no allocation):
+    NumPy   np.maximum(p, 0, out=q)       np.tanh(np.maximum(p, 0, out=q), out=q)
+    numexpr the same expressions with out=q
 
 Before timing, each workload checks that numexpr and NumPy agree. Timing is
 timeit's: the number of calls per batch is chosen so that a batch takes at
@@ -33,13 +36,14 @@ except ImportError as e:  # the Deno driver installs these; say what is missing
 
 def state(n, seed=0):
     """Deterministic float32 data, distributed as the Deno side's: p, m in [-1, 1),
-    g in [-0.01, 0.01), v in [0, 1)."""
+    g in [-0.01, 0.01), v in [0, 1); q zeros, a reused result buffer."""
     rng = np.random.default_rng(seed)
 
     def uniform(scale=1.0):
         return ((rng.random(n, dtype=np.float32) * 2 - 1) * scale).astype(np.float32)
 
-    return {"p": uniform(), "g": uniform(0.01), "m": uniform(), "v": np.abs(uniform())}
+    return {"p": uniform(), "g": uniform(0.01), "m": uniform(), "v": np.abs(uniform()),
+            "q": np.zeros(n, dtype=np.float32)}
 
 
 # --- the workloads, as the seed writes them -----------------------------------
@@ -91,11 +95,30 @@ def numexpr_tanh_relu(s):
     return ne.evaluate("tanh(where(p > 0, p, 0))", local_dict={"p": s["p"]})
 
 
+def numpy_relu_out(s):
+    return np.maximum(s["p"], 0, out=s["q"])
+
+
+def numexpr_relu_out(s):
+    return ne.evaluate("where(p > 0, p, 0)", local_dict={"p": s["p"]}, out=s["q"])
+
+
+def numpy_tanh_relu_out(s):
+    q = s["q"]
+    return np.tanh(np.maximum(s["p"], 0, out=q), out=q)
+
+
+def numexpr_tanh_relu_out(s):
+    return ne.evaluate("tanh(where(p > 0, p, 0))", local_dict={"p": s["p"]}, out=s["q"])
+
+
 WORKLOADS = {
     "sgd": (numpy_sgd, numexpr_sgd),
     "adam": (numpy_adam, numexpr_adam),
     "relu": (numpy_relu, numexpr_relu),
     "tanh_relu": (numpy_tanh_relu, numexpr_tanh_relu),
+    "relu_out": (numpy_relu_out, numexpr_relu_out),
+    "tanh_relu_out": (numpy_tanh_relu_out, numexpr_tanh_relu_out),
 }
 
 #: relative tolerance of the numexpr-vs-NumPy check (numexpr computes the Adam

@@ -33,7 +33,12 @@ import {
   isDType,
   type NumericArray,
 } from "./dtype.ts";
-import { ADVISE_MIN_BYTES, type NativeBinding, type StridedView } from "./native.ts";
+import {
+  ADVISE_MIN_BYTES,
+  isOverlapError,
+  type NativeBinding,
+  type StridedView,
+} from "./native.ts";
 import { parseProgram } from "./parser.ts";
 import { type CompiledReduction, describeReduction, type ReductionName } from "./reduce.ts";
 
@@ -169,14 +174,79 @@ export interface ReducedArray {
   readonly dtype?: "bool";
 }
 
-/** A compiled program, run many times with `run`; `R` is what a run returns. */
+/**
+ * A kernel's signature: each variable's dtype, in the order of its
+ * positional arguments.
+ *
+ * @example
+ * ```ts ignore
+ * import { compile, type Signature } from "./mod.ts";
+ * const signature = { p: "float32", g: "float32", lr: "float32" } as const satisfies Signature;
+ * const sgd = compile("p - lr * g", signature); // sgd.call(p, g, lr)
+ * ```
+ */
+export type Signature = Readonly<Record<string, DType>>;
+
+/**
+ * What a variable declared with dtype `D` may be passed as: an array of `D`,
+ * or a scalar.
+ *
+ * @example
+ * ```ts ignore
+ * import type { ArgumentOf } from "./mod.ts";
+ * const a: ArgumentOf<"float32"> = new Float32Array(3); // or a number
+ * const b: ArgumentOf<"int64"> = 5n; // or a BigInt64Array, or a number
+ * ```
+ */
+export type ArgumentOf<D extends DType> = D extends "bool" ? Uint8Array | boolean | number
+  : D extends "int64" ? BigInt64Array | bigint | number
+  : D extends "uint64" ? BigUint64Array | bigint | number
+  : D extends "float64" ? Float64Array | number
+  : D extends "float32" ? Float32Array | number
+  : D extends "int32" ? Int32Array | number
+  : D extends "uint32" ? Uint32Array | number
+  : D extends "int16" ? Int16Array | number
+  : D extends "uint16" ? Uint16Array | number
+  : D extends "int8" ? Int8Array | number
+  : D extends "uint8" ? Uint8Array | number
+  : NumericArray | Scalar;
+
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends
+  (x: infer I) => void ? I : never;
+type LastOf<U> = UnionToIntersection<U extends unknown ? () => U : never> extends () => infer L ? L
+  : never;
+/** A tuple of `T`s, one per member of the union `U`. */
+type OnePer<U, T, Tuple extends T[] = []> = [U] extends [never] ? Tuple
+  : OnePer<Exclude<U, LastOf<U>>, T, [T, ...Tuple]>;
+
+/**
+ * The positional arguments of a kernel with signature `S`: as many as `S`
+ * has names, each any of `S`'s argument types (TypeScript does not know the
+ * order of an object type's keys, so it cannot tell which is which).
+ *
+ * @example
+ * ```ts ignore
+ * import type { Arguments } from "./mod.ts";
+ * type SgdArgs = Arguments<{ p: "float32"; g: "float32" }>; // [Float32Array | number, Float32Array | number]
+ * ```
+ */
+export type Arguments<S extends Signature> = string extends keyof S ? ArgumentOf<S[keyof S]>[]
+  : OnePer<keyof S, ArgumentOf<S[keyof S]>>;
+
+/**
+ * A compiled program, run many times with `run`, or positionally with `call`
+ * and `callInto`; `R` is what a run returns, `S` the signature.
+ */
 export interface Kernel<
   R extends NumericArray | Reduced | undefined = NumericArray | Reduced | undefined,
+  S extends Signature = Signature,
 > {
   /** The program it was compiled from. */
   readonly expression: string;
   /** The variables it takes and their dtypes. */
-  readonly signature: Readonly<Record<string, DType>>;
+  readonly signature: Readonly<S>;
+  /** The signature's names in order: the order of `call`'s arguments. */
+  readonly params: readonly (keyof S & string)[];
   /**
    * Runs it; variables declared with a dtype may be given as arrays (N-d
    * views included) or as scalars. Returns the result (an `NdArray` when a
@@ -192,6 +262,37 @@ export interface Kernel<
     variables: V,
     options?: O,
   ): Promise<WithShapes<R, V, O>>;
+  /**
+   * Runs it with one argument per signature entry, in the signature's order
+   * (`params`): a typed array of the declared dtype (a Uint8Array for
+   * `bool`) or a scalar. Returns a new result array, or `undefined` when the
+   * program ends with an assignment (the arrays assigned are written in
+   * place). The same checks and aliasing rules as `evaluate`, without
+   * looking variables up by name: the fast path for hot loops.
+   *
+   * @example
+   * ```ts ignore
+   * import { compile } from "./mod.ts";
+   * const axpy = compile("a * x + y", { a: "float32", x: "float32", y: "float32" });
+   * const x = new Float32Array([1, 2]), y = new Float32Array([10, 20]);
+   * axpy.call(2, x, y); // Float32Array [12, 24]
+   * ```
+   */
+  call(...args: Arguments<S>): R;
+  /**
+   * As `call`, but writes the result into `out` (which may be one of the
+   * inputs, exactly) and returns it; `out` follows `evaluate`'s `same_kind`
+   * casting. A TypeError for a program that ends with an assignment.
+   *
+   * @example
+   * ```ts ignore
+   * import { compile } from "./mod.ts";
+   * const sgd = compile("p - lr * g", { p: "float32", g: "float32", lr: "float32" });
+   * const p = new Float32Array(64), g = new Float32Array(64).fill(1);
+   * for (let step = 0; step < 100; step++) sgd.callInto(p, p, g, 0.01); // p updated in place
+   * ```
+   */
+  callInto(out: NumericArray, ...args: Arguments<S>): NumericArray;
 }
 
 /** The dtypes the VM has opcodes for so far. */
@@ -237,6 +338,8 @@ interface Variant {
   readonly args: NumericArray[];
   readonly meta: Float64Array;
   readonly metaInt: BigInt64Array;
+  /** Set when the cache evicts it and frees its handle; a kernel bound to it rebinds. */
+  freed: boolean;
 }
 
 interface Entry {
@@ -368,6 +471,11 @@ function programNames(program: Program): { names: string[]; optional: Uint8Array
   return { names, optional: Uint8Array.from(optional) };
 }
 
+function free(v: Variant): void {
+  v.freed = true;
+  native().programFree(v.handle);
+}
+
 function entryFor(expression: string): Entry {
   let entry = cache.get(expression);
   if (entry) return entry;
@@ -379,7 +487,7 @@ function entryFor(expression: string): Entry {
   if (cache.size >= CACHE_EXPRESSIONS) {
     const [oldest, evicted] = cache.entries().next().value as [string, Entry];
     cache.delete(oldest);
-    for (const v of evicted.variants) if (v.handle !== 0) native().programFree(v.handle);
+    for (const v of evicted.variants) free(v);
   }
   cache.set(expression, entry);
   return entry;
@@ -662,10 +770,10 @@ function buildVariant(expression: string, entry: Entry, codes: Int32Array, out?:
     args: new Array(k),
     meta,
     metaInt: new BigInt64Array(meta.buffer),
+    freed: false,
   };
   if (entry.variants.length >= CACHE_VARIANTS) {
-    const evicted = entry.variants.shift()!;
-    if (evicted.handle !== 0) native().programFree(evicted.handle);
+    free(entry.variants.shift()!);
   }
   entry.variants.push(variant);
   return variant;
@@ -715,12 +823,13 @@ function variantFor(
       }`,
     );
   }
+  // Every casting mode allows the result's own dtype.
+  if (target === plain.resultDtype) return plain;
   if (!canCast(plain.resultDtype, target, casting)) {
     throw new TypeError(
       `Cannot write a ${plain.resultDtype} result into a ${target} out with casting "${casting}"`,
     );
   }
-  if (target === plain.resultDtype) return plain;
   return findVariant(entry, scratchCodes, dtypeCode(target)) ??
     buildVariant(expression, entry, scratchCodes, target);
 }
@@ -770,7 +879,6 @@ function prepare(
     out = allocate ? fresh(v.resultDtype!, n) : EMPTY;
     v.args[0] = out;
   }
-  if (nOut > firstNamed || out !== undefined) resolveOverlaps(v, names);
   const meta = v.meta;
   meta[0] = n;
   for (let s = 0; s < v.args.length; s++) meta[1 + s] = v.args[s].length;
@@ -1042,16 +1150,19 @@ function fresh(dtype: DType, n: number): NumericArray {
   return array;
 }
 
-/**
- * Outputs that share memory are refused. An input that shares memory with an
- * output is copied first, except the array of an assigned variable itself
- * and an exact alias of the result (both element-wise safe), so a run reads
- * every variable as it was when the call began.
- */
 function outputLabel(v: Variant, names: readonly string[], o: number): string {
   return v.outputIndex[o] < 0 ? "option 'out'" : `variable '${names[v.outputIndex[o]]}'`;
 }
 
+/**
+ * Outputs that share memory are refused. An input that shares memory with an
+ * output is copied first, except the array of an assigned variable itself
+ * and an exact alias of the result (both element-wise safe), so a run reads
+ * every variable as it was when the call began. Synchronous runs call this
+ * only when the VM refused an overlap (its own check allows an exact alias
+ * whose input is read before the output is written, which gives the same
+ * result as a copy).
+ */
 function resolveOverlaps(v: Variant, names: readonly string[]): void {
   const nOut = v.nOut;
   for (let o = 0; o < nOut; o++) {
@@ -1108,7 +1219,7 @@ function writeScalar(v: Variant, slot: number, s: number, value: Scalar, names: 
 function release(v: Variant): void {
   // Plain loops: Array.prototype.fill is a runtime call in V8, slower than the whole VM run here.
   for (let s = 0; s < v.args.length; s++) v.args[s] = EMPTY;
-  for (let i = 0; i < scratchValues.length; i++) scratchValues[i] = undefined;
+  for (let i = 0; i < v.names.length; i++) scratchValues[i] = undefined;
 }
 
 const EMPTY = new Float64Array(0);
@@ -1123,8 +1234,19 @@ function run(
   const shaped = given === undefined || ArrayBuffer.isView(given) ? undefined : ndOut(given);
   const out = shaped === undefined ? given as NumericArray | undefined : shaped.data;
   const v = variantFor(expression, variables, declared, out, options?.casting ?? "same_kind");
-  if (v.reduction !== undefined) return runReduction(v);
-  if (ndCall || shaped !== undefined) {
+  return dispatch(v, out, shaped);
+}
+
+/**
+ * Runs a variant on the values `variantFor` left in `scratchValues`: N-d
+ * when a variable or `out` has a shape, else as `execute`.
+ */
+function dispatch(
+  v: Variant,
+  out: NumericArray | undefined,
+  shaped: ArrayOperand | undefined,
+): NumericArray | NdArray | Reduced | undefined {
+  if (v.reduction === undefined && (ndCall || shaped !== undefined)) {
     const nd = prepareNd(v, v.names, shaped ?? out, true);
     try {
       native().runNd(v.handle, getNumThreads(), v.meta, nd.geometry, v.args);
@@ -1133,13 +1255,157 @@ function run(
     }
     return nd.result;
   }
-  const result = prepare(v, v.names, out);
+  return execute(v, out);
+}
+
+/**
+ * Runs a prepared 1-D variant. The VM checks overlaps before it writes
+ * anything: on its refusal they are resolved (copies, or the named error)
+ * and it runs again.
+ */
+function runChecked(v: Variant): void {
   try {
     native().run(v.handle, getNumThreads(), v.meta, v.args);
+  } catch (e) {
+    if (!isOverlapError(e)) throw e;
+    resolveOverlaps(v, v.names);
+    native().run(v.handle, getNumThreads(), v.meta, v.args);
+  }
+}
+
+/**
+ * Runs a variant of a call without shapes on the values in `scratchValues`
+ * (as `variantFor` or a kernel left them).
+ */
+function execute(v: Variant, out: NumericArray | undefined): NumericArray | Reduced | undefined {
+  if (v.reduction !== undefined) return runReduction(v);
+  try {
+    const result = prepare(v, v.names, out);
+    runChecked(v);
+    return result;
   } finally {
     release(v);
   }
-  return result;
+}
+
+/** An array class, as `instanceof` takes it. */
+type ArrayClass = abstract new (length: number) => NumericArray;
+
+/**
+ * A kernel's positional calls: the variant its last call ran, so that the
+ * next call only checks each argument against it (an array of the same
+ * class, or a scalar) instead of classifying variables by name.
+ */
+interface Positional {
+  readonly expression: string;
+  readonly declared: Signature;
+  readonly params: readonly string[];
+  /** The variant bound; undefined until the first call. */
+  variant: Variant | undefined;
+  /** For each variable of the variant (`names` order), its argument's index; -1 if absent. */
+  position: Int32Array;
+  /** For each variable, the class its array must be; undefined for a scalar or an absent one. */
+  classes: (ArrayClass | undefined)[];
+  /** The class of an `out` the variant writes without a cast; undefined without a result. */
+  outClass: ArrayClass | undefined;
+}
+
+function classOf(dtype: DType): ArrayClass {
+  return allocArray(dtype, 0).constructor as ArrayClass;
+}
+
+/** Binds a kernel's positional calls to a variant (one writing its own result dtype). */
+function bind(k: Positional, v: Variant): void {
+  k.position = Int32Array.from(v.names, (name) => k.params.indexOf(name));
+  k.classes = Array.from(v.codes, (c) => c < STRONG_SCALAR ? classOf(DTYPES[c]) : undefined);
+  k.outClass = v.resultDtype === undefined || v.reduction !== undefined
+    ? undefined
+    : classOf(v.resultDtype);
+  k.variant = v;
+}
+
+/**
+ * A positional call: when every argument matches the bound variant (and
+ * `out`, if given, is of the result's class), runs it directly; otherwise
+ * takes the by-name path, which checks everything and rebinds.
+ */
+function callPositional(
+  k: Positional,
+  args: ArrayLike<unknown>,
+  out: NumericArray | undefined,
+  into: boolean,
+): NumericArray | NdArray | Reduced | undefined {
+  const v = k.variant;
+  if (v === undefined || v.freed || args.length !== k.params.length) {
+    return callByName(k, args, out, into);
+  }
+  if (into && (k.outClass === undefined || !(out instanceof k.outClass))) {
+    return callByName(k, args, out, into);
+  }
+  // A new call with no shapes: no view classified before applies to it.
+  callCount++;
+  ndCall = false;
+  const codes = v.codes, position = k.position, classes = k.classes;
+  for (let i = 0; i < codes.length; i++) {
+    const code = codes[i];
+    if (code === ABSENT) continue;
+    const a = args[position[i]];
+    if (code < STRONG_SCALAR) {
+      if (!(a instanceof classes[i]!) || !ArrayBuffer.isView(a)) {
+        return callByName(k, args, out, into);
+      }
+    } else if (typeof a !== "number" && typeof a !== "bigint" && typeof a !== "boolean") {
+      return callByName(k, args, out, into);
+    }
+    scratchValues[i] = a;
+  }
+  return execute(v, out);
+}
+
+/** A positional call through `variantFor`, with its checks and messages; binds the variant. */
+function callByName(
+  k: Positional,
+  args: ArrayLike<unknown>,
+  out: NumericArray | undefined,
+  into: boolean,
+): NumericArray | NdArray | Reduced | undefined {
+  const params = k.params;
+  if (args.length !== params.length) {
+    throw new TypeError(
+      `Kernel takes ${params.length} argument${params.length === 1 ? "" : "s"} (${
+        params.join(", ")
+      }): got ${args.length}`,
+    );
+  }
+  if (into && !ArrayBuffer.isView(out)) {
+    throw new TypeError(`Argument 'out' of callInto must be a typed array: got ${describe(out)}`);
+  }
+  const variables: Record<string, unknown> = Object.create(null);
+  for (let i = 0; i < params.length; i++) {
+    const a = args[i];
+    // A Uint8Array declared bool is a mask; by name, it would need { data, dtype: "bool" }.
+    variables[params[i]] = k.declared[params[i]] === "bool" && a instanceof Uint8Array
+      ? { data: a, dtype: "bool" }
+      : a;
+  }
+  const plain = variantFor(
+    k.expression,
+    variables as Variables,
+    k.declared,
+    undefined,
+    "same_kind",
+  );
+  if (into && plain.reduction !== undefined) throw reductionOut(plain.reduction);
+  if (into && plain.resultDtype === undefined) {
+    throw new TypeError(
+      "Kernel.callInto is not allowed: the program ends with an assignment, so it has no result; use call",
+    );
+  }
+  bind(k, plain);
+  const v = into
+    ? variantFor(k.expression, variables as Variables, k.declared, out, "same_kind")
+    : plain;
+  return dispatch(v, out, undefined);
 }
 
 async function runAsync(
@@ -1161,6 +1427,7 @@ async function runAsync(
     return nd.result;
   }
   const result = prepare(v, v.names, out);
+  resolveOverlaps(v, v.names);
   const args = v.args.slice();
   release(v);
   await native().runAsync(v.handle, getNumThreads(), v.meta, args);
@@ -1289,22 +1556,37 @@ function compileForSignature(expression: string, declared: Record<string, DType>
  * adam.run({ p, g, m, v, b1: 0.9, b2: 0.999, lr: 1e-3, eps: 1e-8 }); // undefined; p, m, v updated
  * ```
  */
-export function compile<E extends string>(
+export function compile<E extends string, const S extends Signature>(
   expression: E,
-  signature: Readonly<Record<string, DType>>,
-): Kernel<ResultOf<E>> {
+  signature: S,
+): Kernel<ResultOf<E>, S> {
   const declared = checkSignature(signature);
   compileForSignature(expression, declared);
-  const frozen = Object.freeze({ ...declared });
+  const frozen = Object.freeze({ ...declared }) as Readonly<S>;
+  const params = Object.freeze(Object.keys(frozen)) as readonly (keyof S & string)[];
+  const positional: Positional = {
+    expression,
+    declared: frozen,
+    params,
+    variant: undefined,
+    position: new Int32Array(0),
+    classes: [],
+    outClass: undefined,
+  };
   return {
     expression,
     signature: frozen,
+    params,
     run: <V extends Variables, O extends EvaluateOptions | undefined>(variables: V, options?: O) =>
       run(expression, variables, options, frozen) as WithShapes<ResultOf<E>, V, O>,
     runAsync: <V extends Variables, O extends EvaluateOptions | undefined>(
       variables: V,
       options?: O,
     ) => runAsync(expression, variables, options, frozen) as Promise<WithShapes<ResultOf<E>, V, O>>,
+    call: (...args) =>
+      callPositional(positional, args as ArrayLike<unknown>, undefined, false) as ResultOf<E>,
+    callInto: (out, ...args) =>
+      callPositional(positional, args as ArrayLike<unknown>, out, true) as NumericArray,
   };
 }
 
@@ -1359,9 +1641,13 @@ export function validate(
     const out = shaped === undefined ? given as NumericArray | undefined : shaped.data;
     const v = variantFor(expression, variables, undefined, out, options?.casting ?? "same_kind");
     try {
-      if (v.reduction !== undefined) prepareReduction(v, false);
-      else if (ndCall || shaped !== undefined) prepareNd(v, v.names, shaped ?? out, false);
-      else prepare(v, v.names, out, false);
+      if (v.reduction !== undefined) {
+        if (prepareReduction(v, false).geometry === undefined) resolveOverlaps(v, v.names);
+      } else if (ndCall || shaped !== undefined) prepareNd(v, v.names, shaped ?? out, false);
+      else {
+        prepare(v, v.names, out, false);
+        resolveOverlaps(v, v.names);
+      }
     } finally {
       release(v);
     }
@@ -1506,7 +1792,7 @@ function runReduction(v: Variant): Reduced | undefined {
     const job = prepareReduction(v, true);
     if (job.geometry !== undefined) {
       native().runNd(v.handle, getNumThreads(), v.meta, job.geometry, v.args);
-    } else if (v.handle !== 0) native().run(v.handle, getNumThreads(), v.meta, v.args);
+    } else if (v.handle !== 0) runChecked(v);
     return job.finish();
   } finally {
     release(v);
@@ -1518,6 +1804,7 @@ async function runReductionAsync(v: Variant): Promise<Reduced | undefined> {
   let args: NumericArray[];
   try {
     job = prepareReduction(v, true);
+    if (job.geometry === undefined && v.handle !== 0) resolveOverlaps(v, v.names);
     args = v.args.slice();
   } finally {
     release(v);

@@ -126,11 +126,27 @@ export function reduceGeometry(view: StridedView, axis: number | undefined): Flo
   return geom;
 }
 
+const overlapErrors = new WeakSet<Error>();
+
+/**
+ * Whether an error is the VM refusing arrays that share memory (before it
+ * writes anything). The API runs first and resolves overlaps (copying
+ * inputs, or a named error) only when the VM refuses, so a call without
+ * overlaps pays nothing for them.
+ */
+export function isOverlapError(e: unknown): boolean {
+  return e instanceof Error && overlapErrors.has(e);
+}
+
 /** Turns a VM error code and message into the right JS error. */
 export function nativeError(code: number, message: string): Error {
   switch (code) {
+    case NATIVE_ERROR.overlap: {
+      const e = new RangeError(message);
+      overlapErrors.add(e);
+      return e;
+    }
     case NATIVE_ERROR.badArguments:
-    case NATIVE_ERROR.overlap:
     case NATIVE_ERROR.domain:
       return new RangeError(message);
     case NATIVE_ERROR.badProgram:

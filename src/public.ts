@@ -6,6 +6,8 @@
  */
 
 export {
+  type ArgumentOf,
+  type Arguments,
   type ArrayOperand,
   compile,
   disassemble,
@@ -21,6 +23,7 @@ export {
   type ResultOf,
   type Scalar,
   setNumThreads,
+  type Signature,
   validate,
   type Variables,
   type WithShapes,

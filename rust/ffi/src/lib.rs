@@ -65,6 +65,7 @@ use std::cell::RefCell;
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::slice;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use numfuse_core::{run, run_nd, ArrayArg, Error, ErrorCode, Geometry, Program, RunArgs};
@@ -83,7 +84,12 @@ const GENERATION_MASK: u32 = (1 << (31 - INDEX_BITS)) - 1;
 
 thread_local! {
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+    /// This thread's last program looked up: its handle, `FREES` then, the program.
+    static LAST_PROGRAM: RefCell<Option<(u32, u64, Arc<Program>)>> = const { RefCell::new(None) };
 }
+
+/// Programs freed so far: a cached lookup is valid while this is unchanged.
+static FREES: AtomicU64 = AtomicU64::new(0);
 
 struct Slot {
     generation: u32,
@@ -154,6 +160,34 @@ fn lookup(handle: u32) -> Result<Arc<Program>, Error> {
         .filter(|slot| slot.generation == handle >> INDEX_BITS)
         .and_then(|slot| slot.program.clone())
         .ok_or_else(|| bad_handle(handle))
+}
+
+/// Calls `f` with the program behind a handle. A thread keeps its last
+/// program, with the count of frees at the time, and reuses it while no
+/// program has been freed since: repeated runs of one program skip the
+/// registry's lock and reference count, a large share of a small run. (A
+/// freed program may so outlive its handle until this thread's next lookup,
+/// at most one per thread; the freeing thread drops its own at once.)
+fn with_program<R>(
+    handle: u32,
+    mut f: impl FnMut(&Program) -> Result<R, Error>,
+) -> Result<R, Error> {
+    let frees = FREES.load(Ordering::Acquire);
+    let cached = LAST_PROGRAM.try_with(|cell| {
+        let mut last = cell.try_borrow_mut().ok()?;
+        if !matches!(&*last, Some((h, seen, _)) if *h == handle && *seen == frees) {
+            *last = match lookup(handle) {
+                Ok(program) => Some((handle, frees, program)),
+                Err(e) => return Some(Err(e)),
+            };
+        }
+        last.as_ref().map(|(_, _, program)| f(program))
+    });
+    match cached {
+        Ok(Some(result)) => result,
+        // The thread-local is gone (the thread is exiting): the registry alone.
+        _ => f(&*lookup(handle)?),
+    }
 }
 
 fn register(program: Program) -> Result<i32, Error> {
@@ -249,7 +283,14 @@ pub extern "C" fn nf_program_free(handle: u32) -> i32 {
         let program = slot.program.take();
         slot.generation = (slot.generation + 1) & GENERATION_MASK;
         registry.free.push(index);
+        FREES.fetch_add(1, Ordering::Release);
         drop(registry);
+        // This thread's cached lookup no longer holds it (others drop theirs on their next lookup).
+        let _ = LAST_PROGRAM.try_with(|cell| {
+            if let Ok(mut last) = cell.try_borrow_mut() {
+                *last = None;
+            }
+        });
         // A run in flight keeps its own Arc; the last one frees the program.
         drop(program);
         Ok(0)
@@ -298,8 +339,10 @@ unsafe fn copy_last_error(buf: *mut u8, cap: usize) -> u32 {
 /// A count from `meta`: a whole number in `[0, 2^53]`.
 fn count(meta: &[[u8; 8]], i: usize, what: &str) -> Result<usize, Error> {
     let x = f64::from_ne_bytes(meta[i]);
-    if (0.0..=9_007_199_254_740_992.0).contains(&x) && x.trunc() == x {
-        if let Ok(value) = usize::try_from(x as u64) {
+    // In range, `as i64` truncates exactly (one instruction each way, unlike
+    // u64 or a libm trunc call): equality means a whole number.
+    if (0.0..=9_007_199_254_740_992.0).contains(&x) && (x as i64) as f64 == x {
+        if let Ok(value) = usize::try_from(x as i64) {
             return Ok(value);
         }
     }
@@ -348,39 +391,40 @@ unsafe fn run_arrays_with(
     meta_len: u32,
     ptrs: impl Fn(usize) -> *mut u8,
     arrays: &mut [ArrayArg],
-    runner: impl FnOnce(&Program, &RunArgs) -> Result<(), Error>,
+    runner: impl Fn(&Program, &RunArgs) -> Result<(), Error>,
 ) -> Result<i32, Error> {
-    let program = lookup(handle)?;
     if meta.is_null() {
         return Err(bad_args("meta is NULL".to_string()));
     }
     // SAFETY: non-null and valid for meta_len slots (the caller's contract);
     // [u8; 8] needs no alignment.
     let meta = unsafe { slice::from_raw_parts(meta.cast::<[u8; 8]>(), meta_len as usize) };
-    let k = arrays.len();
-    let need = 1 + k + program.n_scalars();
-    if meta.len() < need {
-        return Err(bad_args(format!(
-            "meta has {} slots, the run needs {need} (n, {k} lengths, {} scalars)",
-            meta.len(),
-            program.n_scalars()
-        )));
-    }
-    let n = count(meta, 0, "n")?;
-    for (i, array) in arrays.iter_mut().enumerate() {
-        *array = ArrayArg {
-            ptr: ptrs(i),
-            len: count(meta, 1 + i, "an array length")?,
+    with_program(handle, |program| {
+        let k = arrays.len();
+        let need = 1 + k + program.n_scalars();
+        if meta.len() < need {
+            return Err(bad_args(format!(
+                "meta has {} slots, the run needs {need} (n, {k} lengths, {} scalars)",
+                meta.len(),
+                program.n_scalars()
+            )));
+        }
+        let n = count(meta, 0, "n")?;
+        for (i, array) in arrays.iter_mut().enumerate() {
+            *array = ArrayArg {
+                ptr: ptrs(i),
+                len: count(meta, 1 + i, "an array length")?,
+            };
+        }
+        let args = RunArgs {
+            n,
+            arrays,
+            scalars: &meta[1 + k..need],
+            threads: threads as usize,
         };
-    }
-    let args = RunArgs {
-        n,
-        arrays,
-        scalars: &meta[1 + k..need],
-        threads: threads as usize,
-    };
-    runner(&program, &args)?;
-    Ok(0)
+        runner(program, &args)?;
+        Ok(0)
+    })
 }
 
 macro_rules! run_k {

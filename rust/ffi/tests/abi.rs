@@ -553,3 +553,26 @@ fn nd_geometry_is_checked() {
     assert_eq!(last_error(), "geom is NULL");
     assert_eq!(nf_program_free(h as u32), 0);
 }
+
+#[test]
+fn a_program_freed_on_another_thread_is_not_run_from_a_cached_lookup() {
+    let h = new_program(&square()) as u32;
+    let meta = [0.0, 0.0, 0.0];
+    // SAFETY: n = 0, NULL arrays are allowed.
+    let run = || unsafe { nf_run_2(h, 1, meta.as_ptr(), 3, ptr::null_mut(), ptr::null_mut()) };
+    // Twice: the second run takes this thread's cached lookup.
+    assert_eq!(run(), 0, "{}", last_error());
+    assert_eq!(run(), 0, "{}", last_error());
+    assert_eq!(
+        std::thread::spawn(move || nf_program_free(h))
+            .join()
+            .unwrap(),
+        0
+    );
+    assert_eq!(run(), -6);
+    assert!(
+        last_error().contains("is not a live program"),
+        "{}",
+        last_error()
+    );
+}

@@ -1369,7 +1369,7 @@ unsafe fn queue_reduce(env: napi_env, job: &mut Box<AsyncReduce>) -> Result<napi
 }
 
 /// The functions the module exports, by JS name.
-const EXPORTS: [(&str, napi_callback); 8] = [
+const EXPORTS: [(&str, napi_callback); 10] = [
     ("programNew\0", Some(program_new)),
     ("programFree\0", Some(program_free)),
     ("run\0", Some(run)),

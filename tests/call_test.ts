@@ -1,0 +1,258 @@
+/**
+ * A compiled kernel's positional calls (`call`, `callInto`), checked against
+ * plain JS loops: results, arrays assigned in place, scalars, aliasing and
+ * overlaps, rebinding, and the errors, which name the parameter as
+ * `evaluate`'s do. Runs under Deno and, compiled, under `node --test`.
+ */
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { rng, throwsExactly } from "./reference.ts";
+import { compile, evaluate, getNumThreads, setNumThreads } from "../mod.ts";
+
+const f = Math.fround;
+
+function random32(n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => (r() - 0.5) * 4);
+}
+
+/** Lengths around the block size (4096) and one large enough for the threaded path. */
+const LENGTHS = [0, 1, 64, 1728, 4097, 300_000];
+
+test("call returns a new array as the JS loop computes it; callInto writes into out", () => {
+  const sgd = compile("p - lr * g", { p: "float32", g: "float32", lr: "float32" });
+  assert.deepEqual(sgd.params, ["p", "g", "lr"]);
+  for (const n of LENGTHS) {
+    const p = random32(n, 1), g = random32(n, 2);
+    const want = p.map((pi, i) => f(pi - f(f(0.01) * g[i])));
+    const fresh = sgd.call(p, g, 0.01);
+    assert.ok(fresh instanceof Float32Array);
+    assert.deepEqual(fresh, want);
+    const out = new Float32Array(n);
+    assert.equal(sgd.callInto(out, p, g, 0.01), out);
+    assert.deepEqual(out, want);
+    // out may be an input exactly: p is updated in place
+    assert.equal(sgd.callInto(p, p, g, 0.01), p);
+    assert.deepEqual(p, want);
+  }
+});
+
+test("a program's assigned arrays are written in place; call returns undefined", () => {
+  const adam = compile(
+    `
+    m = m + (1 - b1) * (g - m)
+    v = v + (1 - b2) * (g * g - v)
+    p = p - lr * m / (sqrt(v) + eps)
+  `,
+    {
+      p: "float32",
+      g: "float32",
+      m: "float32",
+      v: "float32",
+      b1: "float32",
+      b2: "float32",
+      lr: "float32",
+      eps: "float32",
+    },
+  );
+  for (const n of [0, 7, 1728, 300_000]) {
+    const p = random32(n, 3), g = random32(n, 4), m = random32(n, 5);
+    const v = random32(n, 6).map(Math.abs);
+    const [p2, m2, v2] = [p.slice(), m.slice(), v.slice()];
+    const [b1, b2, lr, eps] = [f(1 - f(0.9)), f(1 - f(0.999)), f(1e-3), f(1e-8)];
+    for (let i = 0; i < n; i++) {
+      m2[i] = f(m2[i] + f(b1 * f(g[i] - m2[i])));
+      v2[i] = f(v2[i] + f(b2 * f(f(g[i] * g[i]) - v2[i])));
+      p2[i] = f(p2[i] - f(f(lr * m2[i]) / f(f(Math.sqrt(v2[i])) + eps)));
+    }
+    assert.equal(adam.call(p, g, m, v, 0.9, 0.999, 1e-3, 1e-8), undefined);
+    for (const [got, want] of [[m, m2], [v, v2], [p, p2]]) {
+      for (let i = 0; i < n; i++) {
+        assert.ok(Math.abs(got[i] - want[i]) <= 1e-6 * Math.max(1, Math.abs(want[i])), `${i}`);
+      }
+    }
+  }
+});
+
+test("a temporary in a program is not a parameter", () => {
+  const k = compile("t = x * 2; t + y", { x: "float64", y: "float64" });
+  const x = new Float64Array([1, 2, 3]), y = new Float64Array([10, 20, 30]);
+  assert.deepEqual(k.call(x, y), new Float64Array([12, 24, 36]));
+});
+
+test("scalars of each dtype, bool masks as Uint8Array, and arrays or scalars per call", () => {
+  const k = compile("where(mask, a * s, b + t)", {
+    mask: "bool",
+    a: "int64",
+    s: "int64",
+    b: "int32",
+    t: "int32",
+  });
+  const mask = new Uint8Array([1, 0, 1, 0]);
+  const a = new BigInt64Array([1n, 2n, 3n, -4n]);
+  const b = new Int32Array([5, 6, 7, 8]);
+  assert.deepEqual(k.call(mask, a, 3n, b, 2), new BigInt64Array([3n, 8n, 9n, 10n]));
+  // the same parameters as scalars, then as arrays again (the kernel rebinds)
+  assert.deepEqual(k.call(true, a, 2, 1, 1), new BigInt64Array([2n, 4n, 6n, -8n]));
+  assert.deepEqual(k.call(mask, a, -1n, b, b), new BigInt64Array([-1n, 12n, -3n, 16n]));
+  assert.deepEqual(k.call(mask, a, 3n, b, 2), new BigInt64Array([3n, 8n, 9n, 10n]));
+  const cmp = compile("x > y", { x: "float64", y: "float64" });
+  const bools = cmp.call(new Float64Array([1, 2]), 1.5);
+  assert.ok(bools instanceof Uint8Array);
+  assert.deepEqual(bools, new Uint8Array([0, 1]));
+  const into = new Uint8Array(2);
+  cmp.callInto(into, new Float64Array([3, 0]), 1.5);
+  assert.deepEqual(into, new Uint8Array([1, 0]));
+});
+
+test("callInto casts into another dtype as evaluate does (same_kind)", () => {
+  const k = compile("x / 4", { x: "float32" });
+  const x = new Float32Array([1, 2, 3]);
+  const wide = new Float64Array(3);
+  k.callInto(wide, x);
+  assert.deepEqual(wide, new Float64Array([0.25, 0.5, 0.75]));
+  const same = new Float32Array(3);
+  k.callInto(same, x);
+  assert.deepEqual(same, new Float32Array([0.25, 0.5, 0.75]));
+  throwsExactly(
+    () => k.callInto(new Int32Array(3), x),
+    TypeError,
+    'Cannot write a float32 result into a int32 out with casting "same_kind"',
+  );
+});
+
+test("an input overlapping out other than exactly is read as it was before the call", () => {
+  const k = compile("x + 1", { x: "float64" });
+  const buffer = new Float64Array([1, 2, 3, 4, 5]);
+  const x = buffer.subarray(0, 4), out = buffer.subarray(1, 5);
+  k.callInto(out, x);
+  assert.deepEqual(buffer, new Float64Array([1, 2, 3, 4, 5]));
+  const program = compile("a = x * 2; b = x + 1", { a: "float64", b: "float64", x: "float64" });
+  const shared = new Float64Array(4);
+  throwsExactly(
+    () => program.call(shared.subarray(0, 2), shared.subarray(1, 3), new Float64Array(2)),
+    RangeError,
+    "Cannot write both variable 'a' and variable 'b': they share memory",
+  );
+});
+
+test("positional errors name the parameter, as evaluate's name the variable", () => {
+  const k = compile("p - lr * g", { p: "float32", g: "float32", lr: "int32" });
+  const p = new Float32Array(4), g = new Float32Array(4);
+  k.call(p, g, 1); // bind, so the errors below also come from a bound kernel
+  const call = k.call as (...args: unknown[]) => unknown;
+  throwsExactly(() => call(p, g), TypeError, "Kernel takes 3 arguments (p, g, lr): got 2");
+  throwsExactly(
+    () => call(p, new Float64Array(4), 1),
+    TypeError,
+    "Variable 'g' is declared float32 but is a float64 array",
+  );
+  throwsExactly(
+    () => call(p, "g", 1),
+    TypeError,
+    "Variable 'g' must be a typed array, a number, a bigint or a boolean: got string",
+  );
+  throwsExactly(
+    () => call(p, new Float32Array(5), 1),
+    RangeError,
+    "Arrays must have the same length: 'p' has 4 elements, 'g' has 5",
+  );
+  throwsExactly(
+    () => call(p, g, 0.5),
+    RangeError,
+    "Variable 'lr' is 0.5, not an integer as its dtype int32 needs",
+  );
+  throwsExactly(
+    () => k.callInto(new Float32Array(3), p, g, 1),
+    RangeError,
+    "Option 'out' has 3 elements, the result has 4",
+  );
+  const into = k.callInto as (...args: unknown[]) => unknown;
+  throwsExactly(
+    () => into(undefined, p, g, 1),
+    TypeError,
+    "Argument 'out' of callInto must be a typed array: got undefined",
+  );
+  const detached = new Float32Array(4);
+  structuredClone(detached.buffer, { transfer: [detached.buffer] });
+  // Node 20 has no ArrayBuffer.prototype.detached: there, a detached array is just empty
+  assert.throws(
+    () => k.call(p, detached, 1),
+    /^(TypeError: Variable 'g' is a detached array|RangeError: Arrays must have the same length: 'p' has 4 elements, 'g' has 0$)/,
+  );
+  const program = compile("y = x + 1", { x: "float64", y: "float64" });
+  const [x1, y1] = [new Float64Array([1]), new Float64Array(1)];
+  assert.equal(program.call(x1, y1), undefined);
+  assert.deepEqual(y1, new Float64Array([2]));
+  throwsExactly(
+    () => program.callInto(new Float64Array(1), new Float64Array(1), new Float64Array(1)),
+    TypeError,
+    "Kernel.callInto is not allowed: the program ends with an assignment, so it has no result; use call",
+  );
+  // a failed call leaves the kernel working (float32 and an int32 scalar promote to float64)
+  assert.deepEqual(k.call(new Float32Array([3]), new Float32Array([1]), 2), new Float64Array([1]));
+});
+
+test("a kernel keeps working when the cache evicts its compiled variant", () => {
+  const k = compile("x * y + 1", { x: "float64", y: "float64" });
+  const x = new Float64Array([1, 2]), y = new Float64Array([3, 4]);
+  assert.deepEqual(k.call(x, y), new Float64Array([4, 9]));
+  // more than the 16 variants an expression keeps, all of the same expression
+  const arrays = [
+    new Float64Array(2),
+    new Float32Array(2),
+    new Int32Array(2),
+    new BigInt64Array(2),
+  ];
+  for (const a of arrays) {
+    for (const b of arrays) {
+      for (const c of [1, 1.5]) evaluate("x * y + 1", { x: a, y: b === a ? c : b });
+      evaluate("x * y + 1", { x: a, y: b });
+    }
+  }
+  assert.deepEqual(k.call(x, y), new Float64Array([4, 9]));
+  assert.deepEqual(k.call(x, 2), new Float64Array([3, 5]));
+});
+
+test("positional calls follow the thread count", () => {
+  const k = compile("sqrt(x)", { x: "float64" });
+  const n = 1 << 19;
+  const x = Float64Array.from({ length: n }, (_, i) => i);
+  const before = getNumThreads();
+  try {
+    for (const threads of [1, 2]) {
+      setNumThreads(threads);
+      const y = k.call(x) as Float64Array;
+      for (let i = 0; i < n; i += 997) assert.equal(y[i], Math.sqrt(i));
+    }
+  } finally {
+    setNumThreads(before);
+  }
+});
+
+test("reductions and N-d views through positional calls", () => {
+  const a = Float64Array.from([1, 2, 3, 4, 5, 6]);
+  const total = compile("sum(x, axis=0)", { x: "float64" });
+  assert.equal(total.call(a), 21);
+  // A by-name call with x as a (2,3) view in between must not leave its view to the kernel.
+  assert.deepEqual(evaluate("sum(x, axis=0)", { x: { data: a, shape: [2, 3] } }), {
+    data: Float64Array.from([5, 7, 9]),
+    shape: [3],
+  });
+  assert.equal(total.call(a), 21);
+  throwsExactly(
+    () => total.callInto(new Float64Array(1), a),
+    TypeError,
+    "Option 'out' is not allowed with a reduction: assign it to an array passed in instead, as in s = sum(x, axis=0)",
+  );
+  const mean = compile("mean(x * y)", { x: "float64", y: "float64" });
+  assert.equal(mean.call(a, 2), 7);
+  const twice = compile("x * 2", { x: "float64" });
+  const view = { data: a, shape: [3, 2], strides: [1, 3] };
+  assert.deepEqual((twice.call as (...args: unknown[]) => unknown)(view), {
+    data: Float64Array.from([2, 8, 4, 10, 6, 12]),
+    shape: [3, 2],
+  });
+  assert.deepEqual(twice.call(a), Float64Array.from([2, 4, 6, 8, 10, 12]));
+});
