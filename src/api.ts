@@ -30,6 +30,7 @@ import {
 } from "./dtype.ts";
 import { ADVISE_MIN_BYTES, type NativeBinding } from "./native.ts";
 import { parseProgram } from "./parser.ts";
+import { SUPPORTED_DTYPES } from "./types.ts";
 
 /** A JS scalar operand: weakly typed, as Python scalars are under NumPy 2 (NEP 50). */
 export type Scalar = number | bigint | boolean;
@@ -99,7 +100,7 @@ export interface Kernel<R extends NumericArray | undefined = NumericArray | unde
 }
 
 /** The dtypes the VM has opcodes for so far. */
-const SUPPORTED: readonly DType[] = ["bool", "int32", "int64", "float32", "float64"];
+const SUPPORTED: readonly DType[] = SUPPORTED_DTYPES;
 const IS_SUPPORTED = new Set<DType | undefined>(SUPPORTED);
 const IS_CASTING = new Set<unknown>(CASTINGS);
 
@@ -299,7 +300,7 @@ let scratchCodes = new Int32Array(64);
 
 function unsupported(name: string, dtype: DType): TypeError {
   return new TypeError(
-    `Variable '${name}' has dtype ${dtype}, which is not supported yet: use Float64Array, Float32Array, Int32Array, BigInt64Array or { data: Uint8Array, dtype: "bool" }`,
+    `Variable '${name}' has dtype ${dtype}, which is not supported yet: use a Float32Array or Float64Array`,
   );
 }
 
@@ -465,10 +466,10 @@ function variantFor(
     );
   }
   const outDtype = dtypeOfArray(out);
-  const target = outDtype === "uint8" ? "bool" : outDtype;
+  const target = outDtype === "uint8" && plain.resultDtype === "bool" ? "bool" : outDtype;
   if (target === undefined || !IS_SUPPORTED.has(target)) {
     throw new TypeError(
-      `Option 'out' must be a Float64Array, Float32Array, Int32Array, BigInt64Array or Uint8Array (bool): got ${
+      `Option 'out' must be a typed array of a supported dtype (${SUPPORTED.join(", ")}): got ${
         describe(out)
       }`,
     );

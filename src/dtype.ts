@@ -162,6 +162,10 @@ export type NumericArray =
   | Float32Array
   | Float64Array;
 
+/** The runtime's `Float16Array` constructor, where it has one (Deno 2.9 does, Node 20 does not). */
+const FLOAT16_ARRAY = (globalThis as { Float16Array?: new (n: number) => ArrayBufferView })
+  .Float16Array;
+
 /** The dtype of a TypedArray, or undefined for arrays numfuse does not take (Uint8ClampedArray, DataView). */
 export function dtypeOfArray(a: unknown): DType | undefined {
   if (a instanceof Float64Array) return "float64";
@@ -174,6 +178,7 @@ export function dtypeOfArray(a: unknown): DType | undefined {
   if (a instanceof Uint16Array) return "uint16";
   if (a instanceof Uint32Array) return "uint32";
   if (a instanceof BigUint64Array) return "uint64";
+  if (FLOAT16_ARRAY !== undefined && a instanceof FLOAT16_ARRAY) return "float16";
   return undefined;
 }
 

@@ -203,7 +203,7 @@ Deno.test("bytecode words follow the format in opcodes.ts", () => {
   const add = opcodeByName("add_fff")!;
   assert.deepEqual([...code], [
     MAGIC,
-    1,
+    2,
     3,
     1,
     1,
