@@ -498,9 +498,9 @@ class Checker {
     const met = meet(a, b);
     // Weak bools only: Python computes arithmetic and shifts of bools as ints.
     const logical = COMPARISON[op] !== undefined || BITWISE[op] !== undefined;
-    const bothWeak = a.weak !== undefined && b.weak !== undefined;
-    const t = bothWeak && met === "bool" && !logical && op !== "/" ? "int" : met;
-    if (!isWeakClass(t)) return { node: make(t) };
+    // Strong operands meet at a dtype ("bool" included), weak ones at a weak class.
+    if (a.weak === undefined || b.weak === undefined) return { node: make(met as DType) };
+    const t = met === "bool" && !logical && op !== "/" ? "int" : met as WeakClass;
     const weak = op === "/" ? "float" : COMPARISON[op] !== undefined ? "bool" : t;
     return this.#weakCompound(weak, () => make(weakDefault(t)));
   }
