@@ -103,6 +103,10 @@ SPECIALS = {
         1.401298464324817e-45, -1e-40, 1.1754943508222875e-38, F32_MAX, -F32_MAX, 88.7,
         -103.5, 16777217.0, 1e10, 1e-8, 2.0,
     ],
+    "float16": [
+        float("nan"), float("inf"), float("-inf"), -0.0, 0.0, 1.0, -1.0, 0.5, -2.5, 3.0,
+        6e-08, -3e-05, 6.104e-05, 65504.0, -65504.0, 11.0, -17.3, 2049.0, 1000.0, 1e-3, 2.0,
+    ],
     "int32": [0, 1, -1, 2, -2, 3, 7, -7, 2**31 - 1, -(2**31), 2**31 - 2, -(2**31) + 1, 46341, 65536],
     "int64": [
         0, 1, -1, 2, -2, 3, 7, -7, 2**63 - 1, -(2**63), 2**53 + 1, -(2**53) - 1, 2**31,
@@ -193,6 +197,8 @@ def encode(a):
         return [int(x) for x in a]
     if kind in ("int64", "uint64"):
         return [str(int(x)) for x in a]
+    if kind == "float16":
+        return ["%04x" % int(x) for x in a.view(np.uint16)]
     if kind == "float32":
         return ["%08x" % int(x) for x in a.view(np.uint32)]
     if kind == "float64":
@@ -486,6 +492,42 @@ def build_new_dtypes(m):
         m.add("nextafter(a, 1)", {"a": m.data(t, 7)}, lambda a: np.nextafter(a, 1))
     m.add("nextafter(a, b)", {"a": m.data("float32", 7), "b": m.data("float64", 7)},
           lambda a, b: np.nextafter(a, b))
+    build_float16(m)
+
+
+def build_float16(m):
+    """float16: every operation computed in float32 and rounded back, as NumPy does."""
+    m.group = "float16"
+    h = "float16"
+    for op in ARITHMETIC + ("//", "<", "==", "!="):
+        for n in LENGTHS:
+            m.add(f"a {op} b", {"a": m.data(h, n), "b": m.data(h, n)},
+                  lambda a, b, op=op: UFUNC[op](a, b))
+    for expr, fn in (("-a", np.negative), ("a * a + a", lambda a: a * a + a),
+                     ("a / 3 * 3", lambda a: a / 3 * 3), ("a * 0.1", lambda a: a * 0.1),
+                     ("a + 1", lambda a: a + 1), ("a ** 2", lambda a: a ** 2)):
+        m.add(expr, {"a": m.data(h, 33)}, fn)
+    for f in FUNCTIONS + FLOAT_FUNCTIONS + ("ceil", "floor", "trunc", "round", "square",
+                                            "reciprocal", "sign", "isnan", "isfinite", "isinf",
+                                            "signbit"):
+        m.add(f"{f}(a)", {"a": m.data(h, 33)}, lambda a, f=f: getattr(np, f)(a))
+    for f in ("arctan2", "hypot", "copysign", "fmod", "maximum", "minimum"):
+        m.add(f"{f}(a, b)", {"a": m.data(h, 33), "b": m.data(h, 33)},
+              lambda a, b, f=f: getattr(np, f)(a, b))
+    m.add("clip(a, b, c)", {"a": m.data(h, 33), "b": m.data(h, 33), "c": m.data(h, 33)},
+          lambda a, b, c: np.clip(a, b, c))
+    c = m.data("bool", 7)
+    m.add("where(c, a, b)", {"c": c, "a": m.data(h, 7), "b": m.data(h, 7)},
+          lambda c, a, b: np.where(c, a, b))
+    for t in ("bool", "int8", "uint8"):
+        for f in ("sqrt", "exp", "sin", "log1p"):
+            m.add(f"{f}(a)", {"a": m.data(t, 33, "new")}, lambda a, f=f: getattr(np, f)(a))
+        m.add("arctan2(a, b)", {"a": m.data(t, 33, "new"), "b": m.data(t, 33, "new")},
+              lambda a, b: np.arctan2(a, b))
+    for t in ("bool", "int8", "uint8", "int16", "int32", "float32", "float64"):
+        for op in ("+", "<"):
+            m.add(f"a {op} b", {"a": m.data(h, 7), "b": m.data(t, 7, "new")},
+                  lambda a, b, op=op: UFUNC[op](a, b))
 
 
 def tables():

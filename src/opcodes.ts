@@ -62,7 +62,7 @@ import { type DType, DTYPE_CHAR } from "./dtype.ts";
 /** Bytecode magic number, "NFB1" read as a little-endian u32. */
 export const MAGIC = 0x3142464e;
 /** Bytecode version; bump on any change to the format or the table order. */
-export const BYTECODE_VERSION = 2;
+export const BYTECODE_VERSION = 3;
 /** Words in the header. */
 export const HEADER_WORDS = 8;
 /** Words per instruction. */
@@ -206,6 +206,19 @@ function buildTable(): OpInfo[] {
   const table: OpInfo[] = [];
   const seen = new Set<string>();
   for (const ints of [FIRST_INTS, ALL_INTS]) buildPass(ints, table, seen);
+  // float16 is stored and converted only: the compiler computes its
+  // operations in float32 and rounds each result back (as NumPy does).
+  const f16 = (op: OpName, ret: DType, args: DType[]) => {
+    const [doc, cost] = OPS[op];
+    const name = `${op}_${DTYPE_CHAR[ret]}${args.map((a) => DTYPE_CHAR[a]).join("")}`;
+    table.push({ name, op, ret, args, cost, doc });
+  };
+  f16("copy", "float16", ["float16"]);
+  for (const t of [...BOOL, ...ALL_INTS, ...FLOATS]) {
+    f16("cast", "float16", [t]);
+    f16("cast", t, ["float16"]);
+  }
+  f16("where", "float16", ["bool", "float16", "float16"]);
   return table;
 }
 

@@ -27,6 +27,7 @@ import {
   type DType,
   DTYPE_SIZE,
   dtypeKind,
+  f16round,
   intRange,
   promote,
   promoteWeak,
@@ -35,7 +36,7 @@ import {
 import { didYouMean, ExpressionError } from "./errors.ts";
 import type { OpName } from "./opcodes.ts";
 
-/** The dtypes the opcode table covers (all but float16); variables of other dtypes are refused. */
+/** The dtypes the compiler takes (float16 computed in float32); variables of other dtypes are refused. */
 export const SUPPORTED_DTYPES: readonly DType[] = [
   "bool",
   "int8",
@@ -46,6 +47,7 @@ export const SUPPORTED_DTYPES: readonly DType[] = [
   "uint32",
   "int64",
   "uint64",
+  "float16",
   "float32",
   "float64",
 ];
@@ -579,10 +581,10 @@ class Checker {
       return opNode("mul", dtype, [arg, arg], e);
     }
     const ft = kind === "f" ? dtype : floatFor(dtype);
-    if (ft === "float16") {
+    if (ft === "float16" && callee === "nextafter") {
       throw this.#error(
         e,
-        `${callee} of ${dtype} gives float16 in NumPy, which numfuse does not support yet: convert to a wider float first, e.g. ${callee}(x * 1.0)`,
+        `nextafter of ${dtype} is float16, which nextafter does not support yet: convert to a wider float first, e.g. nextafter(x * 1.0, y)`,
       );
     }
     const operands = args.map((a) => at(a, ft));
@@ -611,9 +613,24 @@ function meetTypes(a: DType | WeakClass, b: DType | WeakClass): DType | WeakClas
   return promote(a, b);
 }
 
-/** An operation node; its operands are already of the dtypes of one opcode's signature. */
+/**
+ * An operation node; its operands are already of the dtypes of one opcode's
+ * signature. An operation on float16 (other than where) is computed in
+ * float32 and its result rounded back to float16, as NumPy does: the
+ * operands are cast to float32, the result cast to float16.
+ */
 function opNode(op: OpName, dtype: DType, args: TypedExpr[], where: Span): TypedExpr {
-  return { type: "op", op, dtype, args, ...span(where) };
+  const half = dtype === "float16" || args.some((a) => a.dtype === "float16");
+  if (!half || op === "where") return { type: "op", op, dtype, args, ...span(where) };
+  const wide = args.map((a) => a.dtype === "float16" ? cast(a, "float32") : a);
+  const node: TypedExpr = {
+    type: "op",
+    op,
+    dtype: dtype === "float16" ? "float32" : dtype,
+    args: wide,
+    ...span(where),
+  };
+  return dtype === "float16" ? cast(node, "float16") : node;
 }
 
 /** An integer as written in a message: a very long one is cut, so a message stays short. */
@@ -632,7 +649,11 @@ function span(s: Span): Span {
 
 function floatConst(value: number, dtype: DType, where: Span): TypedExpr {
   if (dtype === "bool") return { type: "const", dtype, value: value !== 0, ...span(where) };
-  const v = dtype === "float32" ? Math.fround(value) : value;
+  const v = dtype === "float32"
+    ? Math.fround(value)
+    : dtype === "float16"
+    ? f16round(value)
+    : value;
   return { type: "const", dtype, value: v, ...span(where) };
 }
 

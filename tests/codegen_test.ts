@@ -260,7 +260,7 @@ Deno.test("bytecode words follow the format in opcodes.ts", () => {
   const add = opcodeByName("add_fff")!;
   assert.deepEqual([...code], [
     MAGIC,
-    2,
+    3,
     3,
     1,
     1,

@@ -14,6 +14,7 @@ import {
   type DType,
   DTYPE_SIZE,
   dtypeKind,
+  dtypeOfArray,
   intRange,
   type NumericArray,
 } from "../src/dtype.ts";
@@ -31,6 +32,7 @@ function data(dtype: DType, n: number, seed: number, positive = false): NumericA
   for (let i = 0; i < n; i++) {
     const special = i < 12 || r() < 0.125;
     switch (dtype) {
+      case "float16":
       case "float32":
       case "float64": {
         let x = special ? FLOAT_SPECIALS[(i + seed) % FLOAT_SPECIALS.length] : (r() - 0.5) * 20;
@@ -320,11 +322,16 @@ function wrapVars(c: Case, vars: Record<string, NumericArray | number>) {
 function assertClose(actual: NumericArray, expected: NumericArray, ulp: number, label: string) {
   assert.equal(actual.constructor, expected.constructor, `${label}: result type`);
   assert.equal(actual.length, expected.length, `${label}: length`);
-  const isF32 = actual instanceof Float32Array, isFloat = isF32 || actual instanceof Float64Array;
+  const isF32 = actual instanceof Float32Array, isF16 = dtypeOfArray(actual) === "float16";
+  const isFloat = isF32 || isF16 || actual instanceof Float64Array;
   for (let i = 0; i < actual.length; i++) {
     const x = actual[i], y = expected[i];
     if (isFloat) {
-      const d = ulpDistance(x as number, y as number, isF32 ? "float32" : "float64");
+      const d = ulpDistance(
+        x as number,
+        y as number,
+        isF16 ? "float16" : isF32 ? "float32" : "float64",
+      );
       const sameZero = x !== 0 || Object.is(x, y) || ulp > 0;
       if (d > ulp || !sameZero) {
         assert.fail(`${label}: element ${i} is ${String(x)}, expected ${String(y)} (${d} ulp)`);
@@ -348,6 +355,27 @@ for (const t of ["float32", "float64"] as const) {
     for (const c of FLOAT_CASES(t)) for (const n of LENGTHS) check(c, n, n + 1);
   });
 }
+
+const HAVE_FLOAT16 = "Float16Array" in globalThis;
+
+test(
+  "every operator and function on float16 (computed in float32, rounded each time) matches the reference",
+  {
+    skip: !HAVE_FLOAT16 && "this runtime has no Float16Array",
+  },
+  () => {
+    for (const c of FLOAT_CASES("float16")) for (const n of SHORT_LENGTHS) check(c, n, n + 11);
+    const mixed: Case[] = [
+      { expr: "sqrt(a) + exp(b * 0.01)", arrays: { a: "int8", b: "uint8" }, ulp: 2 },
+      { expr: "a + b", arrays: { a: "float16", b: "int8" } },
+      { expr: "a * b", arrays: { a: "float16", b: "int16" } },
+      { expr: "a - b", arrays: { a: "float16", b: "float32" } },
+      { expr: "where(a < b, a, b) // 3", arrays: { a: "float16", b: "float16" } },
+      { expr: "sin(a) > 0.5", arrays: { a: "bool" } },
+    ];
+    for (const c of mixed) for (const n of SHORT_LENGTHS) check(c, n, n + 13);
+  },
+);
 
 for (const t of ["int32", "int64"] as const) {
   test(`integer operators on ${t} match the reference`, () => {

@@ -85,6 +85,11 @@ function decode(dtype: DType, data: readonly (number | string)[]): NumericArray 
       return BigInt64Array.from(data as string[], BigInt);
     case "uint64":
       return BigUint64Array.from(data as string[], BigInt);
+    case "float16": {
+      const bits = Uint16Array.from(data as string[], (h) => parseInt(h, 16));
+      return new (globalThis as unknown as { Float16Array: new (b: ArrayBuffer) => NumericArray })
+        .Float16Array(bits.buffer);
+    }
     case "float32":
       return new Float32Array(Uint32Array.from(data as string[], (h) => parseInt(h, 16)).buffer);
     case "float64":
@@ -150,8 +155,9 @@ function check(c: Case): string | undefined {
   if (actual.length !== expected.length) {
     return `${actual.length} elements, NumPy ${expected.length}`;
   }
-  const float = dtype === "float32" || dtype === "float64";
-  const ulp = float && INEXACT.test(c.expr) ? ULP : 0;
+  const float = dtype === "float16" || dtype === "float32" || dtype === "float64";
+  // A float16 result is a float32 one rounded: an inexact float32 may round to the neighbour.
+  const ulp = float && INEXACT.test(c.expr) ? (dtype === "float16" ? 1 : ULP) : 0;
   for (let i = 0; i < expected.length; i++) {
     const x = actual[i], y = expected[i];
     if (Object.is(x, y)) continue;

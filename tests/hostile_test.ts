@@ -210,7 +210,7 @@ test("zero-length arrays give empty results; mismatched lengths and bad out are 
   throwsExactly(
     () => evaluate("x + 1", { x }, { out: new Uint8ClampedArray(3) as never }),
     TypeError,
-    "Option 'out' must be a typed array of a supported dtype (bool, int8, uint8, int16, uint16, int32, uint32, int64, uint64, float32, float64): got Uint8ClampedArray",
+    "Option 'out' must be a typed array of a supported dtype (bool, int8, uint8, int16, uint16, int32, uint32, int64, uint64, float16, float32, float64): got Uint8ClampedArray",
   );
 });
 

@@ -19,6 +19,7 @@ Deno.test("opcode names encode their signatures and are unique", () => {
     uint32: "I",
     int64: "l",
     uint64: "L",
+    float16: "e",
     float32: "f",
     float64: "d",
   };

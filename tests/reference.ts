@@ -9,7 +9,14 @@
 
 import assert from "node:assert/strict";
 import type { TypedExpr, TypedProgram } from "../src/ast.ts";
-import { allocArray, type DType, DTYPE_SIZE, dtypeKind, type NumericArray } from "../src/dtype.ts";
+import {
+  allocArray,
+  type DType,
+  DTYPE_SIZE,
+  dtypeKind,
+  f16round,
+  type NumericArray,
+} from "../src/dtype.ts";
 
 type Value = number | bigint | boolean;
 /** A node's values: one per element (scalars and constants are broadcast). */
@@ -43,7 +50,7 @@ export function convert(v: Value, dtype: DType): Value {
   }
   if (kind === "f") {
     const x = typeof v === "boolean" ? (v ? 1 : 0) : Number(v);
-    return dtype === "float32" ? F32(x) : x;
+    return dtype === "float32" ? F32(x) : dtype === "float16" ? f16round(x) : x;
   }
   const big = typeof v === "boolean"
     ? (v ? 1n : 0n)
@@ -446,9 +453,28 @@ export function referenceProgram(
 const f64 = new Float64Array(1), i64 = new BigInt64Array(f64.buffer);
 const f32 = new Float32Array(1), i32 = new Int32Array(f32.buffer);
 
+/** The index of a float16 value among float16 values (±0 are both 0), counting ulps. */
+function f16Index(x: number): number {
+  const a = Math.abs(x);
+  let k: number;
+  if (a === Infinity) k = 31 * 1024;
+  else if (a < 2 ** -14) k = a / 2 ** -24;
+  else {
+    let e = Math.floor(Math.log2(a));
+    if (2 ** e > a) e--;
+    k = (e + 15) * 1024 + (a / 2 ** (e - 10) - 1024);
+  }
+  return x < 0 ? -k : k;
+}
+
 /** Distance in units in the last place between two floats of a dtype (0 for two NaNs, Infinity for NaN vs number). */
-export function ulpDistance(a: number, b: number, dtype: "float32" | "float64"): number {
+export function ulpDistance(
+  a: number,
+  b: number,
+  dtype: "float16" | "float32" | "float64",
+): number {
   if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
+  if (dtype === "float16") return Math.abs(f16Index(a) - f16Index(b));
   if (dtype === "float32") {
     const key = (x: number) => {
       f32[0] = x;

@@ -18,6 +18,7 @@ const VARS: Record<string, VarSpec> = {
   u16: array("uint16"),
   u32: array("uint32"),
   u64: array("uint64"),
+  h16: array("float16"),
   s32: { kind: "scalar", dtype: "float32" },
   wf: { kind: "weak", weak: "float" },
   wi: { kind: "weak", weak: "int" },
@@ -118,6 +119,13 @@ Deno.test("result dtypes follow NumPy 2 promotion with NEP 50 weak scalars", () 
     ["isnan(u8)", "bool"],
     ["nextafter(f32, 1)", "float32"],
     ["True << True", "int64"],
+    ["sqrt(i8)", "float16"],
+    ["sqrt(b)", "float16"],
+    ["h16 * 0.5", "float16"],
+    ["h16 + i8", "float16"],
+    ["h16 + i16", "float32"],
+    ["h16 + f32", "float32"],
+    ["h16 < 1", "bool"],
     ["-i64", "int64"],
     ["+f32", "float32"],
     ["f32 ** 2", "float32"],
@@ -155,6 +163,12 @@ Deno.test("result dtypes follow NumPy 2 promotion with NEP 50 weak scalars", () 
 
 Deno.test("conversions are explicit casts and weak values take the dtype of their use", () => {
   const table: [string, string][] = [
+    // float16 is computed in float32, each result rounded back to float16.
+    [
+      "h16 * h16 + 1",
+      "(cast:float16 (add:float32 (cast:float32 (cast:float16 (mul:float32 (cast:float32 h16:float16) (cast:float32 h16:float16)))) (cast:float32 1:float16)))",
+    ],
+    ["h16 < 1", "(lt:bool (cast:float32 h16:float16) (cast:float32 1:float16))"],
     ["i32 + f32", "(add:float64 (cast:float64 i32:int32) (cast:float64 f32:float32))"],
     ["f32 * 0.5", "(mul:float32 f32:float32 0.5:float32)"],
     ["f32 * 0.1", `(mul:float32 f32:float32 ${Math.fround(0.1)}:float32)`],
@@ -215,20 +229,15 @@ Deno.test("type errors name the problem at its offset", () => {
     ["fooo(x)", 0, "unknown function 'fooo'; did you mean 'floor'?"],
     ["qwxz(x)", 0, "unknown function 'qwxz'"],
     [
-      "sqrt(c)",
+      "nextafter(c, c)",
       0,
-      "sqrt of int8 gives float16 in NumPy, which numfuse does not support yet: convert to a wider float first, e.g. sqrt(x * 1.0)",
+      "nextafter of int8 is float16, which nextafter does not support yet: convert to a wider float first, e.g. nextafter(x * 1.0, y)",
     ],
     ["sign(flag)", 0, "sign does not support bool"],
     ["clip(x, 1)", 0, "clip() takes 3 arguments, got 2"],
     ["where(x, 1)", 0, "where() takes 3 arguments, got 2"],
     ["1 + sin(x, x)", 4, "sin() takes 1 argument, got 2"],
     ["sqrt()", 0, "sqrt() takes 1 argument, got 0"],
-    [
-      "sqrt(flag)",
-      0,
-      "sqrt of bool gives float16 in NumPy, which numfuse does not support yet: convert to a wider float first, e.g. sqrt(x * 1.0)",
-    ],
     [
       "x & x",
       2,
@@ -275,7 +284,11 @@ Deno.test("type errors name the problem at its offset", () => {
     ["i + 3000000000", 4, "integer 3000000000 out of bounds for int32"],
     ["i + -2147483649", 4, "integer -2147483649 out of bounds for int32"],
     ["1 + 99999999999999999999", 4, "integer 99999999999999999999 out of bounds for int64"],
-    ["h + 1", 0, "variable 'h' has dtype float16, which is not supported yet"],
+    [
+      "h ^ h",
+      2,
+      "operator '^' is not supported for float16: NumPy's bitwise_xor takes only integers and bool",
+    ],
   ];
   for (const [source, offset, detail] of table) {
     assert.throws(() => check(source, vars), (e: unknown) => {

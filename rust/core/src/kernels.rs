@@ -118,6 +118,94 @@ impl Elem for Bool {
     }
 }
 
+/// A float16 as stored: its IEEE binary16 bits. The VM only copies and
+/// converts it; the compiler computes float16 operations in float32 and
+/// rounds each result back, as NumPy does.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub(crate) struct F16(u16);
+
+impl F16 {
+    /// The exact value, as `f64`.
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        let (sign, exp, man) = (self.0 >> 15, (self.0 >> 10) & 0x1f, self.0 & 0x3ff);
+        let magnitude = match exp {
+            // Subnormal: man * 2^-24.
+            0 => f64::from(man) * (1.0 / 16777216.0),
+            0x1f if man == 0 => f64::INFINITY,
+            0x1f => f64::NAN,
+            // (1024 + man) * 2^(exp - 25), built from the exponent's bits.
+            _ => f64::from(1024 + man) * f64::from_bits(((exp as u64) + 1023 - 25) << 52),
+        };
+        if sign == 1 {
+            -magnitude
+        } else {
+            magnitude
+        }
+    }
+
+    /// `x` rounded to the nearest float16, ties to even; overflow gives
+    /// infinity, NaN stays NaN (quiet, sign kept).
+    #[inline(always)]
+    fn from_f64(x: f64) -> F16 {
+        let sign = ((x.to_bits() >> 48) & 0x8000) as u16;
+        let a = x.abs();
+        if a.is_nan() {
+            return F16(sign | 0x7e00);
+        }
+        // 65520 is halfway between the largest float16, 65504, and 2^16: it
+        // and everything above round to infinity.
+        if a >= 65520.0 {
+            return F16(sign | 0x7c00);
+        }
+        // The spacing of float16 values around `a`: 2^-24 below 2^-14
+        // (subnormals), else 2^(e - 10) for a in [2^e, 2^(e+1)).
+        let e = ((a.to_bits() >> 52) as i32 - 1023).max(-14);
+        let ulp = f64::from_bits(((e - 10 + 1023) as u64) << 52);
+        // a / ulp is exact (a power of two apart); round it half to even.
+        let q = a / ulp;
+        let mut r = q.floor();
+        let d = q - r;
+        if d > 0.5 || (d == 0.5 && r % 2.0 != 0.0) {
+            r += 1.0;
+        }
+        // r * ulp is exact and at most 65504; its bits are the float16's:
+        // r counts ulps from 0 in the binade of 2^e (r in [1024, 2048]) or
+        // below 2^-14 (r in [0, 1024]).
+        let bits = if e == -14 && r < 1024.0 {
+            r as u16
+        } else {
+            // r == 2048 carries into the next binade, which the sum does.
+            ((e + 15) as u16) * 1024 + (r as u16 - 1024)
+        };
+        F16(sign | bits)
+    }
+}
+
+impl Elem for F16 {
+    const ZERO: F16 = F16(0);
+    #[inline(always)]
+    fn to_num(self) -> Num {
+        Num::Float(self.to_f64())
+    }
+    #[inline(always)]
+    fn from_num(v: Num) -> F16 {
+        match v {
+            Num::Int(i) => F16::from_f64(i as f64),
+            Num::UInt(u) => F16::from_f64(u as f64),
+            Num::Float(f) => F16::from_f64(f),
+        }
+    }
+    #[inline(always)]
+    fn canon(self) -> F16 {
+        self
+    }
+    fn from_raw(raw: [u8; 8]) -> F16 {
+        F16::from_num(Num::Float(f64::from_le_bytes(raw)))
+    }
+}
+
 /// A float truncated to `i32` as x86's `cvttsd2si` does: NaN and out of
 /// range give `i32::MIN`. NumPy converts to the narrower ints through it.
 #[inline(always)]
@@ -1214,12 +1302,23 @@ macro_rules! typed {
                 type $T = $ty;
                 Some($k)
             })*
+            // Unreachable for `all_types!`, which lists every dtype.
+            #[allow(unreachable_patterns)]
             _ => None,
         }
     };
 }
 
 macro_rules! all_types {
+    ($dt:expr, |$T:ident| $k:expr) => {
+        typed!($dt, [Bool: Bool, Int8: i8, Uint8: u8, Int16: i16, Uint16: u16, Int32: i32,
+            Uint32: u32, Int64: i64, Uint64: u64, Float16: F16, Float32: f32, Float64: f64],
+            |$T| $k)
+    };
+}
+
+/// The dtypes with comparisons: all but float16 (compared in float32).
+macro_rules! ordered_types {
     ($dt:expr, |$T:ident| $k:expr) => {
         typed!($dt, [Bool: Bool, Int8: i8, Uint8: u8, Int16: i16, Uint16: u16, Int32: i32,
             Uint32: u32, Int64: i64, Uint64: u64, Float32: f32, Float64: f64], |$T| $k)
@@ -1273,12 +1372,12 @@ macro_rules! kernel_table {
             Op::Div => float_types!(ret, |T| map2::<T, T, T, ops::Div> as Kernel),
             Op::Mod => num_types!(ret, |T| map2::<T, T, T, ops::Mod> as Kernel),
             Op::Pow => num_types!(ret, |T| map2::<T, T, T, ops::Pow> as Kernel),
-            Op::Lt => all_types!(arg, |T| map2::<T, T, Bool, ops::Lt> as Kernel),
-            Op::Le => all_types!(arg, |T| map2::<T, T, Bool, ops::Le> as Kernel),
-            Op::Gt => all_types!(arg, |T| map2::<T, T, Bool, ops::Gt> as Kernel),
-            Op::Ge => all_types!(arg, |T| map2::<T, T, Bool, ops::Ge> as Kernel),
-            Op::Eq => all_types!(arg, |T| map2::<T, T, Bool, ops::Eq> as Kernel),
-            Op::Ne => all_types!(arg, |T| map2::<T, T, Bool, ops::Ne> as Kernel),
+            Op::Lt => ordered_types!(arg, |T| map2::<T, T, Bool, ops::Lt> as Kernel),
+            Op::Le => ordered_types!(arg, |T| map2::<T, T, Bool, ops::Le> as Kernel),
+            Op::Gt => ordered_types!(arg, |T| map2::<T, T, Bool, ops::Gt> as Kernel),
+            Op::Ge => ordered_types!(arg, |T| map2::<T, T, Bool, ops::Ge> as Kernel),
+            Op::Eq => ordered_types!(arg, |T| map2::<T, T, Bool, ops::Eq> as Kernel),
+            Op::Ne => ordered_types!(arg, |T| map2::<T, T, Bool, ops::Ne> as Kernel),
             Op::And => Some(map2::<Bool, Bool, Bool, ops::And> as Kernel),
             Op::Or => Some(map2::<Bool, Bool, Bool, ops::Or> as Kernel),
             Op::Not => Some(map1::<Bool, Bool, ops::Not> as Kernel),
@@ -1340,7 +1439,7 @@ macro_rules! instantiate {
     ($($(#[$cfg:meta])* $isa:ident $(: $features:literal)?;)*) => {$(
         $(#[$cfg])*
         mod $isa {
-            use super::{ops, Bool, DType, Elem, Fn1, Fn2, Fn3, Kernel, Op, OpInfo};
+            use super::{ops, Bool, DType, Elem, Fn1, Fn2, Fn3, Kernel, Op, OpInfo, F16};
 
             /// [`super::map1`] compiled for this ISA.
             ///

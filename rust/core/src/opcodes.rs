@@ -5,7 +5,7 @@
 /// Bytecode magic number, "NFB1" read as a little-endian u32.
 pub const MAGIC: u32 = 0x3142464E;
 /// Bytecode version.
-pub const BYTECODE_VERSION: u32 = 2;
+pub const BYTECODE_VERSION: u32 = 3;
 /// Words in the header.
 pub const HEADER_WORDS: usize = 8;
 /// Words per instruction.
@@ -202,7 +202,7 @@ pub struct OpInfo {
 }
 
 /// Every opcode; an opcode's number is its index.
-pub static OPCODES: [OpInfo; 487] = [
+pub static OPCODES: [OpInfo; 511] = [
     // 0: R[dst] := R[a]
     OpInfo { name: "copy_bb", op: Op::Copy, ret: DType::Bool, args: &[DType::Bool], cost: 1 },
     // 1: R[dst] := R[a]
@@ -1177,4 +1177,52 @@ pub static OPCODES: [OpInfo; 487] = [
     OpInfo { name: "reciprocal_II", op: Op::Reciprocal, ret: DType::Uint32, args: &[DType::Uint32], cost: 1 },
     // 486: R[dst] := 1 / R[a] in integers, as NumPy (0 gives the cast of inf)
     OpInfo { name: "reciprocal_LL", op: Op::Reciprocal, ret: DType::Uint64, args: &[DType::Uint64], cost: 1 },
+    // 487: R[dst] := R[a]
+    OpInfo { name: "copy_ee", op: Op::Copy, ret: DType::Float16, args: &[DType::Float16], cost: 1 },
+    // 488: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_eb", op: Op::Cast, ret: DType::Float16, args: &[DType::Bool], cost: 1 },
+    // 489: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_be", op: Op::Cast, ret: DType::Bool, args: &[DType::Float16], cost: 1 },
+    // 490: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_ec", op: Op::Cast, ret: DType::Float16, args: &[DType::Int8], cost: 1 },
+    // 491: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_ce", op: Op::Cast, ret: DType::Int8, args: &[DType::Float16], cost: 1 },
+    // 492: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_eB", op: Op::Cast, ret: DType::Float16, args: &[DType::Uint8], cost: 1 },
+    // 493: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Be", op: Op::Cast, ret: DType::Uint8, args: &[DType::Float16], cost: 1 },
+    // 494: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_eh", op: Op::Cast, ret: DType::Float16, args: &[DType::Int16], cost: 1 },
+    // 495: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_he", op: Op::Cast, ret: DType::Int16, args: &[DType::Float16], cost: 1 },
+    // 496: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_eH", op: Op::Cast, ret: DType::Float16, args: &[DType::Uint16], cost: 1 },
+    // 497: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_He", op: Op::Cast, ret: DType::Uint16, args: &[DType::Float16], cost: 1 },
+    // 498: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_ei", op: Op::Cast, ret: DType::Float16, args: &[DType::Int32], cost: 1 },
+    // 499: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_ie", op: Op::Cast, ret: DType::Int32, args: &[DType::Float16], cost: 1 },
+    // 500: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_eI", op: Op::Cast, ret: DType::Float16, args: &[DType::Uint32], cost: 1 },
+    // 501: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Ie", op: Op::Cast, ret: DType::Uint32, args: &[DType::Float16], cost: 1 },
+    // 502: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_el", op: Op::Cast, ret: DType::Float16, args: &[DType::Int64], cost: 1 },
+    // 503: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_le", op: Op::Cast, ret: DType::Int64, args: &[DType::Float16], cost: 1 },
+    // 504: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_eL", op: Op::Cast, ret: DType::Float16, args: &[DType::Uint64], cost: 1 },
+    // 505: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Le", op: Op::Cast, ret: DType::Uint64, args: &[DType::Float16], cost: 1 },
+    // 506: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_ef", op: Op::Cast, ret: DType::Float16, args: &[DType::Float32], cost: 1 },
+    // 507: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_fe", op: Op::Cast, ret: DType::Float32, args: &[DType::Float16], cost: 1 },
+    // 508: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_ed", op: Op::Cast, ret: DType::Float16, args: &[DType::Float64], cost: 1 },
+    // 509: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_de", op: Op::Cast, ret: DType::Float64, args: &[DType::Float16], cost: 1 },
+    // 510: R[dst] := R[a] ? R[b] : R[c]
+    OpInfo { name: "where_ebee", op: Op::Where, ret: DType::Float16, args: &[DType::Bool, DType::Float16, DType::Float16], cost: 1 },
 ];

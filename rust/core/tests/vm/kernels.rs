@@ -18,8 +18,53 @@ use numfuse_core::{ErrorCode, Isa, Program, BLOCK};
 enum V {
     B(bool),
     N(DType, i128),
+    /// A float16 by its bits.
+    H(u16),
     F(f32),
     D(f64),
+}
+
+/// The exact value of float16 bits, from the IEEE formula.
+fn f16_value(bits: u16) -> f64 {
+    let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = i32::from((bits >> 10) & 0x1f);
+    let man = f64::from(bits & 0x3ff);
+    sign * match exp {
+        0 => man * 2f64.powi(-24),
+        31 if man == 0.0 => f64::INFINITY,
+        31 => f64::NAN,
+        _ => (1024.0 + man) * 2f64.powi(exp - 25),
+    }
+}
+
+/// The float16 nearest to `x` (ties to the even bit pattern), by search over
+/// every finite float16; beyond the largest, infinity from halfway on.
+fn f16_bits(x: f64) -> u16 {
+    if x.is_nan() {
+        return 0x7e00 | if x.is_sign_negative() { 0x8000 } else { 0 };
+    }
+    let sign = if x.is_sign_negative() { 0x8000 } else { 0 };
+    let a = x.abs();
+    if a >= 65520.0 {
+        return sign | 0x7c00;
+    }
+    // Positive finite float16 bits are ordered as their values.
+    let (mut lo, mut hi) = (0u16, 0x7bff);
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if f16_value(mid) <= a {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let (dl, dh) = (a - f16_value(lo), f16_value(hi) - a);
+    let pick = if dl < dh || (dl == dh && lo % 2 == 0) {
+        lo
+    } else {
+        hi
+    };
+    sign | pick
 }
 
 /// Bits and signedness of an integer dtype.
@@ -51,6 +96,7 @@ fn wrap(dtype: DType, x: i128) -> i128 {
 fn load(dtype: DType, bits: u64) -> V {
     match dtype {
         DType::Bool => V::B(bits as u8 != 0),
+        DType::Float16 => V::H(bits as u16),
         DType::Float32 => V::F(f32::from_bits(bits as u32)),
         DType::Float64 => V::D(f64::from_bits(bits)),
         d if int_layout(d).is_some() => V::N(d, wrap(d, i128::from(bits))),
@@ -65,6 +111,7 @@ fn store(v: V) -> u64 {
             let bits = int_layout(d).unwrap().0;
             (x.rem_euclid(1i128 << bits)) as u64
         }
+        V::H(x) => u64::from(x),
         V::F(x) => u64::from(x.to_bits()),
         V::D(x) => x.to_bits(),
     }
@@ -99,6 +146,7 @@ fn cast(v: V, to: DType) -> V {
     let as_f64 = |v: V| match v {
         V::B(b) => f64::from(u8::from(b)),
         V::N(_, x) => x as f64,
+        V::H(x) => f16_value(x),
         V::F(x) => f64::from(x),
         V::D(x) => x,
     };
@@ -107,8 +155,15 @@ fn cast(v: V, to: DType) -> V {
             V::B(b) => b,
             V::N(_, x) => x != 0,
             V::F(x) => x != 0.0,
+            V::H(x) => f16_value(x) != 0.0,
             V::D(x) => x != 0.0,
         }),
+        DType::Float16 => V::H(f16_bits(match v {
+            // Exact in f64 up to 2^53, and a float16 is rounded from the
+            // integer itself: wider integers are far beyond its range.
+            V::N(_, x) => x as f64,
+            other => as_f64(other),
+        })),
         DType::Float32 => V::F(match v {
             V::N(_, x) => x as f32,
             other => as_f64(other) as f32,
@@ -120,6 +175,7 @@ fn cast(v: V, to: DType) -> V {
                 V::B(b) => i128::from(b),
                 V::N(_, x) => wrap(d, x),
                 V::F(x) => float_to(d, f64::from(x)),
+                V::H(x) => float_to(d, f16_value(x)),
                 V::D(x) => float_to(d, x),
             },
         ),
@@ -359,7 +415,7 @@ macro_rules! numpy_ref {
 
 fn numpy_reference(op: Op, args: &[V]) -> Option<V> {
     match args.first()? {
-        V::N(..) => None,
+        V::N(..) | V::H(_) => None,
         V::F(_) => numpy_ref!(
             op,
             args,
@@ -518,6 +574,16 @@ fn random_value(rng: &mut Rng, dtype: DType, small_nonneg: bool) -> u64 {
             };
             store(V::N(d, wrap(d, v)))
         }
+        DType::Float16 => {
+            if special {
+                [
+                    0, 0x8000, 0x3c00, 0xbc00, 0x7c00, 0xfc00, 0x7e00, 0x7bff, 0x0001, 0x03ff,
+                    0x0400,
+                ][rng.below(11) as usize]
+            } else {
+                rng.below(1 << 16)
+            }
+        }
         DType::Float32 | DType::Float64 => {
             let x = if special {
                 F64_SPECIALS[rng.below(F64_SPECIALS.len() as u64) as usize]
@@ -613,6 +679,7 @@ fn ulp_index(dtype: DType, bits: u64) -> i64 {
 fn same(info: &OpInfo, want: u64, got: u64, ulps: u64) -> bool {
     let bit_moving = matches!(info.op, Op::Copy | Op::Neg | Op::Abs | Op::Where);
     let nan = |bits: u64| match info.ret {
+        DType::Float16 => f16_value(bits as u16).is_nan(),
         DType::Float32 => f32::from_bits(bits as u32).is_nan(),
         DType::Float64 => f64::from_bits(bits).is_nan(),
         _ => false,
@@ -874,6 +941,7 @@ fn binary_opcodes_broadcast_a_scalar() {
             let raw = match value {
                 V::B(_) => (bits as u8 as i64).to_le_bytes(),
                 V::N(_, x) => (x as i64).to_le_bytes(),
+                V::H(x) => f16_value(x).to_le_bytes(),
                 V::F(x) => f64::from(x).to_le_bytes(),
                 V::D(x) => x.to_le_bytes(),
             };
