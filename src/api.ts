@@ -298,12 +298,6 @@ function describe(v: unknown): string {
 let scratchValues: unknown[] = [];
 let scratchCodes = new Int32Array(64);
 
-function unsupported(name: string, dtype: DType): TypeError {
-  return new TypeError(
-    `Variable '${name}' has dtype ${dtype}, which is not supported yet: use a Float32Array or Float64Array`,
-  );
-}
-
 /** Classifies variable `name` into a code; stores the value to run with in `scratchValues[i]`. */
 function classify(
   variables: Variables,
@@ -368,7 +362,6 @@ function classify(
       }`,
     );
   }
-  if (!IS_SUPPORTED.has(dtype)) throw unsupported(name, dtype);
   const want = declared?.[name];
   if (want !== undefined && want !== dtype) {
     throw new TypeError(`Variable '${name}' is declared ${want} but is a ${dtype} array`);

@@ -498,10 +498,10 @@ class Checker {
       return opNode(arithmetic, t, [at(a, t), right], where);
     };
     const met = meet(a, b);
-    // Weak bools only: Python computes arithmetic and shifts of bools as ints.
-    const logical = COMPARISON[op] !== undefined || BITWISE[op] !== undefined;
     // Strong operands meet at a dtype ("bool" included), weak ones at a weak class.
     if (a.weak === undefined || b.weak === undefined) return { node: make(met as DType) };
+    // Weak bools: Python computes arithmetic and shifts of bools as ints.
+    const logical = COMPARISON[op] !== undefined || BITWISE[op] !== undefined;
     const t = met === "bool" && !logical && op !== "/" ? "int" : met as WeakClass;
     const weak = op === "/" ? "float" : COMPARISON[op] !== undefined ? "bool" : t;
     return this.#weakCompound(weak, () => make(weakDefault(t)));

@@ -10,7 +10,8 @@
 //!
 //! Element types as stored: bool is a byte ([`Bool`]: any nonzero byte reads
 //! as true, bools are written as 0 or 1), then the Rust integer types of the
-//! same names (`i8` ... `u64`), `f32`, `f64`.
+//! same names (`i8` ... `u64`), float16 as its bits ([`F16`]: copied and
+//! converted only), `f32`, `f64`.
 //!
 //! exp, log, the trigonometric and hyperbolic functions and their inverses,
 //! expm1, log1p, log2, log10, exp2, arctan2 and float pow are
