@@ -333,6 +333,9 @@ export async function buildNpm(): Promise<string> {
       await Deno.copyFile(`${ROOT}tests/node/${entry.name}`, `${NPM_DIR}tests/node/${entry.name}`);
     }
   }
+  // tests/dtype_test.ts reads NumPy's promotion and casting tables from the goldens.
+  await Deno.mkdir(`${NPM_DIR}tests/goldens`, { recursive: true });
+  await Deno.copyFile(`${ROOT}tests/goldens/numpy.json`, `${NPM_DIR}tests/goldens/numpy.json`);
   await writePackageJson();
   await copyDocs();
   const values = await checkExports();

@@ -73,6 +73,22 @@ tally.count(
   ])).text,
   /(\d+) passed \| (\d+) failed/g,
 );
+// The same end-to-end, golden and differential tests on the lower ISAs' kernels.
+for (const isa of ["avx2", "baseline"]) {
+  tally.count(
+    (await tally.step(`deno test (NUMFUSE_ISA=${isa})`, DENO, [
+      "test",
+      "--allow-ffi",
+      "--allow-read",
+      "--allow-env",
+      "--allow-run",
+      "tests/e2e_test.ts",
+      "tests/golden_test.ts",
+      "tests/differential_test.ts",
+    ], { env: { NUMFUSE_ISA: isa } })).text,
+    /(\d+) passed \| (\d+) failed/g,
+  );
+}
 
 await testNode(tally);
 tally.finish();

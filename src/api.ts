@@ -41,6 +41,7 @@ import {
 } from "./native.ts";
 import { parseProgram } from "./parser.ts";
 import { type CompiledReduction, describeReduction, type ReductionName } from "./reduce.ts";
+import { SUPPORTED_DTYPES } from "./types.ts";
 
 /** A JS scalar operand: weakly typed, as Python scalars are under NumPy 2 (NEP 50). */
 export type Scalar = number | bigint | boolean;
@@ -296,7 +297,7 @@ export interface Kernel<
 }
 
 /** The dtypes the VM has opcodes for so far. */
-const SUPPORTED: readonly DType[] = ["bool", "int32", "int64", "float32", "float64"];
+const SUPPORTED: readonly DType[] = SUPPORTED_DTYPES;
 const IS_SUPPORTED = new Set<DType | undefined>(SUPPORTED);
 const IS_CASTING = new Set<unknown>(CASTINGS);
 
@@ -633,12 +634,6 @@ function viewOf(what: string, op: ArrayOperand): View {
   return { call: callCount, shape, strides, offset, contiguous, lo, hi };
 }
 
-function unsupported(name: string, dtype: DType): TypeError {
-  return new TypeError(
-    `Variable '${name}' has dtype ${dtype}, which is not supported yet: use Float64Array, Float32Array, Int32Array, BigInt64Array or { data: Uint8Array, dtype: "bool" }`,
-  );
-}
-
 /** Classifies variable `name` into a code; stores the value to run with in `scratchValues[i]`. */
 function classify(
   variables: Variables,
@@ -711,7 +706,6 @@ function classify(
       }`,
     );
   }
-  if (!IS_SUPPORTED.has(dtype)) throw unsupported(name, dtype);
   const want = declared?.[name];
   if (want !== undefined && want !== dtype) {
     throw new TypeError(`Variable '${name}' is declared ${want} but is a ${dtype} array`);
@@ -815,10 +809,10 @@ function variantFor(
     );
   }
   const outDtype = dtypeOfArray(out);
-  const target = outDtype === "uint8" ? "bool" : outDtype;
+  const target = outDtype === "uint8" && plain.resultDtype === "bool" ? "bool" : outDtype;
   if (target === undefined || !IS_SUPPORTED.has(target)) {
     throw new TypeError(
-      `Option 'out' must be a Float64Array, Float32Array, Int32Array, BigInt64Array or Uint8Array (bool): got ${
+      `Option 'out' must be a typed array of a supported dtype (${SUPPORTED.join(", ")}): got ${
         describe(out)
       }`,
     );
@@ -1740,7 +1734,7 @@ function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
   };
   const end = (out: NumericArray) => {
     if (target === undefined) return reducedValue(out, shape, r.resultDtype);
-    if (!direct) castInto(out, target);
+    if (!direct) castInto(out, r.resultDtype, target);
     return undefined;
   };
   return {
@@ -1768,14 +1762,13 @@ interface ReductionJob {
   finishAsync(): Promise<Reduced | undefined>;
 }
 
-/** Writes `from` into `to` element by element, converting (a same_kind cast). */
-function castInto(from: NumericArray, to: NumericArray): void {
-  const big = to instanceof BigInt64Array || to instanceof BigUint64Array;
-  for (let i = 0; i < from.length; i++) {
-    const x = from[i];
-    if (big) (to as BigInt64Array)[i] = typeof x === "bigint" ? x : BigInt(x);
-    else (to as Float64Array)[i] = Number(x);
-  }
+/**
+ * Writes `from` (of `dtype`) into `to` through the VM's cast, NumPy's
+ * conversion (the reduction's compiler checked it is `same_kind`). Runs
+ * after the call's own run: the call state it reuses is no longer needed.
+ */
+function castInto(from: NumericArray, dtype: DType, to: NumericArray): void {
+  run("x", { x: { data: from, dtype } }, { out: to });
 }
 
 /** A reduction's value as JS: a scalar when no axis is left, else data and shape. */

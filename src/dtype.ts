@@ -162,6 +162,10 @@ export type NumericArray =
   | Float32Array
   | Float64Array;
 
+/** The runtime's `Float16Array` constructor, where it has one (Deno 2.9 does, Node 20 does not). */
+const FLOAT16_ARRAY = (globalThis as { Float16Array?: new (n: number) => ArrayBufferView })
+  .Float16Array;
+
 /** The dtype of a TypedArray, or undefined for arrays numfuse does not take (Uint8ClampedArray, DataView). */
 export function dtypeOfArray(a: unknown): DType | undefined {
   if (a instanceof Float64Array) return "float64";
@@ -174,7 +178,27 @@ export function dtypeOfArray(a: unknown): DType | undefined {
   if (a instanceof Uint16Array) return "uint16";
   if (a instanceof Uint32Array) return "uint32";
   if (a instanceof BigUint64Array) return "uint64";
+  if (FLOAT16_ARRAY !== undefined && a instanceof FLOAT16_ARRAY) return "float16";
   return undefined;
+}
+
+/**
+ * `x` rounded to the nearest float16 value (ties to even), as a double:
+ * `Math.f16round` where the runtime has it, else computed.
+ */
+export function f16round(x: number): number {
+  const native = (Math as { f16round?: (x: number) => number }).f16round;
+  if (native !== undefined) return native(x);
+  if (!Number.isFinite(x) || x === 0) return x;
+  const a = Math.abs(x);
+  // 65520 is halfway between the largest float16, 65504, and 2^16.
+  if (a >= 65520) return x < 0 ? -Infinity : Infinity;
+  let e = Math.max(Math.floor(Math.log2(a)), -14);
+  if (e > -14 && 2 ** e > a) e--;
+  const ulp = 2 ** (e - 10);
+  const q = a / ulp, f = Math.floor(q), d = q - f;
+  const r = (d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f) * ulp;
+  return x < 0 ? -r : r;
 }
 
 /** Allocates a TypedArray of `length` elements for a dtype (bool → Uint8Array of 0/1). */
@@ -202,7 +226,12 @@ export function allocArray(dtype: DType, length: number): NumericArray {
     case "float64":
       return new Float64Array(length);
     case "float16":
-      throw new TypeError("Unsupported dtype: float16 arrays are not supported yet");
+      if (FLOAT16_ARRAY === undefined) {
+        throw new TypeError(
+          "A float16 result needs Float16Array, which this runtime does not have (Node 20 lacks it; Deno 2.9 has it)",
+        );
+      }
+      return new FLOAT16_ARRAY(length) as unknown as NumericArray;
   }
 }
 

@@ -62,7 +62,7 @@ import { type DType, DTYPE_CHAR } from "./dtype.ts";
 /** Bytecode magic number, "NFB1" read as a little-endian u32. */
 export const MAGIC = 0x3142464e;
 /** Bytecode version; bump on any change to the format or the table order. */
-export const BYTECODE_VERSION = 1;
+export const BYTECODE_VERSION = 3;
 /** Words in the header. */
 export const HEADER_WORDS = 8;
 /** Words per instruction. */
@@ -149,6 +149,15 @@ const OPS = {
   minimum: ["R[dst] := the smaller of R[a], R[b]; NaN if either is NaN", 1],
   clip: ["R[dst] := min(max(R[a], R[b]), R[c]), NaN-propagating as NumPy's clip", 2],
   fma: ["R[dst] := R[a] * R[b] + R[c], rounded once", 2],
+  floordiv: ["R[dst] := floor(R[a] / R[b]) as NumPy's floor_divide (integer x // 0 = 0)", 4],
+  lshift: ["R[dst] := R[a] << R[b] (0 when R[b] < 0 or R[b] >= the bits of the dtype)", 1],
+  rshift: ["R[dst] := R[a] >> R[b], arithmetic for signed (count >= bits: 0 or -1)", 1],
+  bitand: ["R[dst] := R[a] & R[b] (bitwise)", 1],
+  bitor: ["R[dst] := R[a] | R[b] (bitwise)", 1],
+  bitxor: ["R[dst] := R[a] ^ R[b] (bitwise)", 1],
+  invert: ["R[dst] := ~R[a] (bitwise)", 1],
+  nextafter: ["R[dst] := the next representable value after R[a] toward R[b]", 2],
+  reciprocal: ["R[dst] := 1 / R[a] in integers, as NumPy (0 gives the cast of inf)", 1],
 } as const satisfies Record<string, readonly [string, number]>;
 
 /** An operation name. */
@@ -173,49 +182,92 @@ const UNARY_FLOAT_FUNCTIONS = [
 ] as const;
 
 const BOOL: DType[] = ["bool"];
-const INTS: DType[] = ["int32", "int64"];
 const FLOATS: DType[] = ["float32", "float64"];
-const NUMS: DType[] = [...INTS, ...FLOATS];
-const ALL: DType[] = [...BOOL, ...NUMS];
+/** The integer dtypes of the first table (version 1). */
+const FIRST_INTS: DType[] = ["int32", "int64"];
+/** Every integer dtype. */
+const ALL_INTS: DType[] = [
+  "int8",
+  "uint8",
+  "int16",
+  "uint16",
+  "int32",
+  "uint32",
+  "int64",
+  "uint64",
+];
 
+/**
+ * The table: first every signature over the dtypes of version 1 (in their
+ * original order, operations added later at the end), then what every
+ * integer dtype adds, so that opcode numbers only ever grow.
+ */
 function buildTable(): OpInfo[] {
   const table: OpInfo[] = [];
-  const add = (op: OpName, ret: DType, args: DType[]) => {
+  const seen = new Set<string>();
+  for (const ints of [FIRST_INTS, ALL_INTS]) buildPass(ints, table, seen);
+  // float16 is stored and converted only: the compiler computes its
+  // operations in float32 and rounds each result back (as NumPy does).
+  const f16 = (op: OpName, ret: DType, args: DType[]) => {
     const [doc, cost] = OPS[op];
     const name = `${op}_${DTYPE_CHAR[ret]}${args.map((a) => DTYPE_CHAR[a]).join("")}`;
     table.push({ name, op, ret, args, cost, doc });
   };
+  f16("copy", "float16", ["float16"]);
+  for (const t of [...BOOL, ...ALL_INTS, ...FLOATS]) {
+    f16("cast", "float16", [t]);
+    f16("cast", t, ["float16"]);
+  }
+  f16("where", "float16", ["bool", "float16", "float16"]);
+  return table;
+}
+
+/** Appends to `table` the signatures over these integer dtypes not already in `seen`. */
+function buildPass(ints: DType[], table: OpInfo[], seen: Set<string>): void {
+  const nums: DType[] = [...ints, ...FLOATS];
+  const all: DType[] = [...BOOL, ...nums];
+  const add = (op: OpName, ret: DType, args: DType[]) => {
+    const [doc, cost] = OPS[op];
+    const name = `${op}_${DTYPE_CHAR[ret]}${args.map((a) => DTYPE_CHAR[a]).join("")}`;
+    if (seen.has(name)) return;
+    seen.add(name);
+    table.push({ name, op, ret, args, cost, doc });
+  };
   const unary = (op: OpName, types: DType[]) => types.forEach((t) => add(op, t, [t]));
   const binary = (op: OpName, types: DType[]) => types.forEach((t) => add(op, t, [t, t]));
-  const compare = (op: OpName) => ALL.forEach((t) => add(op, "bool", [t, t]));
+  const compare = (op: OpName) => all.forEach((t) => add(op, "bool", [t, t]));
 
-  unary("copy", ALL);
-  for (const to of ALL) for (const from of ALL) if (to !== from) add("cast", to, [from]);
-  unary("neg", NUMS);
-  for (const op of ["add", "sub", "mul"] as const) binary(op, NUMS);
+  unary("copy", all);
+  for (const to of all) for (const from of all) if (to !== from) add("cast", to, [from]);
+  unary("neg", nums);
+  for (const op of ["add", "sub", "mul"] as const) binary(op, nums);
   binary("div", FLOATS);
-  binary("mod", NUMS);
-  binary("pow", NUMS);
+  binary("mod", nums);
+  binary("pow", nums);
   for (const op of ["lt", "le", "gt", "ge", "eq", "ne"] as const) compare(op);
   binary("and", BOOL);
   binary("or", BOOL);
   unary("not", BOOL);
-  ALL.forEach((t) => add("where", t, ["bool", t, t]));
-  unary("abs", NUMS);
+  all.forEach((t) => add("where", t, ["bool", t, t]));
+  unary("abs", nums);
   for (const op of ["sqrt", "exp", "log", "sin", "cos", "tanh"] as const) unary(op, FLOATS);
   for (const op of UNARY_FLOAT_FUNCTIONS) unary(op, FLOATS);
   binary("arctan2", FLOATS);
   for (const op of ["ceil", "floor", "trunc", "rint"] as const) unary(op, FLOATS);
-  unary("sign", NUMS);
+  unary("sign", nums);
   for (const op of ["isnan", "isfinite", "isinf", "signbit"] as const) {
-    NUMS.forEach((t) => add(op, "bool", [t]));
+    nums.forEach((t) => add(op, "bool", [t]));
   }
   binary("copysign", FLOATS);
   binary("hypot", FLOATS);
-  for (const op of ["fmod", "maximum", "minimum"] as const) binary(op, NUMS);
-  NUMS.forEach((t) => add("clip", t, [t, t, t]));
+  for (const op of ["fmod", "maximum", "minimum"] as const) binary(op, nums);
+  nums.forEach((t) => add("clip", t, [t, t, t]));
   FLOATS.forEach((t) => add("fma", t, [t, t, t]));
-  return table;
+  binary("floordiv", nums);
+  for (const op of ["lshift", "rshift", "bitand", "bitor", "bitxor"] as const) binary(op, ints);
+  unary("invert", ints);
+  binary("nextafter", FLOATS);
+  unary("reciprocal", ints);
 }
 
 /** Every opcode; an opcode's number is its index. */

@@ -7,7 +7,7 @@
  */
 
 import type { Span, TypedConst, TypedExpr, TypedOp, TypedProgram } from "./ast.ts";
-import { type DType, DTYPE_SIZE, dtypeKind, intRange } from "./dtype.ts";
+import { type DType, DTYPE_SIZE, dtypeKind, f16round, intRange } from "./dtype.ts";
 
 /** An optimization pass: a typed tree in, an equivalent typed tree out. */
 export interface Pass {
@@ -42,7 +42,11 @@ function constant(dtype: DType, value: ConstValue, at: Span): TypedConst {
 function wrap(dtype: DType, value: number | bigint): ConstValue {
   switch (dtypeKind(dtype)) {
     case "f":
-      return dtype === "float32" ? Math.fround(Number(value)) : Number(value);
+      return dtype === "float32"
+        ? Math.fround(Number(value))
+        : dtype === "float16"
+        ? f16round(Number(value))
+        : Number(value);
     case "b":
       return value !== 0 && value !== 0n;
     case "u":

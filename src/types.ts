@@ -25,7 +25,9 @@ import {
   canCast,
   defaultDtype,
   type DType,
+  DTYPE_SIZE,
   dtypeKind,
+  f16round,
   intRange,
   promote,
   promoteWeak,
@@ -35,8 +37,21 @@ import { didYouMean, ExpressionError } from "./errors.ts";
 import type { OpName } from "./opcodes.ts";
 import { isReduction, misplacedReduction } from "./reduce.ts";
 
-/** The dtypes the opcode table covers; variables of other dtypes are refused. */
-export const SUPPORTED_DTYPES: readonly DType[] = ["bool", "int32", "int64", "float32", "float64"];
+/** The dtypes the compiler takes (float16 computed in float32); variables of other dtypes are refused. */
+export const SUPPORTED_DTYPES: readonly DType[] = [
+  "bool",
+  "int8",
+  "uint8",
+  "int16",
+  "uint16",
+  "int32",
+  "uint32",
+  "int64",
+  "uint64",
+  "float16",
+  "float32",
+  "float64",
+];
 
 /** Functions of the language: arity and how their arguments are typed. */
 export const FUNCTIONS: Readonly<Record<string, { readonly arity: number }>> = {
@@ -81,26 +96,27 @@ export const FUNCTIONS: Readonly<Record<string, { readonly arity: number }>> = {
   minimum: { arity: 2 },
   clip: { arity: 3 },
   fma: { arity: 3 },
+  nextafter: { arity: 2 },
 };
 
-/** Functions computed in the dtype of their operands, integers included (no float conversion). */
+/**
+ * Functions computed in the dtype of their operands, integers included (no
+ * float conversion); bool operands are computed in int8, as NumPy does.
+ */
 const SAME_DTYPE: ReadonlySet<string> = new Set([
   "abs",
   "sign",
   "square",
+  "reciprocal",
   "fmod",
   "maximum",
   "minimum",
   "clip",
 ]);
-/** Predicates: any numeric dtype in, bool out. */
+/** Predicates: any dtype in, bool out. */
 const PREDICATES: ReadonlySet<string> = new Set(["isnan", "isfinite", "isinf", "signbit"]);
-/**
- * Float-only functions that refuse integers: NumPy's result dtype for them
- * differs between versions (ceil, floor, trunc) or is not a float
- * (reciprocal's integer division).
- */
-const FLOATS_ONLY: ReadonlySet<string> = new Set(["ceil", "floor", "trunc", "reciprocal"]);
+/** Rounding functions: the identity on integers and bool, same dtype (NumPy >= 2.1). */
+const ROUNDING: ReadonlySet<string> = new Set(["ceil", "floor", "trunc", "round"]);
 
 type WeakClass = WeakKind | "bool";
 
@@ -114,6 +130,7 @@ const ARITHMETIC: Partial<Record<BinaryOperator, OpName>> = {
   "-": "sub",
   "*": "mul",
   "%": "mod",
+  "//": "floordiv",
   "**": "pow",
 };
 const COMPARISON: Partial<Record<BinaryOperator, OpName>> = {
@@ -124,7 +141,22 @@ const COMPARISON: Partial<Record<BinaryOperator, OpName>> = {
   "==": "eq",
   "!=": "ne",
 };
-const LOGICAL: Partial<Record<BinaryOperator, OpName>> = { "&": "and", "|": "or" };
+/** `& | ^`: the bool opcode (logical; `^` is `!=`) and the integer one (bitwise). */
+const BITWISE: Partial<Record<BinaryOperator, readonly [OpName, OpName]>> = {
+  "&": ["and", "bitand"],
+  "|": ["or", "bitor"],
+  "^": ["ne", "bitxor"],
+};
+const SHIFTS: Partial<Record<BinaryOperator, OpName>> = { "<<": "lshift", ">>": "rshift" };
+/** NumPy's ufunc behind each integer-only operator, for messages. */
+const UFUNC_NAMES: Readonly<Record<string, string>> = {
+  "&": "bitwise_and",
+  "|": "bitwise_or",
+  "^": "bitwise_xor",
+  "~": "invert",
+  "<<": "left_shift",
+  ">>": "right_shift",
+};
 const WEAK_ORDER: readonly WeakClass[] = ["bool", "int", "float"];
 
 function weakDefault(weak: WeakClass): DType {
@@ -407,10 +439,14 @@ class Checker {
     const make = (dtype: DType): TypedExpr => {
       const arg = at(operand, dtype);
       if (op === "~") {
-        this.#requireBool("~", dtype, opSpan);
-        return opNode("not", "bool", [arg], where);
+        if (dtype === "bool") return opNode("not", "bool", [arg], where);
+        this.#requireInt("~", dtype, opSpan);
+        return opNode("invert", dtype, [arg], where);
       }
-      if (dtype === "bool") throw this.#error(opSpan, `operator '${op}' on bool is not supported`);
+      if (dtype === "bool") {
+        const advice = op === "-" ? ": use '~' for logical not, as NumPy advises" : "";
+        throw this.#error(opSpan, `operator '${op}' on bool is not supported${advice}`);
+      }
       return op === "+" ? arg : opNode("neg", dtype, [arg], where);
     };
     if (op === "+" && operand.weak !== undefined && operand.weak !== "bool") return operand;
@@ -418,12 +454,15 @@ class Checker {
     return { node: make(operand.node.dtype) };
   }
 
-  #requireBool(op: string, dtype: DType, opSpan: Span): void {
-    if (dtype === "bool") return;
-    if (dtypeKind(dtype) === "f") {
-      throw this.#error(opSpan, `operator '${op}' needs bool operands, got ${dtype}`);
-    }
-    throw this.#error(opSpan, `operator '${op}' on ${dtype} is not supported yet`);
+  /** Refuses a float dtype for an integer-only operator, as NumPy does. */
+  #requireInt(op: string, dtype: DType, opSpan: Span): void {
+    if (dtypeKind(dtype) !== "f") return;
+    throw this.#error(
+      opSpan,
+      `operator '${op}' is not supported for ${dtype}: NumPy's ${
+        UFUNC_NAMES[op]
+      } takes only integers and bool`,
+    );
   }
 
   #binary(op: BinaryOperator, opSpan: Span, a: Checked, b: Checked, where: Span): Checked {
@@ -434,16 +473,23 @@ class Checker {
       }
       const compare = COMPARISON[op];
       if (compare !== undefined) return opNode(compare, "bool", [at(a, t), at(b, t)], where);
-      const logical = LOGICAL[op];
-      if (logical !== undefined) {
-        this.#requireBool(op, t, opSpan);
-        return opNode(logical, "bool", [at(a, t), at(b, t)], where);
+      const bitwise = BITWISE[op];
+      if (bitwise !== undefined) {
+        if (t === "bool") return opNode(bitwise[0], "bool", [at(a, t), at(b, t)], where);
+        this.#requireInt(op, t, opSpan);
+        return opNode(bitwise[1], t, [at(a, t), at(b, t)], where);
+      }
+      const shift = SHIFTS[op];
+      if (shift !== undefined) {
+        const it = t === "bool" ? "int8" : t;
+        this.#requireInt(op, it, opSpan);
+        return opNode(shift, it, [at(a, it), at(b, it)], where);
       }
       const arithmetic = ARITHMETIC[op];
       if (arithmetic === undefined) {
         throw this.#error(opSpan, `operator '${op}' is not supported yet`);
       }
-      if (t === "bool") throw this.#error(opSpan, `operator '${op}' on bool is not supported`);
+      if (t === "bool") return this.#boolArithmetic(op, opSpan, at(a, t), at(b, t), where);
       const right = at(b, t);
       if (
         op === "**" && dtypeKind(t) !== "f" && right.type === "const" && Number(right.value) < 0
@@ -452,10 +498,33 @@ class Checker {
       }
       return opNode(arithmetic, t, [at(a, t), right], where);
     };
-    const t = meet(a, b);
-    if (!isWeakClass(t)) return { node: make(t) };
+    const met = meet(a, b);
+    // Strong operands meet at a dtype ("bool" included), weak ones at a weak class.
+    if (a.weak === undefined || b.weak === undefined) return { node: make(met as DType) };
+    // Weak bools: Python computes arithmetic and shifts of bools as ints.
+    const logical = COMPARISON[op] !== undefined || BITWISE[op] !== undefined;
+    const t = met === "bool" && !logical && op !== "/" ? "int" : met as WeakClass;
     const weak = op === "/" ? "float" : COMPARISON[op] !== undefined ? "bool" : t;
     return this.#weakCompound(weak, () => make(weakDefault(t)));
+  }
+
+  /** NumPy's arithmetic on two bool arrays: + is or, * is and, - refused, the rest in int8. */
+  #boolArithmetic(
+    op: BinaryOperator,
+    opSpan: Span,
+    a: TypedExpr,
+    b: TypedExpr,
+    where: Span,
+  ): TypedExpr {
+    if (op === "+") return opNode("or", "bool", [a, b], where);
+    if (op === "*") return opNode("and", "bool", [a, b], where);
+    if (op === "-") {
+      throw this.#error(
+        opSpan,
+        "operator '-' on bool is not supported: use '^' (xor) instead, as NumPy advises",
+      );
+    }
+    return opNode(ARITHMETIC[op]!, "int8", [cast(a, "int8"), cast(b, "int8")], where);
   }
 
   #call(e: Call): Checked {
@@ -480,34 +549,57 @@ class Checker {
     // The operands meet as NumPy promotes them (weak scalars as NEP 50).
     const t = args.map((a) => meetOne(a)).reduce(meetTypes);
     const dtype = isWeakClass(t) ? weakDefault(t) : t;
+    return { node: this.#function(e, args, dtype) };
+  }
+
+  /** A function other than where, of operands that meet at `dtype`. */
+  #function(e: Call, args: Checked[], dtype: DType): TypedExpr {
     const callee = e.callee;
-    if (dtype === "bool") throw this.#error(e, `${callee} does not support bool`);
-    const float = dtypeKind(dtype) === "f";
+    const kind = dtypeKind(dtype);
     if (PREDICATES.has(callee)) {
-      return { node: opNode(callee as OpName, "bool", [at(args[0], dtype)], e) };
+      // No NaN, inf or sign bit in bool: computed on its int8 value.
+      const it = dtype === "bool" ? "int8" : dtype;
+      return opNode(callee as OpName, "bool", [at(args[0], it)], e);
     }
-    if (callee === "round") {
-      // np.round of an integer array is the array (same dtype).
-      const arg = at(args[0], dtype);
-      return { node: float ? opNode("rint", dtype, [arg], e) : arg };
+    if (ROUNDING.has(callee) && kind !== "f") return at(args[0], dtype);
+    if (callee === "round") return opNode("rint", dtype, [at(args[0], dtype)], e);
+    if (dtype === "bool") {
+      if (callee === "abs") return at(args[0], dtype);
+      if (callee === "maximum" || callee === "minimum" || callee === "clip") {
+        const [x, lo, hi] = args.map((arg) => at(arg, "bool"));
+        if (callee === "maximum") return opNode("or", "bool", [x, lo], e);
+        if (callee === "minimum") return opNode("and", "bool", [x, lo], e);
+        return opNode("and", "bool", [opNode("or", "bool", [x, lo], e), hi], e);
+      }
+      if (callee === "sign") throw this.#error(e, "sign does not support bool");
+    }
+    if (SAME_DTYPE.has(callee) && kind !== "f") {
+      const it = dtype === "bool" ? "int8" : dtype;
+      const operands = args.map((a) => at(a, it));
+      if (callee === "square") return opNode("mul", it, [operands[0], operands[0]], e);
+      return opNode(callee as OpName, it, operands, e);
     }
     if (callee === "square") {
       const arg = at(args[0], dtype);
-      return { node: opNode("mul", dtype, [arg, arg], e) };
+      return opNode("mul", dtype, [arg, arg], e);
     }
-    if (!float && FLOATS_ONLY.has(callee)) {
+    const ft = kind === "f" ? dtype : floatFor(dtype);
+    if (ft === "float16" && callee === "nextafter") {
       throw this.#error(
         e,
-        `${callee} of ${dtype} is not supported: convert to a float first, e.g. ${callee}(x * 1.0)`,
+        `nextafter of ${dtype} is float16, which nextafter does not support yet: convert to a wider float first, e.g. nextafter(x * 1.0, y)`,
       );
     }
-    const ft = float || SAME_DTYPE.has(callee) ? dtype : "float64";
     const operands = args.map((a) => at(a, ft));
-    if (callee === "reciprocal") {
-      return { node: opNode("div", ft, [floatConst(1, ft, e), ...operands], e) };
-    }
-    return { node: opNode(callee as OpName, ft, operands, e) };
+    if (callee === "reciprocal") return opNode("div", ft, [floatConst(1, ft, e), ...operands], e);
+    return opNode(callee as OpName, ft, operands, e);
   }
+}
+
+/** The float of NumPy's first safe loop for an integer or bool operand of a float-only function. */
+function floatFor(dtype: DType): DType {
+  const size = DTYPE_SIZE[dtype];
+  return size === 1 ? "float16" : size === 2 ? "float32" : "float64";
 }
 
 /** The dtype a checked operand contributes to a meet, or its weak class. */
@@ -524,9 +616,24 @@ function meetTypes(a: DType | WeakClass, b: DType | WeakClass): DType | WeakClas
   return promote(a, b);
 }
 
-/** An operation node; its operands are already of the dtypes of one opcode's signature. */
+/**
+ * An operation node; its operands are already of the dtypes of one opcode's
+ * signature. An operation on float16 (other than where) is computed in
+ * float32 and its result rounded back to float16, as NumPy does: the
+ * operands are cast to float32, the result cast to float16.
+ */
 function opNode(op: OpName, dtype: DType, args: TypedExpr[], where: Span): TypedExpr {
-  return { type: "op", op, dtype, args, ...span(where) };
+  const half = dtype === "float16" || args.some((a) => a.dtype === "float16");
+  if (!half || op === "where") return { type: "op", op, dtype, args, ...span(where) };
+  const wide = args.map((a) => a.dtype === "float16" ? cast(a, "float32") : a);
+  const node: TypedExpr = {
+    type: "op",
+    op,
+    dtype: dtype === "float16" ? "float32" : dtype,
+    args: wide,
+    ...span(where),
+  };
+  return dtype === "float16" ? cast(node, "float16") : node;
 }
 
 /** An integer as written in a message: a very long one is cut, so a message stays short. */
@@ -545,7 +652,11 @@ function span(s: Span): Span {
 
 function floatConst(value: number, dtype: DType, where: Span): TypedExpr {
   if (dtype === "bool") return { type: "const", dtype, value: value !== 0, ...span(where) };
-  const v = dtype === "float32" ? Math.fround(value) : value;
+  const v = dtype === "float32"
+    ? Math.fround(value)
+    : dtype === "float16"
+    ? f16round(value)
+    : value;
   return { type: "const", dtype, value: v, ...span(where) };
 }
 

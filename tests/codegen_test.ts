@@ -13,6 +13,7 @@ const VARS: Record<string, VarSpec> = {
   i: array("int32"),
   k: { kind: "weak", weak: "int" },
   lr: { kind: "weak", weak: "float" },
+  u: array("uint8"),
 };
 
 const listing = (source: string, outDtype?: DType) =>
@@ -174,6 +175,62 @@ const GOLDEN: [string, DType | undefined, string[]][] = [
     "0: add_fff r2, r0, r1",
     "1: cast_df r3, r2",
   ]],
+  // The integer operators of bytecode version 2.
+  ["i // 3", undefined, [
+    "r0 input[0] int32",
+    "r1 const int32 3",
+    "r2 output[0] int32",
+    "0: floordiv_iii r2, r0, r1",
+  ]],
+  ["~i ^ (i >> k)", undefined, [
+    "r0 input[0] int32",
+    "r1 scalar[0] int32",
+    "r2 temp int32",
+    "r3 temp int32",
+    "r4 output[0] int32",
+    "0: invert_ii r2, r0",
+    "1: rshift_iii r3, r0, r1",
+    "2: bitxor_iii r4, r2, r3",
+  ]],
+  // ^ on bools is !=.
+  ["(x > 0) ^ (y > 0)", undefined, [
+    "r0 input[0] float32",
+    "r1 input[1] float32",
+    "r2 const float32 0",
+    "r3 temp bool",
+    "r4 temp bool",
+    "r5 output[0] bool",
+    "0: gt_bff r3, r0, r2",
+    "1: gt_bff r4, r1, r2",
+    "2: ne_bbb r5, r3, r4",
+  ]],
+  ["u << 2", undefined, [
+    "r0 input[0] uint8",
+    "r1 const uint8 2",
+    "r2 output[0] uint8",
+    "0: lshift_BBB r2, r0, r1",
+  ]],
+  ["reciprocal(u) + abs(u)", undefined, [
+    "r0 input[0] uint8",
+    "r1 temp uint8",
+    "r2 temp uint8",
+    "r3 output[0] uint8",
+    "0: reciprocal_BB r1, r0",
+    "1: abs_BB r2, r0",
+    "2: add_BBB r3, r1, r2",
+  ]],
+  // ceil of an integer is the integer (NumPy >= 2.1).
+  ["ceil(i)", undefined, [
+    "r0 input[0] int32",
+    "r1 output[0] int32",
+    "0: copy_ii r1, r0",
+  ]],
+  ["nextafter(x, 1)", undefined, [
+    "r0 input[0] float32",
+    "r1 const float32 1",
+    "r2 output[0] float32",
+    "0: nextafter_fff r2, r0, r1",
+  ]],
 ];
 
 Deno.test("golden disassembly", () => {
@@ -203,7 +260,7 @@ Deno.test("bytecode words follow the format in opcodes.ts", () => {
   const add = opcodeByName("add_fff")!;
   assert.deepEqual([...code], [
     MAGIC,
-    1,
+    3,
     3,
     1,
     1,

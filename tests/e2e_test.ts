@@ -9,7 +9,15 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { VarSpec } from "../src/ast.ts";
 import { compileProgram } from "../src/compiler.ts";
-import { allocArray, type DType, type NumericArray } from "../src/dtype.ts";
+import {
+  allocArray,
+  type DType,
+  DTYPE_SIZE,
+  dtypeKind,
+  dtypeOfArray,
+  intRange,
+  type NumericArray,
+} from "../src/dtype.ts";
 import { evaluate, getNumThreads, setNumThreads } from "../mod.ts";
 import { list, referenceEvaluate, rng, ulpDistance } from "./reference.ts";
 
@@ -24,6 +32,7 @@ function data(dtype: DType, n: number, seed: number, positive = false): NumericA
   for (let i = 0; i < n; i++) {
     const special = i < 12 || r() < 0.125;
     switch (dtype) {
+      case "float16":
       case "float32":
       case "float64": {
         let x = special ? FLOAT_SPECIALS[(i + seed) % FLOAT_SPECIALS.length] : (r() - 0.5) * 20;
@@ -50,8 +59,18 @@ function data(dtype: DType, n: number, seed: number, positive = false): NumericA
       case "bool":
         (a as Uint8Array)[i] = r() < 0.5 ? 1 : 0;
         break;
-      default:
-        throw new Error(`no data for ${dtype}`);
+      default: {
+        // The other integer dtypes: extremes, small values and shift counts.
+        const bits = DTYPE_SIZE[dtype] * 8;
+        const [lo, hi] = intRange(dtype);
+        const specials = [0n, 1n, -1n, lo, hi, lo + 1n, 7n, -7n, BigInt(bits), BigInt(bits - 1)];
+        let x = special
+          ? specials[(i + seed) % specials.length]
+          : BigInt(Math.floor((r() - 0.5) * 300));
+        if (positive) x = (x < 0n ? -x : x) % 5n;
+        const v = dtypeKind(dtype) === "u" ? BigInt.asUintN(bits, x) : BigInt.asIntN(bits, x);
+        (a as unknown as (number | bigint)[])[i] = bits === 64 ? v : Number(v);
+      }
     }
   }
   return a;
@@ -179,7 +198,79 @@ const INT_CASES = (t: DType): Case[] => [
   { expr: "copysign(a, b)", arrays: { a: t, b: t } },
 ];
 
+/** The integer operators and the functions NumPy takes on every integer dtype. */
+const ALL_INT_CASES = (t: DType): Case[] => [
+  { expr: "a // b", arrays: { a: t, b: t } },
+  { expr: "a % b", arrays: { a: t, b: t } },
+  { expr: "a << b", arrays: { a: t, b: t } },
+  { expr: "a >> b", arrays: { a: t, b: t } },
+  { expr: "a & b", arrays: { a: t, b: t } },
+  { expr: "a | b", arrays: { a: t, b: t } },
+  { expr: "a ^ b", arrays: { a: t, b: t } },
+  { expr: "~a", arrays: { a: t } },
+  { expr: "-a", arrays: { a: t } },
+  { expr: "a + b * a - b", arrays: { a: t, b: t } },
+  { expr: "a ** b", arrays: { a: t, b: t }, positive: ["b"] },
+  { expr: "a < b", arrays: { a: t, b: t } },
+  { expr: "a == b", arrays: { a: t, b: t } },
+  { expr: "abs(a)", arrays: { a: t } },
+  { expr: "sign(a)", arrays: { a: t } },
+  { expr: "square(a)", arrays: { a: t } },
+  { expr: "reciprocal(a)", arrays: { a: t } },
+  { expr: "ceil(a) + floor(b) - trunc(a) + round(b)", arrays: { a: t, b: t } },
+  { expr: "isnan(a) | isinf(a) | ~isfinite(a) | signbit(a)", arrays: { a: t } },
+  { expr: "fmod(a, b)", arrays: { a: t, b: t } },
+  { expr: "maximum(a, b)", arrays: { a: t, b: t } },
+  { expr: "minimum(a, 3)", arrays: { a: t } },
+  { expr: "clip(a, b, 100)", arrays: { a: t, b: t } },
+  { expr: "where(a > b, a, b)", arrays: { a: t, b: t } },
+  { expr: "a / b", arrays: { a: t, b: t } },
+  { expr: "a // 3 + a % 3 + (a << 1) + (a >> 1) + (a & 5) + (a | 5) + (a ^ 5)", arrays: { a: t } },
+  { expr: "a * 0.5", arrays: { a: t } },
+  ...(DTYPE_SIZE[t] >= 2
+    ? [
+      { expr: "sqrt(a)", arrays: { a: t } },
+      { expr: "exp(a * 0.01)", arrays: { a: t }, ulp: 4 },
+      { expr: "arctan2(a, b)", arrays: { a: t, b: t }, ulp: 4 },
+      { expr: "nextafter(a, b)", arrays: { a: t, b: t } },
+    ]
+    : []),
+];
+
+/** Bool operands, computed as NumPy computes them. */
+const BOOL_CASES: Case[] = [
+  { expr: "a & b", arrays: { a: "bool", b: "bool" } },
+  { expr: "a | b", arrays: { a: "bool", b: "bool" } },
+  { expr: "a ^ b", arrays: { a: "bool", b: "bool" } },
+  { expr: "~a", arrays: { a: "bool" } },
+  { expr: "a << b", arrays: { a: "bool", b: "bool" } },
+  { expr: "a >> b", arrays: { a: "bool", b: "bool" } },
+  { expr: "a + b", arrays: { a: "bool", b: "bool" } },
+  { expr: "a * b", arrays: { a: "bool", b: "bool" } },
+  { expr: "a // b + a % b + a ** b", arrays: { a: "bool", b: "bool" } },
+  { expr: "abs(a)", arrays: { a: "bool" } },
+  { expr: "square(a) + reciprocal(b) + fmod(a, b)", arrays: { a: "bool", b: "bool" } },
+  {
+    expr: "maximum(a, b) ^ minimum(a, b) ^ clip(a, b, c)",
+    arrays: { a: "bool", b: "bool", c: "bool" },
+  },
+  { expr: "isnan(a) | isinf(a) | ~isfinite(a) | signbit(a)", arrays: { a: "bool" } },
+  { expr: "ceil(a) & floor(b) & trunc(a) & round(b)", arrays: { a: "bool", b: "bool" } },
+  { expr: "a + 1", arrays: { a: "bool" } },
+];
+
 const MIXED_CASES: Case[] = [
+  { expr: "a + b", arrays: { a: "int8", b: "uint8" } },
+  { expr: "a * b", arrays: { a: "uint16", b: "int16" } },
+  { expr: "a - b", arrays: { a: "uint32", b: "int32" } },
+  { expr: "a + b", arrays: { a: "uint64", b: "int64" } },
+  { expr: "a < b", arrays: { a: "uint64", b: "int64" } },
+  { expr: "a // b", arrays: { a: "int8", b: "float32" } },
+  { expr: "a << b", arrays: { a: "uint8", b: "int16" } },
+  { expr: "a & b", arrays: { a: "bool", b: "int8" } },
+  { expr: "where(m, a, b)", arrays: { m: "bool", a: "uint8", b: "int8" } },
+  { expr: "maximum(a, b)", arrays: { a: "uint32", b: "int16" } },
+  { expr: "sqrt(a) + b", arrays: { a: "uint16", b: "int8" } },
   { expr: "a + b", arrays: { a: "int32", b: "float32" } },
   { expr: "a * b", arrays: { a: "int64", b: "float64" } },
   { expr: "a - b", arrays: { a: "int32", b: "int64" } },
@@ -197,6 +288,8 @@ const MIXED_CASES: Case[] = [
 ];
 
 const LENGTHS = [0, 1, 7, 4097, 1 << 20];
+/** Shorter, for the many integer and bool cases (the reference computes them in bigints). */
+const SHORT_LENGTHS = [0, 1, 7, 4097, 40_000];
 
 function specsOf(c: Case): Record<string, VarSpec> {
   const specs: Record<string, VarSpec> = {};
@@ -229,11 +322,16 @@ function wrapVars(c: Case, vars: Record<string, NumericArray | number>) {
 function assertClose(actual: NumericArray, expected: NumericArray, ulp: number, label: string) {
   assert.equal(actual.constructor, expected.constructor, `${label}: result type`);
   assert.equal(actual.length, expected.length, `${label}: length`);
-  const isF32 = actual instanceof Float32Array, isFloat = isF32 || actual instanceof Float64Array;
+  const isF32 = actual instanceof Float32Array, isF16 = dtypeOfArray(actual) === "float16";
+  const isFloat = isF32 || isF16 || actual instanceof Float64Array;
   for (let i = 0; i < actual.length; i++) {
     const x = actual[i], y = expected[i];
     if (isFloat) {
-      const d = ulpDistance(x as number, y as number, isF32 ? "float32" : "float64");
+      const d = ulpDistance(
+        x as number,
+        y as number,
+        isF16 ? "float16" : isF32 ? "float32" : "float64",
+      );
       const sameZero = x !== 0 || Object.is(x, y) || ulp > 0;
       if (d > ulp || !sameZero) {
         assert.fail(`${label}: element ${i} is ${String(x)}, expected ${String(y)} (${d} ulp)`);
@@ -258,11 +356,44 @@ for (const t of ["float32", "float64"] as const) {
   });
 }
 
+const HAVE_FLOAT16 = "Float16Array" in globalThis;
+
+test(
+  "every operator and function on float16 (computed in float32, rounded each time) matches the reference",
+  {
+    skip: !HAVE_FLOAT16 && "this runtime has no Float16Array",
+  },
+  () => {
+    for (const c of FLOAT_CASES("float16")) for (const n of SHORT_LENGTHS) check(c, n, n + 11);
+    const mixed: Case[] = [
+      { expr: "sqrt(a) + exp(b * 0.01)", arrays: { a: "int8", b: "uint8" }, ulp: 2 },
+      { expr: "a + b", arrays: { a: "float16", b: "int8" } },
+      { expr: "a * b", arrays: { a: "float16", b: "int16" } },
+      { expr: "a - b", arrays: { a: "float16", b: "float32" } },
+      { expr: "where(a < b, a, b) // 3", arrays: { a: "float16", b: "float16" } },
+      { expr: "sin(a) > 0.5", arrays: { a: "bool" } },
+    ];
+    for (const c of mixed) for (const n of SHORT_LENGTHS) check(c, n, n + 13);
+  },
+);
+
 for (const t of ["int32", "int64"] as const) {
   test(`integer operators on ${t} match the reference`, () => {
     for (const c of INT_CASES(t)) for (const n of LENGTHS) check(c, n, n + 3);
   });
 }
+
+for (
+  const t of ["int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64"] as const
+) {
+  test(`integer operators and functions on ${t} match the reference`, () => {
+    for (const c of ALL_INT_CASES(t)) for (const n of SHORT_LENGTHS) check(c, n, n + 7);
+  });
+}
+
+test("operators and functions on bool match the reference", () => {
+  for (const c of BOOL_CASES) for (const n of SHORT_LENGTHS) check(c, n, n + 9);
+});
 
 test("mixed dtypes promote as NumPy 2 and match the reference", () => {
   for (const c of MIXED_CASES) for (const n of LENGTHS) check(c, n, n + 5);

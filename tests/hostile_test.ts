@@ -132,8 +132,8 @@ test("operands that are not typed arrays or scalars are TypeErrors naming the va
       "Variable 'x' is a DataView, which numfuse does not take: use a typed array such as Float64Array",
     ],
     [
-      new Uint16Array(3),
-      "Variable 'x' has dtype uint16, which is not supported yet: use Float64Array, Float32Array, Int32Array, BigInt64Array or { data: Uint8Array, dtype: \"bool\" }",
+      new Uint8ClampedArray(3),
+      "Variable 'x' is a Uint8ClampedArray, which numfuse does not take: use a typed array such as Float64Array",
     ],
     [
       { data: [1, 2] },
@@ -210,9 +210,9 @@ test("zero-length arrays give empty results; mismatched lengths and bad out are 
     "Option 'out' has 2 elements, the result has 3",
   );
   throwsExactly(
-    () => evaluate("x + 1", { x }, { out: new Uint16Array(3) as never }),
+    () => evaluate("x + 1", { x }, { out: new Uint8ClampedArray(3) as never }),
     TypeError,
-    "Option 'out' must be a Float64Array, Float32Array, Int32Array, BigInt64Array or Uint8Array (bool): got Uint16Array",
+    "Option 'out' must be a typed array of a supported dtype (bool, int8, uint8, int16, uint16, int32, uint32, int64, uint64, float16, float32, float64): got Uint8ClampedArray",
   );
 });
 

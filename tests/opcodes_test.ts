@@ -11,8 +11,15 @@ Deno.test("rust/core/src/opcodes.rs is fresh (run `deno task gen` if this fails)
 Deno.test("opcode names encode their signatures and are unique", () => {
   const chars: Record<string, string> = {
     bool: "b",
+    int8: "c",
+    uint8: "B",
+    int16: "h",
+    uint16: "H",
     int32: "i",
+    uint32: "I",
     int64: "l",
+    uint64: "L",
+    float16: "e",
     float32: "f",
     float64: "d",
   };
@@ -27,4 +34,6 @@ Deno.test("opcode names encode their signatures and are unique", () => {
   assert.equal(OPCODES[findCast("float64", "int32")!].name, "cast_di");
   assert.equal(findOpcode("div", ["int32", "int32"]), undefined);
   assert.equal(findCast("float32", "float32"), undefined);
+  assert.equal(OPCODES[findOpcode("lshift", ["uint16", "uint16"])!].name, "lshift_HHH");
+  assert.equal(findOpcode("lshift", ["float32", "float32"]), undefined);
 });

@@ -14,7 +14,7 @@ import {
   type DType,
   DTYPE_SIZE,
   dtypeKind,
-  intRange,
+  f16round,
   type NumericArray,
 } from "../src/dtype.ts";
 
@@ -24,7 +24,25 @@ type Column = (i: number) => Value;
 
 const F32 = Math.fround;
 
-/** Converts a value to `dtype` as the VM's casts do (floats to ints: C truncation, x86-64's minimum when out of range). */
+/** Truncates a float through a signed integer of `bits` as x86's cvttsd2si: NaN and out of range give its minimum. */
+function truncate(v: number, bits: number): bigint {
+  const limit = 2 ** (bits - 1);
+  return Number.isNaN(v) || v < -limit || v >= limit
+    ? -(2n ** BigInt(bits - 1))
+    : BigInt(Math.trunc(v));
+}
+
+/**
+ * A float to an integer dtype as x86 NumPy converts: the 8-, 16- and 32-bit
+ * types through int32 except uint32 (through int64), uint64 through int64
+ * with 2^63 taken off first at or above it. The result is then wrapped.
+ */
+function floatToInt(v: number, dtype: DType): bigint {
+  if (dtype === "uint64" && v >= 2 ** 63) return truncate(v - 2 ** 63, 64) + 2n ** 63n;
+  return truncate(v, dtype === "uint32" || DTYPE_SIZE[dtype] === 8 ? 64 : 32);
+}
+
+/** Converts a value to `dtype` as the VM's casts do (floats to ints: C truncation as x86 NumPy, see {@linkcode floatToInt}). */
 export function convert(v: Value, dtype: DType): Value {
   const kind = dtypeKind(dtype);
   if (dtype === "bool") {
@@ -32,16 +50,13 @@ export function convert(v: Value, dtype: DType): Value {
   }
   if (kind === "f") {
     const x = typeof v === "boolean" ? (v ? 1 : 0) : Number(v);
-    return dtype === "float32" ? F32(x) : x;
+    return dtype === "float32" ? F32(x) : dtype === "float16" ? f16round(x) : x;
   }
-  const [lo, hi] = intRange(dtype);
-  let big: bigint;
-  if (typeof v === "boolean") big = v ? 1n : 0n;
-  else if (typeof v === "bigint") big = v;
-  else {
-    if (!Number.isFinite(v) || v >= Number(hi) + 1 || v <= Number(lo) - 1) big = lo;
-    else big = BigInt(Math.trunc(v));
-  }
+  const big = typeof v === "boolean"
+    ? (v ? 1n : 0n)
+    : typeof v === "bigint"
+    ? v
+    : floatToInt(v, dtype);
   const bits = DTYPE_SIZE[dtype] * 8;
   const wrapped = kind === "u" ? BigInt.asUintN(bits, big) : BigInt.asIntN(bits, big);
   return dtype === "int64" || dtype === "uint64" ? wrapped : Number(wrapped);
@@ -61,8 +76,61 @@ export function floatMod(a: number, b: number): number {
   return (b < 0) !== (r < 0) ? r + b : r;
 }
 
-function intBinary(op: string, a: bigint, b: bigint): bigint {
+/**
+ * NumPy's float floor division (`npy_floor_divide`, through `npy_divmod`),
+ * each step rounded by `round` (Math.fround for float32, as NumPy computes
+ * in the dtype).
+ */
+export function floorDivide(a: number, b: number, round = (x: number) => x): number {
+  if (b === 0) return a / b;
+  const mod = a % b;
+  let div = round(round(a - mod) / b);
+  if (mod !== 0 && (b < 0) !== (mod < 0)) div = round(div - 1);
+  if (div === 0) return (a / b < 0 || Object.is(a / b, -0)) ? -0 : 0;
+  const floor = Math.floor(div);
+  return div - floor > 0.5 ? floor + 1 : floor;
+}
+
+const NEXT64 = new Float64Array(1), NEXT64_BITS = new BigInt64Array(NEXT64.buffer);
+const NEXT32 = new Float32Array(1), NEXT32_BITS = new Int32Array(NEXT32.buffer);
+
+/** C's nextafter in a float dtype: the next representable value after `a` toward `b`. */
+export function nextafter(a: number, b: number, dtype: "float32" | "float64"): number {
+  if (Number.isNaN(a) || Number.isNaN(b)) return NaN;
+  if (a === b) return b;
+  if (a === 0) {
+    const tiny = dtype === "float32" ? 2 ** -149 : 5e-324;
+    return b > 0 ? tiny : -tiny;
+  }
+  const away = (b > a) === (a > 0);
+  if (dtype === "float32") {
+    NEXT32[0] = a;
+    NEXT32_BITS[0] += away ? 1 : -1;
+    return NEXT32[0];
+  }
+  NEXT64[0] = a;
+  NEXT64_BITS[0] += away ? 1n : -1n;
+  return NEXT64[0];
+}
+
+/** Integer operations on exact values; the caller wraps the result to the dtype of `bits`. */
+function intBinary(op: string, a: bigint, b: bigint, bits: number): bigint {
   switch (op) {
+    case "floordiv": {
+      if (b === 0n) return 0n;
+      const q = a / b;
+      return a % b !== 0n && (a < 0n) !== (b < 0n) ? q - 1n : q;
+    }
+    case "lshift":
+      return b >= 0n && b < BigInt(bits) ? a << b : 0n;
+    case "rshift":
+      return b >= 0n && b < BigInt(bits) ? a >> b : a < 0n ? -1n : 0n;
+    case "bitand":
+      return a & b;
+    case "bitor":
+      return a | b;
+    case "bitxor":
+      return a ^ b;
     case "add":
       return a + b;
     case "sub":
@@ -289,10 +357,23 @@ function opColumn(op: string, dtype: DType, args: Column[], argType: DType): Col
       // fma in float32: the float64 fma of float32 values rounds twice, rarely off by one ulp.
       return (i) => round(f(a(i) as number, b(i) as number, c(i) as number));
     }
+    if (op === "floordiv") return (i) => round(floorDivide(a(i) as number, b(i) as number, round));
+    if (op === "nextafter") {
+      const t = dtype as "float32" | "float64";
+      return (i) => nextafter(a(i) as number, b(i) as number, t);
+    }
     return (i) => round(floatBinary(op, a(i) as number, b(i) as number));
   }
   const wrap = (x: bigint) => convert(x, dtype);
   if (op === "neg") return (i) => wrap(-BigInt(a(i) as number | bigint));
+  if (op === "invert") return (i) => wrap(~BigInt(a(i) as number | bigint));
+  if (op === "reciprocal") {
+    // NumPy computes 1.0 / x and converts: 0 gives the conversion of inf.
+    return (i) => {
+      const x = BigInt(a(i) as number | bigint);
+      return x === 0n ? convert(Infinity, dtype) : wrap(x === 1n || x === -1n ? x : 0n);
+    };
+  }
   if (op === "abs") {
     return (i) => {
       const x = BigInt(a(i) as number | bigint);
@@ -310,8 +391,11 @@ function opColumn(op: string, dtype: DType, args: Column[], argType: DType): Col
     const [x, lo, hi] = [big(a), big(b), big(c)];
     return (i) => wrap(clip(x(i), lo(i), hi(i)));
   }
+  const bits = DTYPE_SIZE[dtype] * 8;
   return (i) =>
-    wrap(intBinary(op, BigInt(a(i) as number | bigint), BigInt(b(i) as number | bigint)));
+    wrap(
+      intBinary(op, BigInt(a(i) as number | bigint), BigInt(b(i) as number | bigint), bits),
+    );
 }
 
 /** Evaluates a typed tree over `n` elements into a new array of `outDtype` (default: the tree's dtype). */
@@ -369,9 +453,28 @@ export function referenceProgram(
 const f64 = new Float64Array(1), i64 = new BigInt64Array(f64.buffer);
 const f32 = new Float32Array(1), i32 = new Int32Array(f32.buffer);
 
+/** The index of a float16 value among float16 values (±0 are both 0), counting ulps. */
+function f16Index(x: number): number {
+  const a = Math.abs(x);
+  let k: number;
+  if (a === Infinity) k = 31 * 1024;
+  else if (a < 2 ** -14) k = a / 2 ** -24;
+  else {
+    let e = Math.floor(Math.log2(a));
+    if (2 ** e > a) e--;
+    k = (e + 15) * 1024 + (a / 2 ** (e - 10) - 1024);
+  }
+  return x < 0 ? -k : k;
+}
+
 /** Distance in units in the last place between two floats of a dtype (0 for two NaNs, Infinity for NaN vs number). */
-export function ulpDistance(a: number, b: number, dtype: "float32" | "float64"): number {
+export function ulpDistance(
+  a: number,
+  b: number,
+  dtype: "float16" | "float32" | "float64",
+): number {
   if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
+  if (dtype === "float16") return Math.abs(f16Index(a) - f16Index(b));
   if (dtype === "float32") {
     const key = (x: number) => {
       f32[0] = x;

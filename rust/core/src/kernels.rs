@@ -8,8 +8,10 @@
 //! around the `#[inline(always)]` generic loops (so each wrapper is compiled,
 //! and vectorized, for that ISA's vectors) and the opcode table over them.
 //!
-//! Element types as stored: bool is a byte (any nonzero byte reads as true,
-//! bools are written as 0 or 1), then `i32`, `i64`, `f32`, `f64`.
+//! Element types as stored: bool is a byte ([`Bool`]: any nonzero byte reads
+//! as true, bools are written as 0 or 1), then the Rust integer types of the
+//! same names (`i8` ... `u64`), float16 as its bits ([`F16`]: copied and
+//! converted only), `f32`, `f64`.
 //!
 //! exp, log, the trigonometric and hyperbolic functions and their inverses,
 //! expm1, log1p, log2, log10, exp2, arctan2 and float pow are
@@ -56,7 +58,25 @@ const CHUNK: usize = 16;
 #[derive(Clone, Copy)]
 pub(crate) enum Num {
     Int(i64),
+    UInt(u64),
     Float(f64),
+}
+
+/// A bool as stored: one byte, any nonzero byte reads as true, written as 0
+/// or 1. A type of its own, so that `uint8` can be `u8`.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub(crate) struct Bool(u8);
+
+impl Bool {
+    #[inline(always)]
+    fn of(b: bool) -> Bool {
+        Bool(u8::from(b))
+    }
+    #[inline(always)]
+    fn get(self) -> bool {
+        self.0 != 0
+    }
 }
 
 /// An element type as stored in a register.
@@ -66,8 +86,8 @@ pub(crate) trait Elem: Copy + 'static {
     /// The value as an integer (bool and ints) or a float.
     fn to_num(self) -> Num;
     /// The conversion of `cast`: ints wrap, floats round to nearest, floats to
-    /// ints truncate (NaN and out of range give the minimum, as x86 NumPy),
-    /// anything to bool is `!= 0`.
+    /// ints truncate as x86 NumPy does (see [`f_to_i64`]), anything to bool
+    /// is `!= 0`.
     fn from_num(v: Num) -> Self;
     /// The canonical form: bools become 0 or 1, numbers are unchanged.
     fn canon(self) -> Self;
@@ -76,25 +96,149 @@ pub(crate) trait Elem: Copy + 'static {
     fn from_raw(raw: [u8; 8]) -> Self;
 }
 
-impl Elem for u8 {
-    const ZERO: u8 = 0;
+impl Elem for Bool {
+    const ZERO: Bool = Bool(0);
     #[inline(always)]
     fn to_num(self) -> Num {
-        Num::Int(i64::from(self != 0))
+        Num::Int(i64::from(self.get()))
     }
     #[inline(always)]
-    fn from_num(v: Num) -> u8 {
+    fn from_num(v: Num) -> Bool {
         match v {
-            Num::Int(i) => u8::from(i != 0),
-            Num::Float(f) => u8::from(f != 0.0),
+            Num::Int(i) => Bool::of(i != 0),
+            Num::UInt(u) => Bool::of(u != 0),
+            Num::Float(f) => Bool::of(f != 0.0),
         }
     }
     #[inline(always)]
-    fn canon(self) -> u8 {
-        u8::from(self != 0)
+    fn canon(self) -> Bool {
+        Bool::of(self.get())
     }
-    fn from_raw(raw: [u8; 8]) -> u8 {
-        u8::from_num(Num::Int(i64::from_le_bytes(raw)))
+    fn from_raw(raw: [u8; 8]) -> Bool {
+        Bool::from_num(Num::Int(i64::from_le_bytes(raw)))
+    }
+}
+
+/// A float16 as stored: its IEEE binary16 bits. The VM only copies and
+/// converts it; the compiler computes float16 operations in float32 and
+/// rounds each result back, as NumPy does.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub(crate) struct F16(u16);
+
+impl F16 {
+    /// The exact value, as `f64`.
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        let (sign, exp, man) = (self.0 >> 15, (self.0 >> 10) & 0x1f, self.0 & 0x3ff);
+        let magnitude = match exp {
+            // Subnormal: man * 2^-24.
+            0 => f64::from(man) * (1.0 / 16777216.0),
+            0x1f if man == 0 => f64::INFINITY,
+            0x1f => f64::NAN,
+            // (1024 + man) * 2^(exp - 25), built from the exponent's bits.
+            _ => f64::from(1024 + man) * f64::from_bits(((exp as u64) + 1023 - 25) << 52),
+        };
+        if sign == 1 {
+            -magnitude
+        } else {
+            magnitude
+        }
+    }
+
+    /// `x` rounded to the nearest float16, ties to even; overflow gives
+    /// infinity, NaN stays NaN (quiet, sign kept).
+    #[inline(always)]
+    fn from_f64(x: f64) -> F16 {
+        let sign = ((x.to_bits() >> 48) & 0x8000) as u16;
+        let a = x.abs();
+        if a.is_nan() {
+            return F16(sign | 0x7e00);
+        }
+        // 65520 is halfway between the largest float16, 65504, and 2^16: it
+        // and everything above round to infinity.
+        if a >= 65520.0 {
+            return F16(sign | 0x7c00);
+        }
+        // The spacing of float16 values around `a`: 2^-24 below 2^-14
+        // (subnormals), else 2^(e - 10) for a in [2^e, 2^(e+1)).
+        let e = ((a.to_bits() >> 52) as i32 - 1023).max(-14);
+        let ulp = f64::from_bits(((e - 10 + 1023) as u64) << 52);
+        // a / ulp is exact (a power of two apart); round it half to even.
+        let q = a / ulp;
+        let mut r = q.floor();
+        let d = q - r;
+        if d > 0.5 || (d == 0.5 && r % 2.0 != 0.0) {
+            r += 1.0;
+        }
+        // r * ulp is exact and at most 65504; its bits are the float16's:
+        // r counts ulps from 0 in the binade of 2^e (r in [1024, 2048]) or
+        // below 2^-14 (r in [0, 1024]).
+        let bits = if e == -14 && r < 1024.0 {
+            r as u16
+        } else {
+            // r == 2048 carries into the next binade, which the sum does.
+            ((e + 15) as u16) * 1024 + (r as u16 - 1024)
+        };
+        F16(sign | bits)
+    }
+}
+
+impl Elem for F16 {
+    const ZERO: F16 = F16(0);
+    #[inline(always)]
+    fn to_num(self) -> Num {
+        Num::Float(self.to_f64())
+    }
+    #[inline(always)]
+    fn from_num(v: Num) -> F16 {
+        match v {
+            Num::Int(i) => F16::from_f64(i as f64),
+            Num::UInt(u) => F16::from_f64(u as f64),
+            Num::Float(f) => F16::from_f64(f),
+        }
+    }
+    #[inline(always)]
+    fn canon(self) -> F16 {
+        self
+    }
+    fn from_raw(raw: [u8; 8]) -> F16 {
+        F16::from_num(Num::Float(f64::from_le_bytes(raw)))
+    }
+}
+
+/// A float truncated to `i32` as x86's `cvttsd2si` does: NaN and out of
+/// range give `i32::MIN`. NumPy converts to the narrower ints through it.
+#[inline(always)]
+fn f_to_i32(f: f64) -> i32 {
+    // i32::MIN and its negation are powers of two, exact in f64.
+    if (-2147483648.0..2147483648.0).contains(&f) {
+        f as i32
+    } else {
+        i32::MIN
+    }
+}
+
+/// A float truncated to `i64` as x86's `cvttsd2si` does: NaN and out of
+/// range give `i64::MIN`.
+#[inline(always)]
+fn f_to_i64(f: f64) -> i64 {
+    if (-9223372036854775808.0..9223372036854775808.0).contains(&f) {
+        f as i64
+    } else {
+        i64::MIN
+    }
+}
+
+/// A float truncated to `u64` as C compilers do on x86: through `i64`, with
+/// 2^63 subtracted first from values at or above it.
+#[inline(always)]
+fn f_to_u64(f: f64) -> u64 {
+    const TWO_63: f64 = 9223372036854775808.0;
+    if f >= TWO_63 {
+        (f_to_i64(f - TWO_63) as u64) ^ (1 << 63)
+    } else {
+        f_to_i64(f) as u64
     }
 }
 
@@ -107,6 +251,9 @@ pub(crate) trait Arith: Elem {
     fn magnitude(self) -> Self;
     /// NumPy's `%`: the remainder has the sign of the divisor.
     fn floor_mod(self, b: Self) -> Self;
+    /// NumPy's `//`: integers floor (`x // 0` is 0, `MIN // -1` wraps to
+    /// MIN), floats as `npy_floor_divide`.
+    fn floor_div(self, b: Self) -> Self;
     fn power(self, b: Self) -> Self;
     /// The status of `self ** b`: nonzero when it is a domain error.
     fn power_status(b: Self) -> u32;
@@ -124,6 +271,22 @@ pub(crate) trait Arith: Elem {
     fn is_finite(self) -> bool;
     fn is_inf(self) -> bool;
     fn sign_bit(self) -> bool;
+}
+
+/// Integer-only operations, all defined for every operand (no UB, no panic).
+pub(crate) trait Int: Arith {
+    /// `self << b`, 0 when `b` read as unsigned is at least the bit width.
+    fn shl(self, b: Self) -> Self;
+    /// `self >> b` (arithmetic for signed types); when `b` read as unsigned
+    /// is at least the bit width: -1 for a negative `self`, else 0.
+    fn shr(self, b: Self) -> Self;
+    fn bit_and(self, b: Self) -> Self;
+    fn bit_or(self, b: Self) -> Self;
+    fn bit_xor(self, b: Self) -> Self;
+    fn bit_not(self) -> Self;
+    /// NumPy's integer reciprocal: `1 / self` truncated, and 0 gives the
+    /// conversion of infinity to the type (as `(T)(1.0 / 0)` does in NumPy).
+    fn recip(self) -> Self;
 }
 
 /// Float-only functions.
@@ -159,6 +322,8 @@ pub(crate) trait Float: Arith {
     fn hypot(self, b: Self) -> Self;
     /// `self * b + c` rounded once.
     fn fused(self, b: Self, c: Self) -> Self;
+    /// The next representable value after `self` toward `b` (C's nextafter).
+    fn next_after(self, b: Self) -> Self;
     /// std's sin, cos and tan, exact at any magnitude (slow, not vectorized).
     fn sin_exact(self) -> Self;
     fn cos_exact(self) -> Self;
@@ -177,34 +342,71 @@ pub(crate) trait Ordered: Elem {
     fn key(self) -> Self::Key;
 }
 
-impl Ordered for u8 {
+impl Ordered for Bool {
     type Key = bool;
     #[inline(always)]
     fn key(self) -> bool {
-        self != 0
+        self.get()
     }
 }
 
+/// The methods of [`Arith`] that differ between signed and unsigned integers.
+macro_rules! int_sign {
+    (signed, $t:ty) => {
+        #[inline(always)]
+        fn negated(self) -> $t {
+            self.wrapping_neg()
+        }
+        #[inline(always)]
+        fn magnitude(self) -> $t {
+            self.wrapping_abs()
+        }
+        #[inline(always)]
+        fn sign(self) -> $t {
+            self.signum()
+        }
+        #[inline(always)]
+        fn sign_bit(self) -> bool {
+            self < 0
+        }
+    };
+    (unsigned, $t:ty) => {
+        #[inline(always)]
+        fn negated(self) -> $t {
+            self.wrapping_neg()
+        }
+        #[inline(always)]
+        fn magnitude(self) -> $t {
+            self
+        }
+        #[inline(always)]
+        fn sign(self) -> $t {
+            <$t>::from(self != 0)
+        }
+        #[inline(always)]
+        fn sign_bit(self) -> bool {
+            false
+        }
+    };
+}
+
+/// Integer element types: `$to_num` converts a value to [`Num`], `$from_f`
+/// truncates a float as x86 NumPy does.
 macro_rules! int_elem {
-    ($($t:ty),*) => {$(
+    ($($t:ty: $sign:ident, |$x:ident| $to_num:expr, |$f:ident| $from_f:expr;)*) => {$(
         impl Elem for $t {
             const ZERO: $t = 0;
             #[inline(always)]
             fn to_num(self) -> Num {
-                Num::Int(i64::from(self))
+                let $x = self;
+                $to_num
             }
             #[inline(always)]
             fn from_num(v: Num) -> $t {
                 match v {
                     Num::Int(i) => i as $t,
-                    Num::Float(f) => {
-                        // <$t>::MIN and its negation are powers of two, exact in f64.
-                        if f >= <$t>::MIN as f64 && f < -(<$t>::MIN as f64) {
-                            f as $t
-                        } else {
-                            <$t>::MIN
-                        }
-                    }
+                    Num::UInt(u) => u as $t,
+                    Num::Float($f) => $from_f,
                 }
             }
             #[inline(always)]
@@ -217,6 +419,7 @@ macro_rules! int_elem {
         }
 
         impl Arith for $t {
+            int_sign!($sign, $t);
             #[inline(always)]
             fn plus(self, b: $t) -> $t {
                 self.wrapping_add(b)
@@ -230,24 +433,29 @@ macro_rules! int_elem {
                 self.wrapping_mul(b)
             }
             #[inline(always)]
-            fn negated(self) -> $t {
-                self.wrapping_neg()
-            }
-            #[inline(always)]
-            fn magnitude(self) -> $t {
-                self.wrapping_abs()
-            }
-            #[inline(always)]
             fn floor_mod(self, b: $t) -> $t {
                 if b == 0 {
                     return 0;
                 }
                 // wrapping_rem: MIN % -1 is 0 instead of an overflow.
                 let r = self.wrapping_rem(b);
-                if r != 0 && ((r < 0) != (b < 0)) {
-                    r + b
+                if r != 0 && (r.sign_bit() != b.sign_bit()) {
+                    r.wrapping_add(b)
                 } else {
                     r
+                }
+            }
+            #[inline(always)]
+            fn floor_div(self, b: $t) -> $t {
+                if b == 0 {
+                    return 0;
+                }
+                // wrapping_div: MIN // -1 is MIN instead of an overflow.
+                let q = self.wrapping_div(b);
+                if self.wrapping_rem(b) != 0 && (self.sign_bit() != b.sign_bit()) {
+                    q.wrapping_sub(1)
+                } else {
+                    q
                 }
             }
             #[inline(always)]
@@ -264,11 +472,7 @@ macro_rules! int_elem {
             }
             #[inline(always)]
             fn power_status(b: $t) -> u32 {
-                u32::from(b < 0) * STATUS_NEGATIVE_POWER
-            }
-            #[inline(always)]
-            fn sign(self) -> $t {
-                self.signum()
+                u32::from(b.sign_bit()) * STATUS_NEGATIVE_POWER
             }
             #[inline(always)]
             fn trunc_rem(self, b: $t) -> $t {
@@ -316,9 +520,55 @@ macro_rules! int_elem {
             fn is_inf(self) -> bool {
                 false
             }
+        }
+
+        impl Int for $t {
             #[inline(always)]
-            fn sign_bit(self) -> bool {
-                self < 0
+            fn shl(self, b: $t) -> $t {
+                // The count as unsigned (sign-extended first): negative counts are huge.
+                let count = b as i64 as u64;
+                if count < u64::from(<$t>::BITS) {
+                    self << count
+                } else {
+                    0
+                }
+            }
+            #[inline(always)]
+            fn shr(self, b: $t) -> $t {
+                let count = b as i64 as u64;
+                if count < u64::from(<$t>::BITS) {
+                    self >> count
+                } else if self.sign_bit() {
+                    !0
+                } else {
+                    0
+                }
+            }
+            #[inline(always)]
+            fn bit_and(self, b: $t) -> $t {
+                self & b
+            }
+            #[inline(always)]
+            fn bit_or(self, b: $t) -> $t {
+                self | b
+            }
+            #[inline(always)]
+            fn bit_xor(self, b: $t) -> $t {
+                self ^ b
+            }
+            #[inline(always)]
+            fn bit_not(self) -> $t {
+                !self
+            }
+            #[inline(always)]
+            fn recip(self) -> $t {
+                if self == 0 {
+                    <$t>::from_num(Num::Float(f64::INFINITY))
+                } else if self == 1 || (self.sign_bit() && self.wrapping_add(1) == 0) {
+                    self
+                } else {
+                    0
+                }
             }
         }
 
@@ -354,6 +604,7 @@ macro_rules! float_elem {
             fn from_num(v: Num) -> $t {
                 match v {
                     Num::Int(i) => i as $t,
+                    Num::UInt(u) => u as $t,
                     Num::Float(f) => f as $t,
                 }
             }
@@ -399,6 +650,28 @@ macro_rules! float_elem {
                     }
                 } else {
                     <$t>::copysign(0.0, b)
+                }
+            }
+            #[inline(always)]
+            fn floor_div(self, b: $t) -> $t {
+                // NumPy's npy_floor_divide and npy_divmod, step by step.
+                if b == 0.0 {
+                    return self / b;
+                }
+                let m = self % b;
+                let mut div = (self - m) / b;
+                if m != 0.0 && ((b < 0.0) != (m < 0.0)) {
+                    div -= 1.0;
+                }
+                if div != 0.0 {
+                    let f = div.floor();
+                    if div - f > 0.5 {
+                        f + 1.0
+                    } else {
+                        f
+                    }
+                } else {
+                    <$t>::copysign(0.0, self / b)
                 }
             }
             #[inline(always)]
@@ -540,6 +813,20 @@ macro_rules! float_elem {
             fn fused(self, b: $t, c: $t) -> $t {
                 <$t>::mul_add(self, b, c)
             }
+            #[inline(always)]
+            fn next_after(self, b: $t) -> $t {
+                if self.is_nan() || b.is_nan() {
+                    self + b
+                } else if self == b {
+                    b
+                } else if self == 0.0 {
+                    <$t>::from_bits(1).copysign(b)
+                } else {
+                    let bits = self.to_bits();
+                    let away = (b > self) == (self > 0.0);
+                    <$t>::from_bits(if away { bits + 1 } else { bits - 1 })
+                }
+            }
             fn tan_exact(self) -> $t {
                 <$t>::tan(self)
             }
@@ -576,7 +863,16 @@ macro_rules! float_elem {
     )*};
 }
 
-int_elem!(i32, i64);
+int_elem! {
+    i8: signed, |x| Num::Int(i64::from(x)), |f| f_to_i32(f) as i8;
+    u8: unsigned, |x| Num::Int(i64::from(x)), |f| f_to_i32(f) as u8;
+    i16: signed, |x| Num::Int(i64::from(x)), |f| f_to_i32(f) as i16;
+    u16: unsigned, |x| Num::Int(i64::from(x)), |f| f_to_i32(f) as u16;
+    i32: signed, |x| Num::Int(i64::from(x)), |f| f_to_i32(f);
+    u32: unsigned, |x| Num::Int(i64::from(x)), |f| f_to_i64(f) as u32;
+    i64: signed, |x| Num::Int(x), |f| f_to_i64(f);
+    u64: unsigned, |x| Num::UInt(x), |f| f_to_u64(f);
+}
 /// vecmath's functions per float type, under one set of names for `float_elem!`.
 mod vm32 {
     pub(super) use super::vm::{
@@ -629,7 +925,7 @@ pub(crate) trait Fn3<A, B, C, R> {
 
 /// The operations, one zero-sized type each, generic over their element types.
 pub(crate) mod ops {
-    use super::{Arith, Elem, Float, Fn1, Fn2, Fn3, Ordered};
+    use super::{Arith, Bool, Elem, Float, Fn1, Fn2, Fn3, Int, Ordered};
 
     macro_rules! unary {
         ($($name:ident: $bound:ident, |$a:ident| $e:expr;)*) => {$(
@@ -658,10 +954,10 @@ pub(crate) mod ops {
     macro_rules! compare {
         ($($name:ident: $op:tt;)*) => {$(
             pub(crate) struct $name;
-            impl<T: Ordered> Fn2<T, T, u8> for $name {
+            impl<T: Ordered> Fn2<T, T, Bool> for $name {
                 #[inline(always)]
-                fn call(a: T, b: T) -> u8 {
-                    u8::from(a.key() $op b.key())
+                fn call(a: T, b: T) -> Bool {
+                    Bool::of(a.key() $op b.key())
                 }
             }
         )*};
@@ -693,15 +989,17 @@ pub(crate) mod ops {
         Trunc: Float, |a| a.trunc();
         Rint: Float, |a| a.rint();
         Sign: Arith, |a| a.sign();
+        Invert: Int, |a| a.bit_not();
+        Recip: Int, |a| a.recip();
     }
 
     macro_rules! predicate {
         ($($name:ident: |$a:ident| $e:expr;)*) => {$(
             pub(crate) struct $name;
-            impl<T: Arith> Fn1<T, u8> for $name {
+            impl<T: Arith> Fn1<T, Bool> for $name {
                 #[inline(always)]
-                fn call($a: T) -> u8 {
-                    u8::from($e)
+                fn call($a: T) -> Bool {
+                    Bool::of($e)
                 }
             }
         )*};
@@ -765,6 +1063,13 @@ pub(crate) mod ops {
         Fmod: Arith, |a, b| a.trunc_rem(b);
         Maximum: Arith, |a, b| a.maximum(b);
         Minimum: Arith, |a, b| a.minimum(b);
+        FloorDiv: Arith, |a, b| a.floor_div(b);
+        Shl: Int, |a, b| a.shl(b);
+        Shr: Int, |a, b| a.shr(b);
+        BitAnd: Int, |a, b| a.bit_and(b);
+        BitOr: Int, |a, b| a.bit_or(b);
+        BitXor: Int, |a, b| a.bit_xor(b);
+        Nextafter: Float, |a, b| a.next_after(b);
     }
 
     compare! {
@@ -797,34 +1102,34 @@ pub(crate) mod ops {
     }
 
     pub(crate) struct And;
-    impl Fn2<u8, u8, u8> for And {
+    impl Fn2<Bool, Bool, Bool> for And {
         #[inline(always)]
-        fn call(a: u8, b: u8) -> u8 {
-            u8::from(a != 0 && b != 0)
+        fn call(a: Bool, b: Bool) -> Bool {
+            Bool::of(a.get() & b.get())
         }
     }
 
     pub(crate) struct Or;
-    impl Fn2<u8, u8, u8> for Or {
+    impl Fn2<Bool, Bool, Bool> for Or {
         #[inline(always)]
-        fn call(a: u8, b: u8) -> u8 {
-            u8::from(a != 0 || b != 0)
+        fn call(a: Bool, b: Bool) -> Bool {
+            Bool::of(a.get() | b.get())
         }
     }
 
     pub(crate) struct Not;
-    impl Fn1<u8, u8> for Not {
+    impl Fn1<Bool, Bool> for Not {
         #[inline(always)]
-        fn call(a: u8) -> u8 {
-            u8::from(a == 0)
+        fn call(a: Bool) -> Bool {
+            Bool::of(!a.get())
         }
     }
 
     pub(crate) struct Where;
-    impl<T: Elem> Fn3<u8, T, T, T> for Where {
+    impl<T: Elem> Fn3<Bool, T, T, T> for Where {
         #[inline(always)]
-        fn call(a: u8, b: T, c: T) -> T {
-            if a != 0 {
+        fn call(a: Bool, b: T, c: T) -> T {
+            if a.get() {
                 b.canon()
             } else {
                 c.canon()
@@ -998,6 +1303,8 @@ macro_rules! typed {
                 type $T = $ty;
                 Some($k)
             })*
+            // Unreachable for `all_types!`, which lists every dtype.
+            #[allow(unreachable_patterns)]
             _ => None,
         }
     };
@@ -1005,13 +1312,31 @@ macro_rules! typed {
 
 macro_rules! all_types {
     ($dt:expr, |$T:ident| $k:expr) => {
-        typed!($dt, [Bool: u8, Int32: i32, Int64: i64, Float32: f32, Float64: f64], |$T| $k)
+        typed!($dt, [Bool: Bool, Int8: i8, Uint8: u8, Int16: i16, Uint16: u16, Int32: i32,
+            Uint32: u32, Int64: i64, Uint64: u64, Float16: F16, Float32: f32, Float64: f64],
+            |$T| $k)
+    };
+}
+
+/// The dtypes with comparisons: all but float16 (compared in float32).
+macro_rules! ordered_types {
+    ($dt:expr, |$T:ident| $k:expr) => {
+        typed!($dt, [Bool: Bool, Int8: i8, Uint8: u8, Int16: i16, Uint16: u16, Int32: i32,
+            Uint32: u32, Int64: i64, Uint64: u64, Float32: f32, Float64: f64], |$T| $k)
     };
 }
 
 macro_rules! num_types {
     ($dt:expr, |$T:ident| $k:expr) => {
-        typed!($dt, [Int32: i32, Int64: i64, Float32: f32, Float64: f64], |$T| $k)
+        typed!($dt, [Int8: i8, Uint8: u8, Int16: i16, Uint16: u16, Int32: i32, Uint32: u32,
+            Int64: i64, Uint64: u64, Float32: f32, Float64: f64], |$T| $k)
+    };
+}
+
+macro_rules! int_types {
+    ($dt:expr, |$T:ident| $k:expr) => {
+        typed!($dt, [Int8: i8, Uint8: u8, Int16: i16, Uint16: u16, Int32: i32, Uint32: u32,
+            Int64: i64, Uint64: u64], |$T| $k)
     };
 }
 
@@ -1048,16 +1373,16 @@ macro_rules! kernel_table {
             Op::Div => float_types!(ret, |T| map2::<T, T, T, ops::Div> as Kernel),
             Op::Mod => num_types!(ret, |T| map2::<T, T, T, ops::Mod> as Kernel),
             Op::Pow => num_types!(ret, |T| map2::<T, T, T, ops::Pow> as Kernel),
-            Op::Lt => all_types!(arg, |T| map2::<T, T, u8, ops::Lt> as Kernel),
-            Op::Le => all_types!(arg, |T| map2::<T, T, u8, ops::Le> as Kernel),
-            Op::Gt => all_types!(arg, |T| map2::<T, T, u8, ops::Gt> as Kernel),
-            Op::Ge => all_types!(arg, |T| map2::<T, T, u8, ops::Ge> as Kernel),
-            Op::Eq => all_types!(arg, |T| map2::<T, T, u8, ops::Eq> as Kernel),
-            Op::Ne => all_types!(arg, |T| map2::<T, T, u8, ops::Ne> as Kernel),
-            Op::And => Some(map2::<u8, u8, u8, ops::And> as Kernel),
-            Op::Or => Some(map2::<u8, u8, u8, ops::Or> as Kernel),
-            Op::Not => Some(map1::<u8, u8, ops::Not> as Kernel),
-            Op::Where => all_types!(ret, |T| map3::<u8, T, T, T, ops::Where> as Kernel),
+            Op::Lt => ordered_types!(arg, |T| map2::<T, T, Bool, ops::Lt> as Kernel),
+            Op::Le => ordered_types!(arg, |T| map2::<T, T, Bool, ops::Le> as Kernel),
+            Op::Gt => ordered_types!(arg, |T| map2::<T, T, Bool, ops::Gt> as Kernel),
+            Op::Ge => ordered_types!(arg, |T| map2::<T, T, Bool, ops::Ge> as Kernel),
+            Op::Eq => ordered_types!(arg, |T| map2::<T, T, Bool, ops::Eq> as Kernel),
+            Op::Ne => ordered_types!(arg, |T| map2::<T, T, Bool, ops::Ne> as Kernel),
+            Op::And => Some(map2::<Bool, Bool, Bool, ops::And> as Kernel),
+            Op::Or => Some(map2::<Bool, Bool, Bool, ops::Or> as Kernel),
+            Op::Not => Some(map1::<Bool, Bool, ops::Not> as Kernel),
+            Op::Where => all_types!(ret, |T| map3::<Bool, T, T, T, ops::Where> as Kernel),
             Op::Abs => num_types!(ret, |T| map1::<T, T, ops::Abs> as Kernel),
             Op::Sqrt => float_types!(ret, |T| map1::<T, T, ops::Sqrt> as Kernel),
             Op::Exp => float_types!(ret, |T| map1::<T, T, ops::Exp> as Kernel),
@@ -1085,10 +1410,10 @@ macro_rules! kernel_table {
             Op::Trunc => float_types!(ret, |T| map1::<T, T, ops::Trunc> as Kernel),
             Op::Rint => float_types!(ret, |T| map1::<T, T, ops::Rint> as Kernel),
             Op::Sign => num_types!(ret, |T| map1::<T, T, ops::Sign> as Kernel),
-            Op::Isnan => num_types!(arg, |T| map1::<T, u8, ops::Isnan> as Kernel),
-            Op::Isfinite => num_types!(arg, |T| map1::<T, u8, ops::Isfinite> as Kernel),
-            Op::Isinf => num_types!(arg, |T| map1::<T, u8, ops::Isinf> as Kernel),
-            Op::Signbit => num_types!(arg, |T| map1::<T, u8, ops::Signbit> as Kernel),
+            Op::Isnan => num_types!(arg, |T| map1::<T, Bool, ops::Isnan> as Kernel),
+            Op::Isfinite => num_types!(arg, |T| map1::<T, Bool, ops::Isfinite> as Kernel),
+            Op::Isinf => num_types!(arg, |T| map1::<T, Bool, ops::Isinf> as Kernel),
+            Op::Signbit => num_types!(arg, |T| map1::<T, Bool, ops::Signbit> as Kernel),
             Op::Copysign => float_types!(ret, |T| map2::<T, T, T, ops::Copysign> as Kernel),
             Op::Hypot => float_types!(ret, |T| map2::<T, T, T, ops::Hypot> as Kernel),
             Op::Fmod => num_types!(ret, |T| map2::<T, T, T, ops::Fmod> as Kernel),
@@ -1096,6 +1421,15 @@ macro_rules! kernel_table {
             Op::Minimum => num_types!(ret, |T| map2::<T, T, T, ops::Minimum> as Kernel),
             Op::Clip => num_types!(ret, |T| map3::<T, T, T, T, ops::Clip> as Kernel),
             Op::Fma => float_types!(ret, |T| map3::<T, T, T, T, ops::Fma> as Kernel),
+            Op::Floordiv => num_types!(ret, |T| map2::<T, T, T, ops::FloorDiv> as Kernel),
+            Op::Lshift => int_types!(ret, |T| map2::<T, T, T, ops::Shl> as Kernel),
+            Op::Rshift => int_types!(ret, |T| map2::<T, T, T, ops::Shr> as Kernel),
+            Op::Bitand => int_types!(ret, |T| map2::<T, T, T, ops::BitAnd> as Kernel),
+            Op::Bitor => int_types!(ret, |T| map2::<T, T, T, ops::BitOr> as Kernel),
+            Op::Bitxor => int_types!(ret, |T| map2::<T, T, T, ops::BitXor> as Kernel),
+            Op::Invert => int_types!(ret, |T| map1::<T, T, ops::Invert> as Kernel),
+            Op::Nextafter => float_types!(ret, |T| map2::<T, T, T, ops::Nextafter> as Kernel),
+            Op::Reciprocal => int_types!(ret, |T| map1::<T, T, ops::Recip> as Kernel),
         }
     }};
 }
@@ -1106,7 +1440,7 @@ macro_rules! instantiate {
     ($($(#[$cfg:meta])* $isa:ident $(: $features:literal)?;)*) => {$(
         $(#[$cfg])*
         mod $isa {
-            use super::{ops, DType, Elem, Fn1, Fn2, Fn3, Kernel, Op, OpInfo};
+            use super::{ops, Bool, DType, Elem, Fn1, Fn2, Fn3, Kernel, Op, OpInfo, F16};
 
             /// [`super::map1`] compiled for this ISA.
             ///

@@ -5,7 +5,7 @@
 /// Bytecode magic number, "NFB1" read as a little-endian u32.
 pub const MAGIC: u32 = 0x3142464E;
 /// Bytecode version.
-pub const BYTECODE_VERSION: u32 = 1;
+pub const BYTECODE_VERSION: u32 = 3;
 /// Words in the header.
 pub const HEADER_WORDS: usize = 8;
 /// Words per instruction.
@@ -175,6 +175,15 @@ pub enum Op {
     Minimum,
     Clip,
     Fma,
+    Floordiv,
+    Lshift,
+    Rshift,
+    Bitand,
+    Bitor,
+    Bitxor,
+    Invert,
+    Nextafter,
+    Reciprocal,
 }
 
 /// One opcode: its name, operation, typed signature and cost per element.
@@ -193,7 +202,7 @@ pub struct OpInfo {
 }
 
 /// Every opcode; an opcode's number is its index.
-pub static OPCODES: [OpInfo; 185] = [
+pub static OPCODES: [OpInfo; 511] = [
     // 0: R[dst] := R[a]
     OpInfo { name: "copy_bb", op: Op::Copy, ret: DType::Bool, args: &[DType::Bool], cost: 1 },
     // 1: R[dst] := R[a]
@@ -564,4 +573,656 @@ pub static OPCODES: [OpInfo; 185] = [
     OpInfo { name: "fma_ffff", op: Op::Fma, ret: DType::Float32, args: &[DType::Float32, DType::Float32, DType::Float32], cost: 2 },
     // 184: R[dst] := R[a] * R[b] + R[c], rounded once
     OpInfo { name: "fma_dddd", op: Op::Fma, ret: DType::Float64, args: &[DType::Float64, DType::Float64, DType::Float64], cost: 2 },
+    // 185: R[dst] := floor(R[a] / R[b]) as NumPy's floor_divide (integer x // 0 = 0)
+    OpInfo { name: "floordiv_iii", op: Op::Floordiv, ret: DType::Int32, args: &[DType::Int32, DType::Int32], cost: 4 },
+    // 186: R[dst] := floor(R[a] / R[b]) as NumPy's floor_divide (integer x // 0 = 0)
+    OpInfo { name: "floordiv_lll", op: Op::Floordiv, ret: DType::Int64, args: &[DType::Int64, DType::Int64], cost: 4 },
+    // 187: R[dst] := floor(R[a] / R[b]) as NumPy's floor_divide (integer x // 0 = 0)
+    OpInfo { name: "floordiv_fff", op: Op::Floordiv, ret: DType::Float32, args: &[DType::Float32, DType::Float32], cost: 4 },
+    // 188: R[dst] := floor(R[a] / R[b]) as NumPy's floor_divide (integer x // 0 = 0)
+    OpInfo { name: "floordiv_ddd", op: Op::Floordiv, ret: DType::Float64, args: &[DType::Float64, DType::Float64], cost: 4 },
+    // 189: R[dst] := R[a] << R[b] (0 when R[b] < 0 or R[b] >= the bits of the dtype)
+    OpInfo { name: "lshift_iii", op: Op::Lshift, ret: DType::Int32, args: &[DType::Int32, DType::Int32], cost: 1 },
+    // 190: R[dst] := R[a] << R[b] (0 when R[b] < 0 or R[b] >= the bits of the dtype)
+    OpInfo { name: "lshift_lll", op: Op::Lshift, ret: DType::Int64, args: &[DType::Int64, DType::Int64], cost: 1 },
+    // 191: R[dst] := R[a] >> R[b], arithmetic for signed (count >= bits: 0 or -1)
+    OpInfo { name: "rshift_iii", op: Op::Rshift, ret: DType::Int32, args: &[DType::Int32, DType::Int32], cost: 1 },
+    // 192: R[dst] := R[a] >> R[b], arithmetic for signed (count >= bits: 0 or -1)
+    OpInfo { name: "rshift_lll", op: Op::Rshift, ret: DType::Int64, args: &[DType::Int64, DType::Int64], cost: 1 },
+    // 193: R[dst] := R[a] & R[b] (bitwise)
+    OpInfo { name: "bitand_iii", op: Op::Bitand, ret: DType::Int32, args: &[DType::Int32, DType::Int32], cost: 1 },
+    // 194: R[dst] := R[a] & R[b] (bitwise)
+    OpInfo { name: "bitand_lll", op: Op::Bitand, ret: DType::Int64, args: &[DType::Int64, DType::Int64], cost: 1 },
+    // 195: R[dst] := R[a] | R[b] (bitwise)
+    OpInfo { name: "bitor_iii", op: Op::Bitor, ret: DType::Int32, args: &[DType::Int32, DType::Int32], cost: 1 },
+    // 196: R[dst] := R[a] | R[b] (bitwise)
+    OpInfo { name: "bitor_lll", op: Op::Bitor, ret: DType::Int64, args: &[DType::Int64, DType::Int64], cost: 1 },
+    // 197: R[dst] := R[a] ^ R[b] (bitwise)
+    OpInfo { name: "bitxor_iii", op: Op::Bitxor, ret: DType::Int32, args: &[DType::Int32, DType::Int32], cost: 1 },
+    // 198: R[dst] := R[a] ^ R[b] (bitwise)
+    OpInfo { name: "bitxor_lll", op: Op::Bitxor, ret: DType::Int64, args: &[DType::Int64, DType::Int64], cost: 1 },
+    // 199: R[dst] := ~R[a] (bitwise)
+    OpInfo { name: "invert_ii", op: Op::Invert, ret: DType::Int32, args: &[DType::Int32], cost: 1 },
+    // 200: R[dst] := ~R[a] (bitwise)
+    OpInfo { name: "invert_ll", op: Op::Invert, ret: DType::Int64, args: &[DType::Int64], cost: 1 },
+    // 201: R[dst] := the next representable value after R[a] toward R[b]
+    OpInfo { name: "nextafter_fff", op: Op::Nextafter, ret: DType::Float32, args: &[DType::Float32, DType::Float32], cost: 2 },
+    // 202: R[dst] := the next representable value after R[a] toward R[b]
+    OpInfo { name: "nextafter_ddd", op: Op::Nextafter, ret: DType::Float64, args: &[DType::Float64, DType::Float64], cost: 2 },
+    // 203: R[dst] := 1 / R[a] in integers, as NumPy (0 gives the cast of inf)
+    OpInfo { name: "reciprocal_ii", op: Op::Reciprocal, ret: DType::Int32, args: &[DType::Int32], cost: 1 },
+    // 204: R[dst] := 1 / R[a] in integers, as NumPy (0 gives the cast of inf)
+    OpInfo { name: "reciprocal_ll", op: Op::Reciprocal, ret: DType::Int64, args: &[DType::Int64], cost: 1 },
+    // 205: R[dst] := R[a]
+    OpInfo { name: "copy_cc", op: Op::Copy, ret: DType::Int8, args: &[DType::Int8], cost: 1 },
+    // 206: R[dst] := R[a]
+    OpInfo { name: "copy_BB", op: Op::Copy, ret: DType::Uint8, args: &[DType::Uint8], cost: 1 },
+    // 207: R[dst] := R[a]
+    OpInfo { name: "copy_hh", op: Op::Copy, ret: DType::Int16, args: &[DType::Int16], cost: 1 },
+    // 208: R[dst] := R[a]
+    OpInfo { name: "copy_HH", op: Op::Copy, ret: DType::Uint16, args: &[DType::Uint16], cost: 1 },
+    // 209: R[dst] := R[a]
+    OpInfo { name: "copy_II", op: Op::Copy, ret: DType::Uint32, args: &[DType::Uint32], cost: 1 },
+    // 210: R[dst] := R[a]
+    OpInfo { name: "copy_LL", op: Op::Copy, ret: DType::Uint64, args: &[DType::Uint64], cost: 1 },
+    // 211: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_bc", op: Op::Cast, ret: DType::Bool, args: &[DType::Int8], cost: 1 },
+    // 212: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_bB", op: Op::Cast, ret: DType::Bool, args: &[DType::Uint8], cost: 1 },
+    // 213: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_bh", op: Op::Cast, ret: DType::Bool, args: &[DType::Int16], cost: 1 },
+    // 214: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_bH", op: Op::Cast, ret: DType::Bool, args: &[DType::Uint16], cost: 1 },
+    // 215: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_bI", op: Op::Cast, ret: DType::Bool, args: &[DType::Uint32], cost: 1 },
+    // 216: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_bL", op: Op::Cast, ret: DType::Bool, args: &[DType::Uint64], cost: 1 },
+    // 217: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_cb", op: Op::Cast, ret: DType::Int8, args: &[DType::Bool], cost: 1 },
+    // 218: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_cB", op: Op::Cast, ret: DType::Int8, args: &[DType::Uint8], cost: 1 },
+    // 219: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_ch", op: Op::Cast, ret: DType::Int8, args: &[DType::Int16], cost: 1 },
+    // 220: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_cH", op: Op::Cast, ret: DType::Int8, args: &[DType::Uint16], cost: 1 },
+    // 221: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_ci", op: Op::Cast, ret: DType::Int8, args: &[DType::Int32], cost: 1 },
+    // 222: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_cI", op: Op::Cast, ret: DType::Int8, args: &[DType::Uint32], cost: 1 },
+    // 223: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_cl", op: Op::Cast, ret: DType::Int8, args: &[DType::Int64], cost: 1 },
+    // 224: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_cL", op: Op::Cast, ret: DType::Int8, args: &[DType::Uint64], cost: 1 },
+    // 225: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_cf", op: Op::Cast, ret: DType::Int8, args: &[DType::Float32], cost: 1 },
+    // 226: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_cd", op: Op::Cast, ret: DType::Int8, args: &[DType::Float64], cost: 1 },
+    // 227: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Bb", op: Op::Cast, ret: DType::Uint8, args: &[DType::Bool], cost: 1 },
+    // 228: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Bc", op: Op::Cast, ret: DType::Uint8, args: &[DType::Int8], cost: 1 },
+    // 229: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Bh", op: Op::Cast, ret: DType::Uint8, args: &[DType::Int16], cost: 1 },
+    // 230: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_BH", op: Op::Cast, ret: DType::Uint8, args: &[DType::Uint16], cost: 1 },
+    // 231: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Bi", op: Op::Cast, ret: DType::Uint8, args: &[DType::Int32], cost: 1 },
+    // 232: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_BI", op: Op::Cast, ret: DType::Uint8, args: &[DType::Uint32], cost: 1 },
+    // 233: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Bl", op: Op::Cast, ret: DType::Uint8, args: &[DType::Int64], cost: 1 },
+    // 234: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_BL", op: Op::Cast, ret: DType::Uint8, args: &[DType::Uint64], cost: 1 },
+    // 235: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Bf", op: Op::Cast, ret: DType::Uint8, args: &[DType::Float32], cost: 1 },
+    // 236: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Bd", op: Op::Cast, ret: DType::Uint8, args: &[DType::Float64], cost: 1 },
+    // 237: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_hb", op: Op::Cast, ret: DType::Int16, args: &[DType::Bool], cost: 1 },
+    // 238: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_hc", op: Op::Cast, ret: DType::Int16, args: &[DType::Int8], cost: 1 },
+    // 239: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_hB", op: Op::Cast, ret: DType::Int16, args: &[DType::Uint8], cost: 1 },
+    // 240: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_hH", op: Op::Cast, ret: DType::Int16, args: &[DType::Uint16], cost: 1 },
+    // 241: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_hi", op: Op::Cast, ret: DType::Int16, args: &[DType::Int32], cost: 1 },
+    // 242: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_hI", op: Op::Cast, ret: DType::Int16, args: &[DType::Uint32], cost: 1 },
+    // 243: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_hl", op: Op::Cast, ret: DType::Int16, args: &[DType::Int64], cost: 1 },
+    // 244: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_hL", op: Op::Cast, ret: DType::Int16, args: &[DType::Uint64], cost: 1 },
+    // 245: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_hf", op: Op::Cast, ret: DType::Int16, args: &[DType::Float32], cost: 1 },
+    // 246: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_hd", op: Op::Cast, ret: DType::Int16, args: &[DType::Float64], cost: 1 },
+    // 247: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Hb", op: Op::Cast, ret: DType::Uint16, args: &[DType::Bool], cost: 1 },
+    // 248: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Hc", op: Op::Cast, ret: DType::Uint16, args: &[DType::Int8], cost: 1 },
+    // 249: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_HB", op: Op::Cast, ret: DType::Uint16, args: &[DType::Uint8], cost: 1 },
+    // 250: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Hh", op: Op::Cast, ret: DType::Uint16, args: &[DType::Int16], cost: 1 },
+    // 251: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Hi", op: Op::Cast, ret: DType::Uint16, args: &[DType::Int32], cost: 1 },
+    // 252: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_HI", op: Op::Cast, ret: DType::Uint16, args: &[DType::Uint32], cost: 1 },
+    // 253: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Hl", op: Op::Cast, ret: DType::Uint16, args: &[DType::Int64], cost: 1 },
+    // 254: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_HL", op: Op::Cast, ret: DType::Uint16, args: &[DType::Uint64], cost: 1 },
+    // 255: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Hf", op: Op::Cast, ret: DType::Uint16, args: &[DType::Float32], cost: 1 },
+    // 256: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Hd", op: Op::Cast, ret: DType::Uint16, args: &[DType::Float64], cost: 1 },
+    // 257: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_ic", op: Op::Cast, ret: DType::Int32, args: &[DType::Int8], cost: 1 },
+    // 258: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_iB", op: Op::Cast, ret: DType::Int32, args: &[DType::Uint8], cost: 1 },
+    // 259: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_ih", op: Op::Cast, ret: DType::Int32, args: &[DType::Int16], cost: 1 },
+    // 260: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_iH", op: Op::Cast, ret: DType::Int32, args: &[DType::Uint16], cost: 1 },
+    // 261: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_iI", op: Op::Cast, ret: DType::Int32, args: &[DType::Uint32], cost: 1 },
+    // 262: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_iL", op: Op::Cast, ret: DType::Int32, args: &[DType::Uint64], cost: 1 },
+    // 263: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Ib", op: Op::Cast, ret: DType::Uint32, args: &[DType::Bool], cost: 1 },
+    // 264: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Ic", op: Op::Cast, ret: DType::Uint32, args: &[DType::Int8], cost: 1 },
+    // 265: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_IB", op: Op::Cast, ret: DType::Uint32, args: &[DType::Uint8], cost: 1 },
+    // 266: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Ih", op: Op::Cast, ret: DType::Uint32, args: &[DType::Int16], cost: 1 },
+    // 267: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_IH", op: Op::Cast, ret: DType::Uint32, args: &[DType::Uint16], cost: 1 },
+    // 268: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Ii", op: Op::Cast, ret: DType::Uint32, args: &[DType::Int32], cost: 1 },
+    // 269: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Il", op: Op::Cast, ret: DType::Uint32, args: &[DType::Int64], cost: 1 },
+    // 270: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_IL", op: Op::Cast, ret: DType::Uint32, args: &[DType::Uint64], cost: 1 },
+    // 271: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_If", op: Op::Cast, ret: DType::Uint32, args: &[DType::Float32], cost: 1 },
+    // 272: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Id", op: Op::Cast, ret: DType::Uint32, args: &[DType::Float64], cost: 1 },
+    // 273: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_lc", op: Op::Cast, ret: DType::Int64, args: &[DType::Int8], cost: 1 },
+    // 274: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_lB", op: Op::Cast, ret: DType::Int64, args: &[DType::Uint8], cost: 1 },
+    // 275: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_lh", op: Op::Cast, ret: DType::Int64, args: &[DType::Int16], cost: 1 },
+    // 276: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_lH", op: Op::Cast, ret: DType::Int64, args: &[DType::Uint16], cost: 1 },
+    // 277: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_lI", op: Op::Cast, ret: DType::Int64, args: &[DType::Uint32], cost: 1 },
+    // 278: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_lL", op: Op::Cast, ret: DType::Int64, args: &[DType::Uint64], cost: 1 },
+    // 279: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Lb", op: Op::Cast, ret: DType::Uint64, args: &[DType::Bool], cost: 1 },
+    // 280: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Lc", op: Op::Cast, ret: DType::Uint64, args: &[DType::Int8], cost: 1 },
+    // 281: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_LB", op: Op::Cast, ret: DType::Uint64, args: &[DType::Uint8], cost: 1 },
+    // 282: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Lh", op: Op::Cast, ret: DType::Uint64, args: &[DType::Int16], cost: 1 },
+    // 283: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_LH", op: Op::Cast, ret: DType::Uint64, args: &[DType::Uint16], cost: 1 },
+    // 284: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Li", op: Op::Cast, ret: DType::Uint64, args: &[DType::Int32], cost: 1 },
+    // 285: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_LI", op: Op::Cast, ret: DType::Uint64, args: &[DType::Uint32], cost: 1 },
+    // 286: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Ll", op: Op::Cast, ret: DType::Uint64, args: &[DType::Int64], cost: 1 },
+    // 287: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Lf", op: Op::Cast, ret: DType::Uint64, args: &[DType::Float32], cost: 1 },
+    // 288: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Ld", op: Op::Cast, ret: DType::Uint64, args: &[DType::Float64], cost: 1 },
+    // 289: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_fc", op: Op::Cast, ret: DType::Float32, args: &[DType::Int8], cost: 1 },
+    // 290: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_fB", op: Op::Cast, ret: DType::Float32, args: &[DType::Uint8], cost: 1 },
+    // 291: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_fh", op: Op::Cast, ret: DType::Float32, args: &[DType::Int16], cost: 1 },
+    // 292: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_fH", op: Op::Cast, ret: DType::Float32, args: &[DType::Uint16], cost: 1 },
+    // 293: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_fI", op: Op::Cast, ret: DType::Float32, args: &[DType::Uint32], cost: 1 },
+    // 294: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_fL", op: Op::Cast, ret: DType::Float32, args: &[DType::Uint64], cost: 1 },
+    // 295: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_dc", op: Op::Cast, ret: DType::Float64, args: &[DType::Int8], cost: 1 },
+    // 296: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_dB", op: Op::Cast, ret: DType::Float64, args: &[DType::Uint8], cost: 1 },
+    // 297: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_dh", op: Op::Cast, ret: DType::Float64, args: &[DType::Int16], cost: 1 },
+    // 298: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_dH", op: Op::Cast, ret: DType::Float64, args: &[DType::Uint16], cost: 1 },
+    // 299: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_dI", op: Op::Cast, ret: DType::Float64, args: &[DType::Uint32], cost: 1 },
+    // 300: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_dL", op: Op::Cast, ret: DType::Float64, args: &[DType::Uint64], cost: 1 },
+    // 301: R[dst] := -R[a]
+    OpInfo { name: "neg_cc", op: Op::Neg, ret: DType::Int8, args: &[DType::Int8], cost: 1 },
+    // 302: R[dst] := -R[a]
+    OpInfo { name: "neg_BB", op: Op::Neg, ret: DType::Uint8, args: &[DType::Uint8], cost: 1 },
+    // 303: R[dst] := -R[a]
+    OpInfo { name: "neg_hh", op: Op::Neg, ret: DType::Int16, args: &[DType::Int16], cost: 1 },
+    // 304: R[dst] := -R[a]
+    OpInfo { name: "neg_HH", op: Op::Neg, ret: DType::Uint16, args: &[DType::Uint16], cost: 1 },
+    // 305: R[dst] := -R[a]
+    OpInfo { name: "neg_II", op: Op::Neg, ret: DType::Uint32, args: &[DType::Uint32], cost: 1 },
+    // 306: R[dst] := -R[a]
+    OpInfo { name: "neg_LL", op: Op::Neg, ret: DType::Uint64, args: &[DType::Uint64], cost: 1 },
+    // 307: R[dst] := R[a] + R[b]
+    OpInfo { name: "add_ccc", op: Op::Add, ret: DType::Int8, args: &[DType::Int8, DType::Int8], cost: 1 },
+    // 308: R[dst] := R[a] + R[b]
+    OpInfo { name: "add_BBB", op: Op::Add, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8], cost: 1 },
+    // 309: R[dst] := R[a] + R[b]
+    OpInfo { name: "add_hhh", op: Op::Add, ret: DType::Int16, args: &[DType::Int16, DType::Int16], cost: 1 },
+    // 310: R[dst] := R[a] + R[b]
+    OpInfo { name: "add_HHH", op: Op::Add, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16], cost: 1 },
+    // 311: R[dst] := R[a] + R[b]
+    OpInfo { name: "add_III", op: Op::Add, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32], cost: 1 },
+    // 312: R[dst] := R[a] + R[b]
+    OpInfo { name: "add_LLL", op: Op::Add, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64], cost: 1 },
+    // 313: R[dst] := R[a] - R[b]
+    OpInfo { name: "sub_ccc", op: Op::Sub, ret: DType::Int8, args: &[DType::Int8, DType::Int8], cost: 1 },
+    // 314: R[dst] := R[a] - R[b]
+    OpInfo { name: "sub_BBB", op: Op::Sub, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8], cost: 1 },
+    // 315: R[dst] := R[a] - R[b]
+    OpInfo { name: "sub_hhh", op: Op::Sub, ret: DType::Int16, args: &[DType::Int16, DType::Int16], cost: 1 },
+    // 316: R[dst] := R[a] - R[b]
+    OpInfo { name: "sub_HHH", op: Op::Sub, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16], cost: 1 },
+    // 317: R[dst] := R[a] - R[b]
+    OpInfo { name: "sub_III", op: Op::Sub, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32], cost: 1 },
+    // 318: R[dst] := R[a] - R[b]
+    OpInfo { name: "sub_LLL", op: Op::Sub, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64], cost: 1 },
+    // 319: R[dst] := R[a] * R[b]
+    OpInfo { name: "mul_ccc", op: Op::Mul, ret: DType::Int8, args: &[DType::Int8, DType::Int8], cost: 1 },
+    // 320: R[dst] := R[a] * R[b]
+    OpInfo { name: "mul_BBB", op: Op::Mul, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8], cost: 1 },
+    // 321: R[dst] := R[a] * R[b]
+    OpInfo { name: "mul_hhh", op: Op::Mul, ret: DType::Int16, args: &[DType::Int16, DType::Int16], cost: 1 },
+    // 322: R[dst] := R[a] * R[b]
+    OpInfo { name: "mul_HHH", op: Op::Mul, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16], cost: 1 },
+    // 323: R[dst] := R[a] * R[b]
+    OpInfo { name: "mul_III", op: Op::Mul, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32], cost: 1 },
+    // 324: R[dst] := R[a] * R[b]
+    OpInfo { name: "mul_LLL", op: Op::Mul, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64], cost: 1 },
+    // 325: R[dst] := R[a] mod R[b] (sign of R[b], as NumPy; integer x % 0 = 0)
+    OpInfo { name: "mod_ccc", op: Op::Mod, ret: DType::Int8, args: &[DType::Int8, DType::Int8], cost: 4 },
+    // 326: R[dst] := R[a] mod R[b] (sign of R[b], as NumPy; integer x % 0 = 0)
+    OpInfo { name: "mod_BBB", op: Op::Mod, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8], cost: 4 },
+    // 327: R[dst] := R[a] mod R[b] (sign of R[b], as NumPy; integer x % 0 = 0)
+    OpInfo { name: "mod_hhh", op: Op::Mod, ret: DType::Int16, args: &[DType::Int16, DType::Int16], cost: 4 },
+    // 328: R[dst] := R[a] mod R[b] (sign of R[b], as NumPy; integer x % 0 = 0)
+    OpInfo { name: "mod_HHH", op: Op::Mod, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16], cost: 4 },
+    // 329: R[dst] := R[a] mod R[b] (sign of R[b], as NumPy; integer x % 0 = 0)
+    OpInfo { name: "mod_III", op: Op::Mod, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32], cost: 4 },
+    // 330: R[dst] := R[a] mod R[b] (sign of R[b], as NumPy; integer x % 0 = 0)
+    OpInfo { name: "mod_LLL", op: Op::Mod, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64], cost: 4 },
+    // 331: R[dst] := R[a] ** R[b]
+    OpInfo { name: "pow_ccc", op: Op::Pow, ret: DType::Int8, args: &[DType::Int8, DType::Int8], cost: 20 },
+    // 332: R[dst] := R[a] ** R[b]
+    OpInfo { name: "pow_BBB", op: Op::Pow, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8], cost: 20 },
+    // 333: R[dst] := R[a] ** R[b]
+    OpInfo { name: "pow_hhh", op: Op::Pow, ret: DType::Int16, args: &[DType::Int16, DType::Int16], cost: 20 },
+    // 334: R[dst] := R[a] ** R[b]
+    OpInfo { name: "pow_HHH", op: Op::Pow, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16], cost: 20 },
+    // 335: R[dst] := R[a] ** R[b]
+    OpInfo { name: "pow_III", op: Op::Pow, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32], cost: 20 },
+    // 336: R[dst] := R[a] ** R[b]
+    OpInfo { name: "pow_LLL", op: Op::Pow, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64], cost: 20 },
+    // 337: R[dst] := R[a] < R[b]
+    OpInfo { name: "lt_bcc", op: Op::Lt, ret: DType::Bool, args: &[DType::Int8, DType::Int8], cost: 1 },
+    // 338: R[dst] := R[a] < R[b]
+    OpInfo { name: "lt_bBB", op: Op::Lt, ret: DType::Bool, args: &[DType::Uint8, DType::Uint8], cost: 1 },
+    // 339: R[dst] := R[a] < R[b]
+    OpInfo { name: "lt_bhh", op: Op::Lt, ret: DType::Bool, args: &[DType::Int16, DType::Int16], cost: 1 },
+    // 340: R[dst] := R[a] < R[b]
+    OpInfo { name: "lt_bHH", op: Op::Lt, ret: DType::Bool, args: &[DType::Uint16, DType::Uint16], cost: 1 },
+    // 341: R[dst] := R[a] < R[b]
+    OpInfo { name: "lt_bII", op: Op::Lt, ret: DType::Bool, args: &[DType::Uint32, DType::Uint32], cost: 1 },
+    // 342: R[dst] := R[a] < R[b]
+    OpInfo { name: "lt_bLL", op: Op::Lt, ret: DType::Bool, args: &[DType::Uint64, DType::Uint64], cost: 1 },
+    // 343: R[dst] := R[a] <= R[b]
+    OpInfo { name: "le_bcc", op: Op::Le, ret: DType::Bool, args: &[DType::Int8, DType::Int8], cost: 1 },
+    // 344: R[dst] := R[a] <= R[b]
+    OpInfo { name: "le_bBB", op: Op::Le, ret: DType::Bool, args: &[DType::Uint8, DType::Uint8], cost: 1 },
+    // 345: R[dst] := R[a] <= R[b]
+    OpInfo { name: "le_bhh", op: Op::Le, ret: DType::Bool, args: &[DType::Int16, DType::Int16], cost: 1 },
+    // 346: R[dst] := R[a] <= R[b]
+    OpInfo { name: "le_bHH", op: Op::Le, ret: DType::Bool, args: &[DType::Uint16, DType::Uint16], cost: 1 },
+    // 347: R[dst] := R[a] <= R[b]
+    OpInfo { name: "le_bII", op: Op::Le, ret: DType::Bool, args: &[DType::Uint32, DType::Uint32], cost: 1 },
+    // 348: R[dst] := R[a] <= R[b]
+    OpInfo { name: "le_bLL", op: Op::Le, ret: DType::Bool, args: &[DType::Uint64, DType::Uint64], cost: 1 },
+    // 349: R[dst] := R[a] > R[b]
+    OpInfo { name: "gt_bcc", op: Op::Gt, ret: DType::Bool, args: &[DType::Int8, DType::Int8], cost: 1 },
+    // 350: R[dst] := R[a] > R[b]
+    OpInfo { name: "gt_bBB", op: Op::Gt, ret: DType::Bool, args: &[DType::Uint8, DType::Uint8], cost: 1 },
+    // 351: R[dst] := R[a] > R[b]
+    OpInfo { name: "gt_bhh", op: Op::Gt, ret: DType::Bool, args: &[DType::Int16, DType::Int16], cost: 1 },
+    // 352: R[dst] := R[a] > R[b]
+    OpInfo { name: "gt_bHH", op: Op::Gt, ret: DType::Bool, args: &[DType::Uint16, DType::Uint16], cost: 1 },
+    // 353: R[dst] := R[a] > R[b]
+    OpInfo { name: "gt_bII", op: Op::Gt, ret: DType::Bool, args: &[DType::Uint32, DType::Uint32], cost: 1 },
+    // 354: R[dst] := R[a] > R[b]
+    OpInfo { name: "gt_bLL", op: Op::Gt, ret: DType::Bool, args: &[DType::Uint64, DType::Uint64], cost: 1 },
+    // 355: R[dst] := R[a] >= R[b]
+    OpInfo { name: "ge_bcc", op: Op::Ge, ret: DType::Bool, args: &[DType::Int8, DType::Int8], cost: 1 },
+    // 356: R[dst] := R[a] >= R[b]
+    OpInfo { name: "ge_bBB", op: Op::Ge, ret: DType::Bool, args: &[DType::Uint8, DType::Uint8], cost: 1 },
+    // 357: R[dst] := R[a] >= R[b]
+    OpInfo { name: "ge_bhh", op: Op::Ge, ret: DType::Bool, args: &[DType::Int16, DType::Int16], cost: 1 },
+    // 358: R[dst] := R[a] >= R[b]
+    OpInfo { name: "ge_bHH", op: Op::Ge, ret: DType::Bool, args: &[DType::Uint16, DType::Uint16], cost: 1 },
+    // 359: R[dst] := R[a] >= R[b]
+    OpInfo { name: "ge_bII", op: Op::Ge, ret: DType::Bool, args: &[DType::Uint32, DType::Uint32], cost: 1 },
+    // 360: R[dst] := R[a] >= R[b]
+    OpInfo { name: "ge_bLL", op: Op::Ge, ret: DType::Bool, args: &[DType::Uint64, DType::Uint64], cost: 1 },
+    // 361: R[dst] := R[a] == R[b]
+    OpInfo { name: "eq_bcc", op: Op::Eq, ret: DType::Bool, args: &[DType::Int8, DType::Int8], cost: 1 },
+    // 362: R[dst] := R[a] == R[b]
+    OpInfo { name: "eq_bBB", op: Op::Eq, ret: DType::Bool, args: &[DType::Uint8, DType::Uint8], cost: 1 },
+    // 363: R[dst] := R[a] == R[b]
+    OpInfo { name: "eq_bhh", op: Op::Eq, ret: DType::Bool, args: &[DType::Int16, DType::Int16], cost: 1 },
+    // 364: R[dst] := R[a] == R[b]
+    OpInfo { name: "eq_bHH", op: Op::Eq, ret: DType::Bool, args: &[DType::Uint16, DType::Uint16], cost: 1 },
+    // 365: R[dst] := R[a] == R[b]
+    OpInfo { name: "eq_bII", op: Op::Eq, ret: DType::Bool, args: &[DType::Uint32, DType::Uint32], cost: 1 },
+    // 366: R[dst] := R[a] == R[b]
+    OpInfo { name: "eq_bLL", op: Op::Eq, ret: DType::Bool, args: &[DType::Uint64, DType::Uint64], cost: 1 },
+    // 367: R[dst] := R[a] != R[b]
+    OpInfo { name: "ne_bcc", op: Op::Ne, ret: DType::Bool, args: &[DType::Int8, DType::Int8], cost: 1 },
+    // 368: R[dst] := R[a] != R[b]
+    OpInfo { name: "ne_bBB", op: Op::Ne, ret: DType::Bool, args: &[DType::Uint8, DType::Uint8], cost: 1 },
+    // 369: R[dst] := R[a] != R[b]
+    OpInfo { name: "ne_bhh", op: Op::Ne, ret: DType::Bool, args: &[DType::Int16, DType::Int16], cost: 1 },
+    // 370: R[dst] := R[a] != R[b]
+    OpInfo { name: "ne_bHH", op: Op::Ne, ret: DType::Bool, args: &[DType::Uint16, DType::Uint16], cost: 1 },
+    // 371: R[dst] := R[a] != R[b]
+    OpInfo { name: "ne_bII", op: Op::Ne, ret: DType::Bool, args: &[DType::Uint32, DType::Uint32], cost: 1 },
+    // 372: R[dst] := R[a] != R[b]
+    OpInfo { name: "ne_bLL", op: Op::Ne, ret: DType::Bool, args: &[DType::Uint64, DType::Uint64], cost: 1 },
+    // 373: R[dst] := R[a] ? R[b] : R[c]
+    OpInfo { name: "where_cbcc", op: Op::Where, ret: DType::Int8, args: &[DType::Bool, DType::Int8, DType::Int8], cost: 1 },
+    // 374: R[dst] := R[a] ? R[b] : R[c]
+    OpInfo { name: "where_BbBB", op: Op::Where, ret: DType::Uint8, args: &[DType::Bool, DType::Uint8, DType::Uint8], cost: 1 },
+    // 375: R[dst] := R[a] ? R[b] : R[c]
+    OpInfo { name: "where_hbhh", op: Op::Where, ret: DType::Int16, args: &[DType::Bool, DType::Int16, DType::Int16], cost: 1 },
+    // 376: R[dst] := R[a] ? R[b] : R[c]
+    OpInfo { name: "where_HbHH", op: Op::Where, ret: DType::Uint16, args: &[DType::Bool, DType::Uint16, DType::Uint16], cost: 1 },
+    // 377: R[dst] := R[a] ? R[b] : R[c]
+    OpInfo { name: "where_IbII", op: Op::Where, ret: DType::Uint32, args: &[DType::Bool, DType::Uint32, DType::Uint32], cost: 1 },
+    // 378: R[dst] := R[a] ? R[b] : R[c]
+    OpInfo { name: "where_LbLL", op: Op::Where, ret: DType::Uint64, args: &[DType::Bool, DType::Uint64, DType::Uint64], cost: 1 },
+    // 379: R[dst] := |R[a]|
+    OpInfo { name: "abs_cc", op: Op::Abs, ret: DType::Int8, args: &[DType::Int8], cost: 1 },
+    // 380: R[dst] := |R[a]|
+    OpInfo { name: "abs_BB", op: Op::Abs, ret: DType::Uint8, args: &[DType::Uint8], cost: 1 },
+    // 381: R[dst] := |R[a]|
+    OpInfo { name: "abs_hh", op: Op::Abs, ret: DType::Int16, args: &[DType::Int16], cost: 1 },
+    // 382: R[dst] := |R[a]|
+    OpInfo { name: "abs_HH", op: Op::Abs, ret: DType::Uint16, args: &[DType::Uint16], cost: 1 },
+    // 383: R[dst] := |R[a]|
+    OpInfo { name: "abs_II", op: Op::Abs, ret: DType::Uint32, args: &[DType::Uint32], cost: 1 },
+    // 384: R[dst] := |R[a]|
+    OpInfo { name: "abs_LL", op: Op::Abs, ret: DType::Uint64, args: &[DType::Uint64], cost: 1 },
+    // 385: R[dst] := -1, 0 or 1 by the sign of R[a] (NaN stays NaN, -0 gives 0)
+    OpInfo { name: "sign_cc", op: Op::Sign, ret: DType::Int8, args: &[DType::Int8], cost: 1 },
+    // 386: R[dst] := -1, 0 or 1 by the sign of R[a] (NaN stays NaN, -0 gives 0)
+    OpInfo { name: "sign_BB", op: Op::Sign, ret: DType::Uint8, args: &[DType::Uint8], cost: 1 },
+    // 387: R[dst] := -1, 0 or 1 by the sign of R[a] (NaN stays NaN, -0 gives 0)
+    OpInfo { name: "sign_hh", op: Op::Sign, ret: DType::Int16, args: &[DType::Int16], cost: 1 },
+    // 388: R[dst] := -1, 0 or 1 by the sign of R[a] (NaN stays NaN, -0 gives 0)
+    OpInfo { name: "sign_HH", op: Op::Sign, ret: DType::Uint16, args: &[DType::Uint16], cost: 1 },
+    // 389: R[dst] := -1, 0 or 1 by the sign of R[a] (NaN stays NaN, -0 gives 0)
+    OpInfo { name: "sign_II", op: Op::Sign, ret: DType::Uint32, args: &[DType::Uint32], cost: 1 },
+    // 390: R[dst] := -1, 0 or 1 by the sign of R[a] (NaN stays NaN, -0 gives 0)
+    OpInfo { name: "sign_LL", op: Op::Sign, ret: DType::Uint64, args: &[DType::Uint64], cost: 1 },
+    // 391: R[dst] := R[a] is NaN
+    OpInfo { name: "isnan_bc", op: Op::Isnan, ret: DType::Bool, args: &[DType::Int8], cost: 1 },
+    // 392: R[dst] := R[a] is NaN
+    OpInfo { name: "isnan_bB", op: Op::Isnan, ret: DType::Bool, args: &[DType::Uint8], cost: 1 },
+    // 393: R[dst] := R[a] is NaN
+    OpInfo { name: "isnan_bh", op: Op::Isnan, ret: DType::Bool, args: &[DType::Int16], cost: 1 },
+    // 394: R[dst] := R[a] is NaN
+    OpInfo { name: "isnan_bH", op: Op::Isnan, ret: DType::Bool, args: &[DType::Uint16], cost: 1 },
+    // 395: R[dst] := R[a] is NaN
+    OpInfo { name: "isnan_bI", op: Op::Isnan, ret: DType::Bool, args: &[DType::Uint32], cost: 1 },
+    // 396: R[dst] := R[a] is NaN
+    OpInfo { name: "isnan_bL", op: Op::Isnan, ret: DType::Bool, args: &[DType::Uint64], cost: 1 },
+    // 397: R[dst] := R[a] is neither NaN nor infinite
+    OpInfo { name: "isfinite_bc", op: Op::Isfinite, ret: DType::Bool, args: &[DType::Int8], cost: 1 },
+    // 398: R[dst] := R[a] is neither NaN nor infinite
+    OpInfo { name: "isfinite_bB", op: Op::Isfinite, ret: DType::Bool, args: &[DType::Uint8], cost: 1 },
+    // 399: R[dst] := R[a] is neither NaN nor infinite
+    OpInfo { name: "isfinite_bh", op: Op::Isfinite, ret: DType::Bool, args: &[DType::Int16], cost: 1 },
+    // 400: R[dst] := R[a] is neither NaN nor infinite
+    OpInfo { name: "isfinite_bH", op: Op::Isfinite, ret: DType::Bool, args: &[DType::Uint16], cost: 1 },
+    // 401: R[dst] := R[a] is neither NaN nor infinite
+    OpInfo { name: "isfinite_bI", op: Op::Isfinite, ret: DType::Bool, args: &[DType::Uint32], cost: 1 },
+    // 402: R[dst] := R[a] is neither NaN nor infinite
+    OpInfo { name: "isfinite_bL", op: Op::Isfinite, ret: DType::Bool, args: &[DType::Uint64], cost: 1 },
+    // 403: R[dst] := R[a] is +-inf
+    OpInfo { name: "isinf_bc", op: Op::Isinf, ret: DType::Bool, args: &[DType::Int8], cost: 1 },
+    // 404: R[dst] := R[a] is +-inf
+    OpInfo { name: "isinf_bB", op: Op::Isinf, ret: DType::Bool, args: &[DType::Uint8], cost: 1 },
+    // 405: R[dst] := R[a] is +-inf
+    OpInfo { name: "isinf_bh", op: Op::Isinf, ret: DType::Bool, args: &[DType::Int16], cost: 1 },
+    // 406: R[dst] := R[a] is +-inf
+    OpInfo { name: "isinf_bH", op: Op::Isinf, ret: DType::Bool, args: &[DType::Uint16], cost: 1 },
+    // 407: R[dst] := R[a] is +-inf
+    OpInfo { name: "isinf_bI", op: Op::Isinf, ret: DType::Bool, args: &[DType::Uint32], cost: 1 },
+    // 408: R[dst] := R[a] is +-inf
+    OpInfo { name: "isinf_bL", op: Op::Isinf, ret: DType::Bool, args: &[DType::Uint64], cost: 1 },
+    // 409: R[dst] := the sign bit of R[a] is set
+    OpInfo { name: "signbit_bc", op: Op::Signbit, ret: DType::Bool, args: &[DType::Int8], cost: 1 },
+    // 410: R[dst] := the sign bit of R[a] is set
+    OpInfo { name: "signbit_bB", op: Op::Signbit, ret: DType::Bool, args: &[DType::Uint8], cost: 1 },
+    // 411: R[dst] := the sign bit of R[a] is set
+    OpInfo { name: "signbit_bh", op: Op::Signbit, ret: DType::Bool, args: &[DType::Int16], cost: 1 },
+    // 412: R[dst] := the sign bit of R[a] is set
+    OpInfo { name: "signbit_bH", op: Op::Signbit, ret: DType::Bool, args: &[DType::Uint16], cost: 1 },
+    // 413: R[dst] := the sign bit of R[a] is set
+    OpInfo { name: "signbit_bI", op: Op::Signbit, ret: DType::Bool, args: &[DType::Uint32], cost: 1 },
+    // 414: R[dst] := the sign bit of R[a] is set
+    OpInfo { name: "signbit_bL", op: Op::Signbit, ret: DType::Bool, args: &[DType::Uint64], cost: 1 },
+    // 415: R[dst] := C fmod(R[a], R[b]) (sign of R[a]; integer x fmod 0 = 0)
+    OpInfo { name: "fmod_ccc", op: Op::Fmod, ret: DType::Int8, args: &[DType::Int8, DType::Int8], cost: 4 },
+    // 416: R[dst] := C fmod(R[a], R[b]) (sign of R[a]; integer x fmod 0 = 0)
+    OpInfo { name: "fmod_BBB", op: Op::Fmod, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8], cost: 4 },
+    // 417: R[dst] := C fmod(R[a], R[b]) (sign of R[a]; integer x fmod 0 = 0)
+    OpInfo { name: "fmod_hhh", op: Op::Fmod, ret: DType::Int16, args: &[DType::Int16, DType::Int16], cost: 4 },
+    // 418: R[dst] := C fmod(R[a], R[b]) (sign of R[a]; integer x fmod 0 = 0)
+    OpInfo { name: "fmod_HHH", op: Op::Fmod, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16], cost: 4 },
+    // 419: R[dst] := C fmod(R[a], R[b]) (sign of R[a]; integer x fmod 0 = 0)
+    OpInfo { name: "fmod_III", op: Op::Fmod, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32], cost: 4 },
+    // 420: R[dst] := C fmod(R[a], R[b]) (sign of R[a]; integer x fmod 0 = 0)
+    OpInfo { name: "fmod_LLL", op: Op::Fmod, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64], cost: 4 },
+    // 421: R[dst] := the larger of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "maximum_ccc", op: Op::Maximum, ret: DType::Int8, args: &[DType::Int8, DType::Int8], cost: 1 },
+    // 422: R[dst] := the larger of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "maximum_BBB", op: Op::Maximum, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8], cost: 1 },
+    // 423: R[dst] := the larger of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "maximum_hhh", op: Op::Maximum, ret: DType::Int16, args: &[DType::Int16, DType::Int16], cost: 1 },
+    // 424: R[dst] := the larger of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "maximum_HHH", op: Op::Maximum, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16], cost: 1 },
+    // 425: R[dst] := the larger of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "maximum_III", op: Op::Maximum, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32], cost: 1 },
+    // 426: R[dst] := the larger of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "maximum_LLL", op: Op::Maximum, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64], cost: 1 },
+    // 427: R[dst] := the smaller of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "minimum_ccc", op: Op::Minimum, ret: DType::Int8, args: &[DType::Int8, DType::Int8], cost: 1 },
+    // 428: R[dst] := the smaller of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "minimum_BBB", op: Op::Minimum, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8], cost: 1 },
+    // 429: R[dst] := the smaller of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "minimum_hhh", op: Op::Minimum, ret: DType::Int16, args: &[DType::Int16, DType::Int16], cost: 1 },
+    // 430: R[dst] := the smaller of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "minimum_HHH", op: Op::Minimum, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16], cost: 1 },
+    // 431: R[dst] := the smaller of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "minimum_III", op: Op::Minimum, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32], cost: 1 },
+    // 432: R[dst] := the smaller of R[a], R[b]; NaN if either is NaN
+    OpInfo { name: "minimum_LLL", op: Op::Minimum, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64], cost: 1 },
+    // 433: R[dst] := min(max(R[a], R[b]), R[c]), NaN-propagating as NumPy's clip
+    OpInfo { name: "clip_cccc", op: Op::Clip, ret: DType::Int8, args: &[DType::Int8, DType::Int8, DType::Int8], cost: 2 },
+    // 434: R[dst] := min(max(R[a], R[b]), R[c]), NaN-propagating as NumPy's clip
+    OpInfo { name: "clip_BBBB", op: Op::Clip, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8, DType::Uint8], cost: 2 },
+    // 435: R[dst] := min(max(R[a], R[b]), R[c]), NaN-propagating as NumPy's clip
+    OpInfo { name: "clip_hhhh", op: Op::Clip, ret: DType::Int16, args: &[DType::Int16, DType::Int16, DType::Int16], cost: 2 },
+    // 436: R[dst] := min(max(R[a], R[b]), R[c]), NaN-propagating as NumPy's clip
+    OpInfo { name: "clip_HHHH", op: Op::Clip, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16, DType::Uint16], cost: 2 },
+    // 437: R[dst] := min(max(R[a], R[b]), R[c]), NaN-propagating as NumPy's clip
+    OpInfo { name: "clip_IIII", op: Op::Clip, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32, DType::Uint32], cost: 2 },
+    // 438: R[dst] := min(max(R[a], R[b]), R[c]), NaN-propagating as NumPy's clip
+    OpInfo { name: "clip_LLLL", op: Op::Clip, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64, DType::Uint64], cost: 2 },
+    // 439: R[dst] := floor(R[a] / R[b]) as NumPy's floor_divide (integer x // 0 = 0)
+    OpInfo { name: "floordiv_ccc", op: Op::Floordiv, ret: DType::Int8, args: &[DType::Int8, DType::Int8], cost: 4 },
+    // 440: R[dst] := floor(R[a] / R[b]) as NumPy's floor_divide (integer x // 0 = 0)
+    OpInfo { name: "floordiv_BBB", op: Op::Floordiv, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8], cost: 4 },
+    // 441: R[dst] := floor(R[a] / R[b]) as NumPy's floor_divide (integer x // 0 = 0)
+    OpInfo { name: "floordiv_hhh", op: Op::Floordiv, ret: DType::Int16, args: &[DType::Int16, DType::Int16], cost: 4 },
+    // 442: R[dst] := floor(R[a] / R[b]) as NumPy's floor_divide (integer x // 0 = 0)
+    OpInfo { name: "floordiv_HHH", op: Op::Floordiv, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16], cost: 4 },
+    // 443: R[dst] := floor(R[a] / R[b]) as NumPy's floor_divide (integer x // 0 = 0)
+    OpInfo { name: "floordiv_III", op: Op::Floordiv, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32], cost: 4 },
+    // 444: R[dst] := floor(R[a] / R[b]) as NumPy's floor_divide (integer x // 0 = 0)
+    OpInfo { name: "floordiv_LLL", op: Op::Floordiv, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64], cost: 4 },
+    // 445: R[dst] := R[a] << R[b] (0 when R[b] < 0 or R[b] >= the bits of the dtype)
+    OpInfo { name: "lshift_ccc", op: Op::Lshift, ret: DType::Int8, args: &[DType::Int8, DType::Int8], cost: 1 },
+    // 446: R[dst] := R[a] << R[b] (0 when R[b] < 0 or R[b] >= the bits of the dtype)
+    OpInfo { name: "lshift_BBB", op: Op::Lshift, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8], cost: 1 },
+    // 447: R[dst] := R[a] << R[b] (0 when R[b] < 0 or R[b] >= the bits of the dtype)
+    OpInfo { name: "lshift_hhh", op: Op::Lshift, ret: DType::Int16, args: &[DType::Int16, DType::Int16], cost: 1 },
+    // 448: R[dst] := R[a] << R[b] (0 when R[b] < 0 or R[b] >= the bits of the dtype)
+    OpInfo { name: "lshift_HHH", op: Op::Lshift, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16], cost: 1 },
+    // 449: R[dst] := R[a] << R[b] (0 when R[b] < 0 or R[b] >= the bits of the dtype)
+    OpInfo { name: "lshift_III", op: Op::Lshift, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32], cost: 1 },
+    // 450: R[dst] := R[a] << R[b] (0 when R[b] < 0 or R[b] >= the bits of the dtype)
+    OpInfo { name: "lshift_LLL", op: Op::Lshift, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64], cost: 1 },
+    // 451: R[dst] := R[a] >> R[b], arithmetic for signed (count >= bits: 0 or -1)
+    OpInfo { name: "rshift_ccc", op: Op::Rshift, ret: DType::Int8, args: &[DType::Int8, DType::Int8], cost: 1 },
+    // 452: R[dst] := R[a] >> R[b], arithmetic for signed (count >= bits: 0 or -1)
+    OpInfo { name: "rshift_BBB", op: Op::Rshift, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8], cost: 1 },
+    // 453: R[dst] := R[a] >> R[b], arithmetic for signed (count >= bits: 0 or -1)
+    OpInfo { name: "rshift_hhh", op: Op::Rshift, ret: DType::Int16, args: &[DType::Int16, DType::Int16], cost: 1 },
+    // 454: R[dst] := R[a] >> R[b], arithmetic for signed (count >= bits: 0 or -1)
+    OpInfo { name: "rshift_HHH", op: Op::Rshift, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16], cost: 1 },
+    // 455: R[dst] := R[a] >> R[b], arithmetic for signed (count >= bits: 0 or -1)
+    OpInfo { name: "rshift_III", op: Op::Rshift, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32], cost: 1 },
+    // 456: R[dst] := R[a] >> R[b], arithmetic for signed (count >= bits: 0 or -1)
+    OpInfo { name: "rshift_LLL", op: Op::Rshift, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64], cost: 1 },
+    // 457: R[dst] := R[a] & R[b] (bitwise)
+    OpInfo { name: "bitand_ccc", op: Op::Bitand, ret: DType::Int8, args: &[DType::Int8, DType::Int8], cost: 1 },
+    // 458: R[dst] := R[a] & R[b] (bitwise)
+    OpInfo { name: "bitand_BBB", op: Op::Bitand, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8], cost: 1 },
+    // 459: R[dst] := R[a] & R[b] (bitwise)
+    OpInfo { name: "bitand_hhh", op: Op::Bitand, ret: DType::Int16, args: &[DType::Int16, DType::Int16], cost: 1 },
+    // 460: R[dst] := R[a] & R[b] (bitwise)
+    OpInfo { name: "bitand_HHH", op: Op::Bitand, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16], cost: 1 },
+    // 461: R[dst] := R[a] & R[b] (bitwise)
+    OpInfo { name: "bitand_III", op: Op::Bitand, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32], cost: 1 },
+    // 462: R[dst] := R[a] & R[b] (bitwise)
+    OpInfo { name: "bitand_LLL", op: Op::Bitand, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64], cost: 1 },
+    // 463: R[dst] := R[a] | R[b] (bitwise)
+    OpInfo { name: "bitor_ccc", op: Op::Bitor, ret: DType::Int8, args: &[DType::Int8, DType::Int8], cost: 1 },
+    // 464: R[dst] := R[a] | R[b] (bitwise)
+    OpInfo { name: "bitor_BBB", op: Op::Bitor, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8], cost: 1 },
+    // 465: R[dst] := R[a] | R[b] (bitwise)
+    OpInfo { name: "bitor_hhh", op: Op::Bitor, ret: DType::Int16, args: &[DType::Int16, DType::Int16], cost: 1 },
+    // 466: R[dst] := R[a] | R[b] (bitwise)
+    OpInfo { name: "bitor_HHH", op: Op::Bitor, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16], cost: 1 },
+    // 467: R[dst] := R[a] | R[b] (bitwise)
+    OpInfo { name: "bitor_III", op: Op::Bitor, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32], cost: 1 },
+    // 468: R[dst] := R[a] | R[b] (bitwise)
+    OpInfo { name: "bitor_LLL", op: Op::Bitor, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64], cost: 1 },
+    // 469: R[dst] := R[a] ^ R[b] (bitwise)
+    OpInfo { name: "bitxor_ccc", op: Op::Bitxor, ret: DType::Int8, args: &[DType::Int8, DType::Int8], cost: 1 },
+    // 470: R[dst] := R[a] ^ R[b] (bitwise)
+    OpInfo { name: "bitxor_BBB", op: Op::Bitxor, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8], cost: 1 },
+    // 471: R[dst] := R[a] ^ R[b] (bitwise)
+    OpInfo { name: "bitxor_hhh", op: Op::Bitxor, ret: DType::Int16, args: &[DType::Int16, DType::Int16], cost: 1 },
+    // 472: R[dst] := R[a] ^ R[b] (bitwise)
+    OpInfo { name: "bitxor_HHH", op: Op::Bitxor, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16], cost: 1 },
+    // 473: R[dst] := R[a] ^ R[b] (bitwise)
+    OpInfo { name: "bitxor_III", op: Op::Bitxor, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32], cost: 1 },
+    // 474: R[dst] := R[a] ^ R[b] (bitwise)
+    OpInfo { name: "bitxor_LLL", op: Op::Bitxor, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64], cost: 1 },
+    // 475: R[dst] := ~R[a] (bitwise)
+    OpInfo { name: "invert_cc", op: Op::Invert, ret: DType::Int8, args: &[DType::Int8], cost: 1 },
+    // 476: R[dst] := ~R[a] (bitwise)
+    OpInfo { name: "invert_BB", op: Op::Invert, ret: DType::Uint8, args: &[DType::Uint8], cost: 1 },
+    // 477: R[dst] := ~R[a] (bitwise)
+    OpInfo { name: "invert_hh", op: Op::Invert, ret: DType::Int16, args: &[DType::Int16], cost: 1 },
+    // 478: R[dst] := ~R[a] (bitwise)
+    OpInfo { name: "invert_HH", op: Op::Invert, ret: DType::Uint16, args: &[DType::Uint16], cost: 1 },
+    // 479: R[dst] := ~R[a] (bitwise)
+    OpInfo { name: "invert_II", op: Op::Invert, ret: DType::Uint32, args: &[DType::Uint32], cost: 1 },
+    // 480: R[dst] := ~R[a] (bitwise)
+    OpInfo { name: "invert_LL", op: Op::Invert, ret: DType::Uint64, args: &[DType::Uint64], cost: 1 },
+    // 481: R[dst] := 1 / R[a] in integers, as NumPy (0 gives the cast of inf)
+    OpInfo { name: "reciprocal_cc", op: Op::Reciprocal, ret: DType::Int8, args: &[DType::Int8], cost: 1 },
+    // 482: R[dst] := 1 / R[a] in integers, as NumPy (0 gives the cast of inf)
+    OpInfo { name: "reciprocal_BB", op: Op::Reciprocal, ret: DType::Uint8, args: &[DType::Uint8], cost: 1 },
+    // 483: R[dst] := 1 / R[a] in integers, as NumPy (0 gives the cast of inf)
+    OpInfo { name: "reciprocal_hh", op: Op::Reciprocal, ret: DType::Int16, args: &[DType::Int16], cost: 1 },
+    // 484: R[dst] := 1 / R[a] in integers, as NumPy (0 gives the cast of inf)
+    OpInfo { name: "reciprocal_HH", op: Op::Reciprocal, ret: DType::Uint16, args: &[DType::Uint16], cost: 1 },
+    // 485: R[dst] := 1 / R[a] in integers, as NumPy (0 gives the cast of inf)
+    OpInfo { name: "reciprocal_II", op: Op::Reciprocal, ret: DType::Uint32, args: &[DType::Uint32], cost: 1 },
+    // 486: R[dst] := 1 / R[a] in integers, as NumPy (0 gives the cast of inf)
+    OpInfo { name: "reciprocal_LL", op: Op::Reciprocal, ret: DType::Uint64, args: &[DType::Uint64], cost: 1 },
+    // 487: R[dst] := R[a]
+    OpInfo { name: "copy_ee", op: Op::Copy, ret: DType::Float16, args: &[DType::Float16], cost: 1 },
+    // 488: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_eb", op: Op::Cast, ret: DType::Float16, args: &[DType::Bool], cost: 1 },
+    // 489: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_be", op: Op::Cast, ret: DType::Bool, args: &[DType::Float16], cost: 1 },
+    // 490: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_ec", op: Op::Cast, ret: DType::Float16, args: &[DType::Int8], cost: 1 },
+    // 491: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_ce", op: Op::Cast, ret: DType::Int8, args: &[DType::Float16], cost: 1 },
+    // 492: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_eB", op: Op::Cast, ret: DType::Float16, args: &[DType::Uint8], cost: 1 },
+    // 493: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Be", op: Op::Cast, ret: DType::Uint8, args: &[DType::Float16], cost: 1 },
+    // 494: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_eh", op: Op::Cast, ret: DType::Float16, args: &[DType::Int16], cost: 1 },
+    // 495: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_he", op: Op::Cast, ret: DType::Int16, args: &[DType::Float16], cost: 1 },
+    // 496: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_eH", op: Op::Cast, ret: DType::Float16, args: &[DType::Uint16], cost: 1 },
+    // 497: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_He", op: Op::Cast, ret: DType::Uint16, args: &[DType::Float16], cost: 1 },
+    // 498: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_ei", op: Op::Cast, ret: DType::Float16, args: &[DType::Int32], cost: 1 },
+    // 499: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_ie", op: Op::Cast, ret: DType::Int32, args: &[DType::Float16], cost: 1 },
+    // 500: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_eI", op: Op::Cast, ret: DType::Float16, args: &[DType::Uint32], cost: 1 },
+    // 501: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Ie", op: Op::Cast, ret: DType::Uint32, args: &[DType::Float16], cost: 1 },
+    // 502: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_el", op: Op::Cast, ret: DType::Float16, args: &[DType::Int64], cost: 1 },
+    // 503: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_le", op: Op::Cast, ret: DType::Int64, args: &[DType::Float16], cost: 1 },
+    // 504: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_eL", op: Op::Cast, ret: DType::Float16, args: &[DType::Uint64], cost: 1 },
+    // 505: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_Le", op: Op::Cast, ret: DType::Uint64, args: &[DType::Float16], cost: 1 },
+    // 506: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_ef", op: Op::Cast, ret: DType::Float16, args: &[DType::Float32], cost: 1 },
+    // 507: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_fe", op: Op::Cast, ret: DType::Float32, args: &[DType::Float16], cost: 1 },
+    // 508: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_ed", op: Op::Cast, ret: DType::Float16, args: &[DType::Float64], cost: 1 },
+    // 509: R[dst] := R[a] converted to the result dtype (C-style for floats to ints)
+    OpInfo { name: "cast_de", op: Op::Cast, ret: DType::Float64, args: &[DType::Float16], cost: 1 },
+    // 510: R[dst] := R[a] ? R[b] : R[c]
+    OpInfo { name: "where_ebee", op: Op::Where, ret: DType::Float16, args: &[DType::Bool, DType::Float16, DType::Float16], cost: 1 },
 ];

@@ -6,6 +6,7 @@ use std::ptr;
 use numfuse::*;
 
 const MAGIC: u32 = 0x3142_464E;
+const VERSION: u32 = numfuse_core::opcodes::BYTECODE_VERSION;
 const NO_REG: u32 = 0xFFFF;
 const F64: u32 = 11;
 const INPUT: u32 = 0;
@@ -31,7 +32,7 @@ fn bytes(words: &[u32]) -> Vec<u8> {
 fn square() -> Vec<u8> {
     bytes(&[
         MAGIC,
-        1,
+        VERSION,
         2,
         1,
         0,
@@ -50,7 +51,7 @@ fn square() -> Vec<u8> {
 fn scale() -> Vec<u8> {
     bytes(&[
         MAGIC,
-        1,
+        VERSION,
         3,
         1,
         0,
@@ -279,7 +280,7 @@ fn domain_errors_are_reported() {
     // out0 := a ** b (int64).
     let code = bytes(&[
         MAGIC,
-        1,
+        VERSION,
         3,
         1,
         0,
@@ -338,7 +339,7 @@ fn every_arity_is_exported() {
         let inputs = k - 1;
         let mut words = vec![
             MAGIC,
-            1,
+            VERSION,
             k,
             inputs.saturating_sub(1).max(1),
             0,
@@ -401,7 +402,7 @@ fn every_arity_is_exported() {
 fn the_table_takes_many_arrays() {
     // out0 := in0 + in1 + ... + in19 (float64): 21 arrays, more than the stack table.
     let inputs = 20u32;
-    let mut words = vec![MAGIC, 1, inputs + 1, inputs - 1, 0, inputs, 1, 0];
+    let mut words = vec![MAGIC, VERSION, inputs + 1, inputs - 1, 0, inputs, 1, 0];
     words.extend((0..inputs).map(|i| reg(INPUT, F64, i)));
     words.push(reg(OUTPUT, F64, 0));
     let out = inputs;

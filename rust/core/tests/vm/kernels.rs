@@ -12,23 +12,94 @@ use crate::common::{run_bufs, Buf, Builder, Rng};
 use numfuse_core::opcodes::{DType, Op, OpInfo, OPCODES};
 use numfuse_core::{ErrorCode, Isa, Program, BLOCK};
 
-/// A value of one of the VM's dtypes.
+/// A value of one of the VM's dtypes: integers of every width as `i128`,
+/// always within their dtype's range.
 #[derive(Clone, Copy, Debug)]
 enum V {
     B(bool),
-    I(i32),
-    L(i64),
+    N(DType, i128),
+    /// A float16 by its bits.
+    H(u16),
     F(f32),
     D(f64),
+}
+
+/// The exact value of float16 bits, from the IEEE formula.
+fn f16_value(bits: u16) -> f64 {
+    let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = i32::from((bits >> 10) & 0x1f);
+    let man = f64::from(bits & 0x3ff);
+    sign * match exp {
+        0 => man * 2f64.powi(-24),
+        31 if man == 0.0 => f64::INFINITY,
+        31 => f64::NAN,
+        _ => (1024.0 + man) * 2f64.powi(exp - 25),
+    }
+}
+
+/// The float16 nearest to `x` (ties to the even bit pattern), by search over
+/// every finite float16; beyond the largest, infinity from halfway on.
+fn f16_bits(x: f64) -> u16 {
+    if x.is_nan() {
+        return 0x7e00 | if x.is_sign_negative() { 0x8000 } else { 0 };
+    }
+    let sign = if x.is_sign_negative() { 0x8000 } else { 0 };
+    let a = x.abs();
+    if a >= 65520.0 {
+        return sign | 0x7c00;
+    }
+    // Positive finite float16 bits are ordered as their values.
+    let (mut lo, mut hi) = (0u16, 0x7bff);
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if f16_value(mid) <= a {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let (dl, dh) = (a - f16_value(lo), f16_value(hi) - a);
+    let pick = if dl < dh || (dl == dh && lo % 2 == 0) {
+        lo
+    } else {
+        hi
+    };
+    sign | pick
+}
+
+/// Bits and signedness of an integer dtype.
+fn int_layout(dtype: DType) -> Option<(u32, bool)> {
+    Some(match dtype {
+        DType::Int8 => (8, true),
+        DType::Uint8 => (8, false),
+        DType::Int16 => (16, true),
+        DType::Uint16 => (16, false),
+        DType::Int32 => (32, true),
+        DType::Uint32 => (32, false),
+        DType::Int64 => (64, true),
+        DType::Uint64 => (64, false),
+        _ => return None,
+    })
+}
+
+/// `x` wrapped into an integer dtype's range (two's complement).
+fn wrap(dtype: DType, x: i128) -> i128 {
+    let (bits, signed) = int_layout(dtype).expect("an integer dtype");
+    let m = x.rem_euclid(1i128 << bits);
+    if signed && m >= 1i128 << (bits - 1) {
+        m - (1i128 << bits)
+    } else {
+        m
+    }
 }
 
 fn load(dtype: DType, bits: u64) -> V {
     match dtype {
         DType::Bool => V::B(bits as u8 != 0),
-        DType::Int32 => V::I(bits as u32 as i32),
-        DType::Int64 => V::L(bits as i64),
+        DType::Float16 => V::H(bits as u16),
         DType::Float32 => V::F(f32::from_bits(bits as u32)),
         DType::Float64 => V::D(f64::from_bits(bits)),
+        d if int_layout(d).is_some() => V::N(d, wrap(d, i128::from(bits))),
         other => panic!("no such VM dtype {other:?}"),
     }
 }
@@ -36,86 +107,139 @@ fn load(dtype: DType, bits: u64) -> V {
 fn store(v: V) -> u64 {
     match v {
         V::B(b) => u64::from(b),
-        V::I(x) => u64::from(x as u32),
-        V::L(x) => x as u64,
+        V::N(d, x) => {
+            let bits = int_layout(d).unwrap().0;
+            (x.rem_euclid(1i128 << bits)) as u64
+        }
+        V::H(x) => u64::from(x),
         V::F(x) => u64::from(x.to_bits()),
         V::D(x) => x.to_bits(),
     }
 }
 
-/// C-style float to int as x86 NumPy: NaN and out of range give the minimum.
-fn float_to_int(x: f64, bits: u32) -> i64 {
+/// C-style float to int as x86 NumPy: truncation through a signed integer
+/// of `bits` (NaN and out of range give its minimum).
+fn float_to_int(x: f64, bits: u32) -> i128 {
     let limit = 2f64.powi(bits as i32 - 1);
     if x.is_nan() || x < -limit || x >= limit {
-        if bits == 32 {
-            i64::from(i32::MIN)
-        } else {
-            i64::MIN
-        }
+        -(1i128 << (bits - 1))
     } else {
-        x.trunc() as i64
+        x.trunc() as i128
     }
+}
+
+/// A float to an integer dtype as x86 NumPy: the 8-, 16- and 32-bit ones
+/// through int32 except uint32 (through int64), uint64 through int64 with
+/// 2^63 taken off first at or above it.
+fn float_to(dtype: DType, x: f64) -> i128 {
+    let two63 = 2f64.powi(63);
+    let raw = match dtype {
+        DType::Uint32 | DType::Int64 => float_to_int(x, 64),
+        DType::Uint64 if x >= two63 => float_to_int(x - two63, 64) + (1i128 << 63),
+        DType::Uint64 => float_to_int(x, 64),
+        _ => float_to_int(x, 32),
+    };
+    wrap(dtype, raw)
 }
 
 fn cast(v: V, to: DType) -> V {
+    let as_f64 = |v: V| match v {
+        V::B(b) => f64::from(u8::from(b)),
+        V::N(_, x) => x as f64,
+        V::H(x) => f16_value(x),
+        V::F(x) => f64::from(x),
+        V::D(x) => x,
+    };
     match to {
         DType::Bool => V::B(match v {
             V::B(b) => b,
-            V::I(x) => x != 0,
-            V::L(x) => x != 0,
+            V::N(_, x) => x != 0,
             V::F(x) => x != 0.0,
+            V::H(x) => f16_value(x) != 0.0,
             V::D(x) => x != 0.0,
         }),
-        DType::Int32 => V::I(match v {
-            V::B(b) => i32::from(b),
-            V::I(x) => x,
-            V::L(x) => x as i32,
-            V::F(x) => float_to_int(f64::from(x), 32) as i32,
-            V::D(x) => float_to_int(x, 32) as i32,
-        }),
-        DType::Int64 => V::L(match v {
-            V::B(b) => i64::from(b),
-            V::I(x) => i64::from(x),
-            V::L(x) => x,
-            V::F(x) => float_to_int(f64::from(x), 64),
-            V::D(x) => float_to_int(x, 64),
-        }),
+        DType::Float16 => V::H(f16_bits(match v {
+            // Exact in f64 up to 2^53, and a float16 is rounded from the
+            // integer itself: wider integers are far beyond its range.
+            V::N(_, x) => x as f64,
+            other => as_f64(other),
+        })),
         DType::Float32 => V::F(match v {
-            V::B(b) => f32::from(u8::from(b)),
-            V::I(x) => x as f32,
-            V::L(x) => x as f32,
-            V::F(x) => x,
-            V::D(x) => x as f32,
+            V::N(_, x) => x as f32,
+            other => as_f64(other) as f32,
         }),
-        DType::Float64 => V::D(match v {
-            V::B(b) => f64::from(u8::from(b)),
-            V::I(x) => f64::from(x),
-            V::L(x) => x as f64,
-            V::F(x) => f64::from(x),
-            V::D(x) => x,
-        }),
-        other => panic!("no such VM dtype {other:?}"),
+        DType::Float64 => V::D(as_f64(v)),
+        d => V::N(
+            d,
+            match v {
+                V::B(b) => i128::from(b),
+                V::N(_, x) => wrap(d, x),
+                V::F(x) => float_to(d, f64::from(x)),
+                V::H(x) => float_to(d, f16_value(x)),
+                V::D(x) => float_to(d, x),
+            },
+        ),
     }
 }
 
-/// Integer ops in i128, wrapped to the width at the end.
-fn int_op(op: Op, a: i128, b: i128) -> Result<i128, ()> {
-    Ok(match op {
-        Op::Add => a + b,
-        Op::Sub => a - b,
-        Op::Mul => a * b,
-        Op::Mod if b == 0 => 0,
-        Op::Mod => ((a % b) + b) % b,
-        Op::Pow if b < 0 => return Err(()),
-        Op::Pow => {
-            let mut r: u128 = 1;
-            for _ in 0..b {
-                r = r.wrapping_mul(a as u128) & u128::from(u64::MAX);
+/// Integer ops of a dtype in i128, wrapped to the width at the end.
+fn int_op(d: DType, op: Op, a: i128, b: i128) -> Result<i128, ()> {
+    let bits = int_layout(d).unwrap().0;
+    let floor_div = |a: i128, b: i128| a.div_euclid(b) - i128::from(b < 0 && a.rem_euclid(b) != 0);
+    Ok(wrap(
+        d,
+        match op {
+            Op::Add => a + b,
+            Op::Sub => a - b,
+            Op::Mul => a * b,
+            Op::Mod | Op::Floordiv | Op::Fmod if b == 0 => 0,
+            Op::Mod => a - b * floor_div(a, b),
+            Op::Floordiv => floor_div(a, b),
+            Op::Fmod => a % b,
+            Op::Pow if b < 0 => return Err(()),
+            Op::Pow => {
+                let mut r: i128 = 1;
+                for _ in 0..b {
+                    r = wrap(d, r * a);
+                }
+                r
             }
-            r as i128
-        }
-        _ => unreachable!("{op:?}"),
-    })
+            Op::Lshift if (0..i128::from(bits)).contains(&b) => a << b,
+            Op::Lshift => 0,
+            Op::Rshift if (0..i128::from(bits)).contains(&b) => a >> b,
+            Op::Rshift => -i128::from(a < 0),
+            Op::Bitand => a & b,
+            Op::Bitor => a | b,
+            Op::Bitxor => a ^ b,
+            Op::Maximum => a.max(b),
+            Op::Minimum => a.min(b),
+            _ => unreachable!("{op:?}"),
+        },
+    ))
+}
+
+/// Unary integer ops of a dtype, wrapped to the width.
+fn int_unary(d: DType, op: Op, a: i128) -> V {
+    match op {
+        Op::Isnan | Op::Isinf => V::B(false),
+        Op::Isfinite => V::B(true),
+        Op::Signbit => V::B(a < 0),
+        op => V::N(
+            d,
+            wrap(
+                d,
+                match op {
+                    Op::Neg => -a,
+                    Op::Abs => a.abs(),
+                    Op::Sign => a.signum(),
+                    Op::Invert => !a,
+                    Op::Reciprocal if a == 0 => float_to(d, f64::INFINITY),
+                    Op::Reciprocal => 1 / a,
+                    _ => unreachable!("{op:?}"),
+                },
+            ),
+        ),
+    }
 }
 
 macro_rules! float_ref {
@@ -133,6 +257,25 @@ macro_rules! float_ref {
             (Op::Sub, [V::$V(a), V::$V(b)]) => a - b,
             (Op::Mul, [V::$V(a), V::$V(b)]) => a * b,
             (Op::Div, [V::$V(a), V::$V(b)]) => a / b,
+            (Op::Floordiv, [V::$V(a), V::$V(b)]) => {
+                // Python's float floor division (NumPy's npy_floor_divide).
+                if *b == 0.0 {
+                    a / b
+                } else {
+                    let m = a % b;
+                    let mut div = (a - m) / b;
+                    if m != 0.0 && ((*b < 0.0) != (m < 0.0)) {
+                        div -= 1.0;
+                    }
+                    if div == 0.0 {
+                        <$t>::copysign(0.0, a / b)
+                    } else if div - div.floor() > 0.5 {
+                        div.floor() + 1.0
+                    } else {
+                        div.floor()
+                    }
+                }
+            }
             (Op::Pow, [V::$V(a), V::$V(b)]) => a.powf(*b),
             (Op::Mod, [V::$V(a), V::$V(b)]) => {
                 if *b == 0.0 {
@@ -176,6 +319,8 @@ extern "C" {
     fn log10(x: f64) -> f64;
     fn exp2(x: f64) -> f64;
     fn atan2(y: f64, x: f64) -> f64;
+    fn nextafter(x: f64, y: f64) -> f64;
+    fn nextafterf(x: f32, y: f32) -> f32;
 }
 
 /// The vecmath functions added with the second table, in f64 by glibc; the
@@ -257,16 +402,20 @@ macro_rules! numpy_ref {
             (Op::Copysign, [V::$V(a), V::$V(b)]) => Some(V::$V(a.copysign(*b))),
             (Op::Hypot, [V::$V(a), V::$V(b)]) => Some(V::$V(a.hypot(*b))),
             (Op::Fma, [V::$V(a), V::$V(b), V::$V(c)]) => Some(V::$V(a.mul_add(*b, *c))),
+            (Op::Nextafter, [V::$V(a), V::$V(b)]) => Some(V::$V(numpy_ref!(@next $V, *a, *b))),
             _ => None,
         }
     };
     (@float int, $op:expr, $args:expr, $V:ident) => { None };
+    // SAFETY: libm's nextafter of plain values.
+    (@next F, $a:expr, $b:expr) => { unsafe { nextafterf($a, $b) } };
+    // SAFETY: libm's nextafter of plain values.
+    (@next D, $a:expr, $b:expr) => { unsafe { nextafter($a, $b) } };
 }
 
 fn numpy_reference(op: Op, args: &[V]) -> Option<V> {
     match args.first()? {
-        V::I(_) => numpy_ref!(op, args, I, i32, 0, 1, |_| false, |_| true, int),
-        V::L(_) => numpy_ref!(op, args, L, i64, 0, 1, |_| false, |_| true, int),
+        V::N(..) | V::H(_) => None,
         V::F(_) => numpy_ref!(
             op,
             args,
@@ -320,8 +469,7 @@ fn reference(info: &OpInfo, args: &[V]) -> Result<V, ()> {
         Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne => {
             let ord = match (args[0], args[1]) {
                 (V::B(a), V::B(b)) => a.partial_cmp(&b),
-                (V::I(a), V::I(b)) => a.partial_cmp(&b),
-                (V::L(a), V::L(b)) => a.partial_cmp(&b),
+                (V::N(_, a), V::N(_, b)) => a.partial_cmp(&b),
                 (V::F(a), V::F(b)) => a.partial_cmp(&b),
                 (V::D(a), V::D(b)) => a.partial_cmp(&b),
                 other => panic!("{other:?}"),
@@ -349,16 +497,11 @@ fn reference(info: &OpInfo, args: &[V]) -> Result<V, ()> {
             }
         }
         op => match args {
-            [V::I(a)] => V::I(match op {
-                Op::Neg => (-i128::from(*a)) as i32,
-                _ => i128::from(*a).abs() as i32,
-            }),
-            [V::L(a)] => V::L(match op {
-                Op::Neg => (-i128::from(*a)) as i64,
-                _ => i128::from(*a).abs() as i64,
-            }),
-            [V::I(a), V::I(b)] => V::I(int_op(op, i128::from(*a), i128::from(*b))? as i32),
-            [V::L(a), V::L(b)] => V::L(int_op(op, i128::from(*a), i128::from(*b))? as i64),
+            [V::N(d, a)] => int_unary(*d, op, *a),
+            [V::N(d, a), V::N(_, b)] => V::N(*d, int_op(*d, op, *a, *b)?),
+            [V::N(d, x), V::N(_, lo), V::N(_, hi)] if op == Op::Clip => {
+                V::N(*d, (*x).max(*lo).min(*hi))
+            }
             [V::F(_), ..] => V::F(float_ref!(op, args, F, f32, 1u32 << 31)),
             [V::D(_), ..] => V::D(float_ref!(op, args, D, f64, 1u64 << 63)),
             other => panic!("{other:?}"),
@@ -399,25 +542,46 @@ fn random_value(rng: &mut Rng, dtype: DType, small_nonneg: bool) -> u64 {
     let special = rng.below(4) == 0;
     match dtype {
         DType::Bool => [0, 0, 0, 1, 1, 2, 255][rng.below(7) as usize],
-        DType::Int32 | DType::Int64 => {
-            let v: i64 = if small_nonneg {
-                rng.below(70) as i64
-            } else if special {
-                let ext = if dtype == DType::Int32 {
-                    [i64::from(i32::MIN), i64::from(i32::MAX)]
-                } else {
-                    [i64::MIN, i64::MAX]
-                };
-                [0, 1, -1, 2, -2, 7, -7, ext[0], ext[1], ext[0] + 1][rng.below(10) as usize]
-            } else if rng.below(2) == 0 {
-                rng.below(201) as i64 - 100
+        d if int_layout(d).is_some() => {
+            let (bits, signed) = int_layout(d).unwrap();
+            let (min, max) = if signed {
+                (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
             } else {
-                rng.next() as i64
+                (0, (1i128 << bits) - 1)
             };
-            if dtype == DType::Int32 {
-                u64::from(v as i32 as u32)
+            let v: i128 = if small_nonneg {
+                i128::from(rng.below(70))
+            } else if special {
+                [
+                    0,
+                    1,
+                    -1,
+                    2,
+                    -2,
+                    7,
+                    -7,
+                    min,
+                    max,
+                    min + 1,
+                    i128::from(bits),
+                    8,
+                    9,
+                ][rng.below(13) as usize]
+            } else if rng.below(2) == 0 {
+                i128::from(rng.below(201)) - 100
             } else {
-                v as u64
+                i128::from(rng.next())
+            };
+            store(V::N(d, wrap(d, v)))
+        }
+        DType::Float16 => {
+            if special {
+                [
+                    0, 0x8000, 0x3c00, 0xbc00, 0x7c00, 0xfc00, 0x7e00, 0x7bff, 0x0001, 0x03ff,
+                    0x0400,
+                ][rng.below(11) as usize]
+            } else {
+                rng.below(1 << 16)
             }
         }
         DType::Float32 | DType::Float64 => {
@@ -515,6 +679,7 @@ fn ulp_index(dtype: DType, bits: u64) -> i64 {
 fn same(info: &OpInfo, want: u64, got: u64, ulps: u64) -> bool {
     let bit_moving = matches!(info.op, Op::Copy | Op::Neg | Op::Abs | Op::Where);
     let nan = |bits: u64| match info.ret {
+        DType::Float16 => f16_value(bits as u16).is_nan(),
         DType::Float32 => f32::from_bits(bits as u32).is_nan(),
         DType::Float64 => f64::from_bits(bits).is_nan(),
         _ => false,
@@ -625,13 +790,11 @@ fn with_scalar(info: &OpInfo, isa: Isa) -> Program {
 }
 
 fn copy_name(d: DType) -> &'static str {
-    match d {
-        DType::Bool => "copy_bb",
-        DType::Int32 => "copy_ii",
-        DType::Int64 => "copy_ll",
-        DType::Float32 => "copy_ff",
-        _ => "copy_dd",
-    }
+    OPCODES
+        .iter()
+        .find(|o| o.op == Op::Copy && o.ret == d)
+        .expect("a copy opcode")
+        .name
 }
 
 fn prefix(b: &Buf, n: usize) -> Buf {
@@ -663,7 +826,7 @@ const THREADED: usize = 300_000;
 fn every_opcode_matches_the_reference() {
     let mut rng = Rng::new(0x5eed);
     for info in OPCODES.iter() {
-        let pow_int = info.op == Op::Pow && matches!(info.ret, DType::Int32 | DType::Int64);
+        let pow_int = info.op == Op::Pow && int_layout(info.ret).is_some();
         let inputs: Vec<Buf> = info
             .args
             .iter()
@@ -744,7 +907,7 @@ fn every_opcode_runs_in_place() {
     let mut rng = Rng::new(0xa1);
     let n = 2 * BLOCK + 21;
     for info in OPCODES.iter().filter(|o| o.args[0].size() == o.ret.size()) {
-        let pow_int = info.op == Op::Pow && matches!(info.ret, DType::Int32 | DType::Int64);
+        let pow_int = info.op == Op::Pow && int_layout(info.ret).is_some();
         let inputs: Vec<Buf> = info
             .args
             .iter()
@@ -765,7 +928,7 @@ fn binary_opcodes_broadcast_a_scalar() {
     let mut rng = Rng::new(0xb2);
     let n = BLOCK + 3;
     for info in OPCODES.iter().filter(|o| o.args.len() == 2) {
-        let pow_int = info.op == Op::Pow && matches!(info.ret, DType::Int32 | DType::Int64);
+        let pow_int = info.op == Op::Pow && int_layout(info.ret).is_some();
         let a = random_buf(&mut rng, info.args[0], n, false);
         let programs: Vec<_> = Isa::available()
             .into_iter()
@@ -777,8 +940,8 @@ fn binary_opcodes_broadcast_a_scalar() {
             // Scalars travel as f64 for floats, i64 for ints and bools.
             let raw = match value {
                 V::B(_) => (bits as u8 as i64).to_le_bytes(),
-                V::I(x) => i64::from(x).to_le_bytes(),
-                V::L(x) => x.to_le_bytes(),
+                V::N(_, x) => (x as i64).to_le_bytes(),
+                V::H(x) => f16_value(x).to_le_bytes(),
                 V::F(x) => f64::from(x).to_le_bytes(),
                 V::D(x) => x.to_le_bytes(),
             };
