@@ -1369,7 +1369,7 @@ unsafe fn queue_reduce(env: napi_env, job: &mut Box<AsyncReduce>) -> Result<napi
 }
 
 /// The functions the module exports, by JS name.
-const EXPORTS: [(&str, napi_callback); 8] = [
+const EXPORTS: &[(&str, napi_callback)] = &[
     ("programNew\0", Some(program_new)),
     ("programFree\0", Some(program_free)),
     ("run\0", Some(run)),
@@ -1392,7 +1392,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
     // SAFETY: this is Node's call on the JS thread of `env`.
     unsafe {
         js_function(env, || {
-            for (name, callback) in EXPORTS {
+            for &(name, callback) in EXPORTS {
                 let mut function = ptr::null_mut();
                 let status = napi_create_function(
                     env,
