@@ -462,24 +462,30 @@ fn meta_count(x: f64, what: &dyn Fn() -> String) -> Result<usize> {
 
 impl<'a> Call<'a> {
     /// Reads `handle, threads, meta, ...arrays` (or `handle, threads, meta,
-    /// [arrays]`, then read into `scratch`), checks `meta` and the array
-    /// count, and decodes the geometry value `geom` of an N-d call.
+    /// [arrays]`, then read into `scratch`), with a geometry after `meta` for
+    /// an N-d call (`nd`); checks `meta` and the array count and decodes the
+    /// geometry.
     ///
     /// # Safety
     ///
-    /// `env` is the current environment; `args` and `geom` its values. The
-    /// returned `meta` pointer is valid while `meta`'s buffer is neither
-    /// detached nor resized (so during the call).
+    /// `env` is the current environment; `args` its values. The returned
+    /// `meta` pointer is valid while `meta`'s buffer is neither detached nor
+    /// resized (so during the call).
     unsafe fn new(
         env: napi_env,
         args: &'a [napi_value],
         scratch: &'a mut Values,
         function: &str,
-        geom: Option<napi_value>,
+        nd: bool,
     ) -> Result<Call<'a>> {
-        if args.len() < 4 {
+        let (takes, head) = if nd {
+            ("a handle, threads, meta, a geometry and the arrays", 4)
+        } else {
+            ("a handle, threads, meta and the arrays", 3)
+        };
+        if args.len() <= head {
             return Err(JsError::bad_args(format!(
-                "{function} takes a handle, threads, meta and the arrays, got {} arguments",
+                "{function} takes {takes}, got {} arguments",
                 args.len()
             )));
         }
@@ -507,7 +513,7 @@ impl<'a> Call<'a> {
                 program.n_inputs()
             ))
         };
-        let rest = &args[3..];
+        let rest = &args[head..];
         // SAFETY: as above.
         let arrays = if rest.len() == 1 && (k != 1 || unsafe { is_array(env, rest[0]) }) {
             // One JS Array of the arrays.
@@ -549,10 +555,11 @@ impl<'a> Call<'a> {
         // SAFETY: meta has `1 + k + n_scalars >= 1` elements at `meta.data`.
         let n = f64::from_ne_bytes(unsafe { ptr::read_unaligned(meta.data.cast::<[u8; 8]>()) });
         let n = meta_count(n, &|| "meta[0] (n)".to_string())?;
-        let geometry = match geom {
+        let geometry = if nd {
             // SAFETY: as this function's contract.
-            Some(value) => Some(unsafe { geometry(env, value, k, function) }?),
-            None => None,
+            Some(unsafe { geometry(env, args[3], k, function) }?)
+        } else {
+            None
         };
         Ok(Call {
             program,
@@ -651,7 +658,7 @@ unsafe extern "C" fn run(env: napi_env, info: napi_callback_info) -> napi_value 
     unsafe {
         js_function(env, || {
             let args = call_arguments(env, info)?;
-            run_call(env, args.as_slice(), "run", None)
+            run_call(env, args.as_slice(), "run", false)
         })
     }
 }
@@ -664,26 +671,9 @@ unsafe extern "C" fn run_nd(env: napi_env, info: napi_callback_info) -> napi_val
     unsafe {
         js_function(env, || {
             let args = call_arguments(env, info)?;
-            let (rest, geometry) = split_geometry(args.as_slice(), "runNd")?;
-            run_call(env, rest.as_slice(), "runNd", Some(geometry))
+            run_call(env, args.as_slice(), "runNd", true)
         })
     }
-}
-
-/// The arguments of an N-d call without the geometry (the fourth), and the geometry.
-fn split_geometry(args: &[napi_value], function: &str) -> Result<(Values, napi_value)> {
-    if args.len() < 5 {
-        return Err(JsError::bad_args(format!(
-            "{function} takes a handle, threads, meta, a geometry and the arrays, got {} \
-             arguments",
-            args.len()
-        )));
-    }
-    let mut rest = Values::new(args.len() - 1);
-    let slots = rest.as_mut_slice();
-    slots[..3].copy_from_slice(&args[..3]);
-    slots[3..].copy_from_slice(&args[4..]);
-    Ok((rest, args[3]))
 }
 
 /// The geometry of an N-d call for `k` arrays, from its Float64Array.
@@ -710,7 +700,7 @@ unsafe fn geometry(env: napi_env, value: napi_value, k: usize, function: &str) -
     Ok(Geometry::decode(slots, k)?)
 }
 
-/// A synchronous run, 1-D or (with a geometry value) N-d.
+/// A synchronous run, 1-D or (`nd`) N-d.
 ///
 /// # Safety
 ///
@@ -719,12 +709,12 @@ unsafe fn run_call(
     env: napi_env,
     args: &[napi_value],
     function: &str,
-    geom: Option<napi_value>,
+    nd: bool,
 ) -> Result<napi_value> {
     // SAFETY: as this function's contract (for every call below).
     unsafe {
         let mut scratch = Values::new(0);
-        let call = Call::new(env, args, &mut scratch, function, geom)?;
+        let call = Call::new(env, args, &mut scratch, function, nd)?;
         let n_scalars = call.program.n_scalars();
         let (mut inline_arrays, mut inline_scalars);
         let (mut heap_arrays, mut heap_scalars);
@@ -1029,7 +1019,7 @@ unsafe extern "C" fn run_async(env: napi_env, info: napi_callback_info) -> napi_
     unsafe {
         js_function(env, || {
             let args = call_arguments(env, info)?;
-            async_call(env, args.as_slice(), "runAsync", None)
+            async_call(env, args.as_slice(), "runAsync", false)
         })
     }
 }
@@ -1040,13 +1030,12 @@ unsafe extern "C" fn run_nd_async(env: napi_env, info: napi_callback_info) -> na
     unsafe {
         js_function(env, || {
             let args = call_arguments(env, info)?;
-            let (rest, geometry) = split_geometry(args.as_slice(), "runNdAsync")?;
-            async_call(env, rest.as_slice(), "runNdAsync", Some(geometry))
+            async_call(env, args.as_slice(), "runNdAsync", true)
         })
     }
 }
 
-/// Queues an async run, 1-D or (with a geometry value) N-d; returns its promise.
+/// Queues an async run, 1-D or (`nd`) N-d; returns its promise.
 ///
 /// # Safety
 ///
@@ -1055,12 +1044,12 @@ unsafe fn async_call(
     env: napi_env,
     args: &[napi_value],
     function: &str,
-    geom: Option<napi_value>,
+    nd: bool,
 ) -> Result<napi_value> {
     // SAFETY: as this function's contract (for every call below).
     unsafe {
         let mut scratch = Values::new(0);
-        let call = Call::new(env, args, &mut scratch, function, geom)?;
+        let call = Call::new(env, args, &mut scratch, function, nd)?;
         let mut scalars = vec![[0u8; 8]; call.program.n_scalars()];
         call.scalars(&mut scalars);
         let arrays = (0..call.k)
