@@ -32,6 +32,38 @@ export const NATIVE_ERROR = {
   badHandle: 6,
 } as const;
 
+/** The arguments of `run` and `runAsync` (see the module docs). */
+export type RunParams = [
+  handle: number,
+  threads: number,
+  meta: Float64Array,
+  arrays: readonly NumericArray[],
+];
+
+/** The arguments of `runNd` and `runNdAsync`: `run`'s, with the geometry before the arrays. */
+export type RunNdParams = [
+  handle: number,
+  threads: number,
+  meta: Float64Array,
+  geometry: Float64Array,
+  arrays: readonly NumericArray[],
+];
+
+/**
+ * The arguments of `reduce` and `reduceAsync`: `op` a code of `REDUCTIONS`
+ * in `reduce.ts`, `data` of `dtype`, `axis` (may be negative) undefined for
+ * a whole reduction, and `out` a TypedArray of the reduction's result dtype.
+ */
+export type ReduceParams = [
+  op: number,
+  dtype: DType,
+  data: NumericArray,
+  view: StridedView,
+  axis: number | undefined,
+  out: NumericArray,
+  threads: number,
+];
+
 /** The operations a native binding provides. */
 export interface NativeBinding {
   /** Validates a program and keeps it in native memory; returns its handle. */
@@ -39,30 +71,13 @@ export interface NativeBinding {
   /** Frees a program; throws on an unknown handle. */
   programFree(handle: number): void;
   /** Runs a program on the calling thread (and the VM's worker threads). */
-  run(handle: number, threads: number, meta: Float64Array, arrays: readonly NumericArray[]): void;
+  run(...args: RunParams): void;
   /** Runs a program off the JS thread; the promise settles when it is done. */
-  runAsync(
-    handle: number,
-    threads: number,
-    meta: Float64Array,
-    arrays: readonly NumericArray[],
-  ): Promise<void>;
+  runAsync(...args: RunParams): Promise<void>;
   /** As `run`, over an N-d geometry block (see the module docs). */
-  runNd(
-    handle: number,
-    threads: number,
-    meta: Float64Array,
-    geometry: Float64Array,
-    arrays: readonly NumericArray[],
-  ): void;
+  runNd(...args: RunNdParams): void;
   /** As `runAsync`, over an N-d geometry block. */
-  runNdAsync(
-    handle: number,
-    threads: number,
-    meta: Float64Array,
-    geometry: Float64Array,
-    arrays: readonly NumericArray[],
-  ): Promise<void>;
+  runNdAsync(...args: RunNdParams): Promise<void>;
   /** Logical CPUs the VM can use. */
   numCpus(): number;
   /**
@@ -72,31 +87,13 @@ export interface NativeBinding {
    */
   adviseFresh(array: NumericArray): void;
   /**
-   * Reduces a strided view of `data` (of `dtype`) into `out`, a TypedArray
-   * of the reduction's result dtype with one element (whole, `axis`
-   * undefined) or one per position of the other axes, row-major. `op` is a
-   * code of `REDUCTIONS` in `reduce.ts`; `axis` may be negative. Throws
+   * Reduces a strided view of `data` into `out`, which has one element
+   * (whole) or one per position of the other axes, row-major. Throws
    * NumPy's errors (an empty min/max, an axis out of bounds) as RangeErrors.
    */
-  reduce(
-    op: number,
-    dtype: DType,
-    data: NumericArray,
-    view: StridedView,
-    axis: number | undefined,
-    out: NumericArray,
-    threads: number,
-  ): void;
+  reduce(...args: ReduceParams): void;
   /** As `reduce`, off the JS thread; the arrays must not change until it settles. */
-  reduceAsync(
-    op: number,
-    dtype: DType,
-    data: NumericArray,
-    view: StridedView,
-    axis: number | undefined,
-    out: NumericArray,
-    threads: number,
-  ): Promise<void>;
+  reduceAsync(...args: ReduceParams): Promise<void>;
 }
 
 /** A strided N-d view of a buffer, in elements. */

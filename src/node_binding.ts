@@ -17,7 +17,28 @@
 
 import { createRequire } from "node:module";
 import { dtypeCode, type NumericArray } from "./dtype.ts";
-import { NATIVE_ERROR, type NativeBinding, nativeError, reduceGeometry } from "./native.ts";
+import {
+  NATIVE_ERROR,
+  type NativeBinding,
+  nativeError,
+  reduceGeometry,
+  type RunNdParams,
+  type RunParams,
+} from "./native.ts";
+
+/**
+ * The arguments of the addon's `reduce` and `reduceAsync`: those of
+ * `NativeBinding.reduce`, with the dtype's code and the view and axis as
+ * `reduceGeometry` encodes them.
+ */
+type AddonReduceParams = [
+  op: number,
+  dtype: number,
+  data: NumericArray,
+  geom: Float64Array,
+  out: NumericArray,
+  threads: number,
+];
 
 /**
  * What the addon exports (see `rust/node/src/lib.rs`). `run` and `runAsync`
@@ -28,13 +49,8 @@ interface Addon {
   programNew(code: Uint32Array): number;
   programFree(handle: number): void;
   run(handle: number, threads: number, meta: Float64Array, ...arrays: NumericArray[]): void;
-  run(handle: number, threads: number, meta: Float64Array, arrays: readonly NumericArray[]): void;
-  runAsync(
-    handle: number,
-    threads: number,
-    meta: Float64Array,
-    arrays: readonly NumericArray[],
-  ): Promise<void>;
+  run(...args: RunParams): void;
+  runAsync(...args: RunParams): Promise<void>;
   runNd(
     handle: number,
     threads: number,
@@ -42,31 +58,11 @@ interface Addon {
     geometry: Float64Array,
     ...arrays: NumericArray[]
   ): void;
-  runNdAsync(
-    handle: number,
-    threads: number,
-    meta: Float64Array,
-    geometry: Float64Array,
-    arrays: readonly NumericArray[],
-  ): Promise<void>;
+  runNdAsync(...args: RunNdParams): Promise<void>;
   numCpus(): number;
   adviseFresh(array: NumericArray): void;
-  reduce(
-    op: number,
-    dtype: number,
-    data: NumericArray,
-    geom: Float64Array,
-    out: NumericArray,
-    threads: number,
-  ): void;
-  reduceAsync(
-    op: number,
-    dtype: number,
-    data: NumericArray,
-    geom: Float64Array,
-    out: NumericArray,
-    threads: number,
-  ): Promise<void>;
+  reduce(...args: AddonReduceParams): void;
+  reduceAsync(...args: AddonReduceParams): Promise<void>;
 }
 
 /** The bits of Node's `process` this module reads (typed here, so no Node typings are needed). */

@@ -168,25 +168,12 @@ impl Geometry {
         (self.offsets[k], &self.strides[k * ndim..(k + 1) * ndim])
     }
 
-    /// The least and the greatest element index array `k` reaches, or an
-    /// error when they do not fit an `i128` (they always do for ±2^53 slots).
-    /// Only meaningful when the result is not empty.
+    /// The least and the greatest element index array `k` reaches (see
+    /// [`reach`]; they always fit for ±2^53 slots). Only meaningful when the
+    /// result is not empty.
     pub(crate) fn reach(&self, k: usize) -> Option<(i128, i128)> {
         let (offset, strides) = self.array(k);
-        let mut lo = i128::try_from(offset).ok()?;
-        let mut hi = lo;
-        for (&extent, &stride) in self.shape.iter().zip(strides) {
-            let span = i128::try_from(extent)
-                .ok()?
-                .checked_sub(1)?
-                .checked_mul(i128::try_from(stride).ok()?)?;
-            if span < 0 {
-                lo = lo.checked_add(span)?;
-            } else {
-                hi = hi.checked_add(span)?;
-            }
-        }
-        Some((lo, hi))
+        reach(offset, &self.shape, strides)
     }
 
     /// Array `k`'s walk over the result in row-major order, with dimensions of
@@ -210,6 +197,27 @@ impl Geometry {
         }
         dims
     }
+}
+
+/// The least and the greatest element index a strided view reaches: element
+/// `[i0, ..., ik]` is at `offset + Σ i_d * strides[d]`. `None` when they do
+/// not fit an `i128`. Only meaningful when the view is not empty (no extent
+/// is 0).
+pub(crate) fn reach(offset: usize, shape: &[usize], strides: &[isize]) -> Option<(i128, i128)> {
+    let mut lo = i128::try_from(offset).ok()?;
+    let mut hi = lo;
+    for (&extent, &stride) in shape.iter().zip(strides) {
+        let span = i128::try_from(extent)
+            .ok()?
+            .checked_sub(1)?
+            .checked_mul(i128::try_from(stride).ok()?)?;
+        if span < 0 {
+            lo = lo.checked_add(span)?;
+        } else {
+            hi = hi.checked_add(span)?;
+        }
+    }
+    Some((lo, hi))
 }
 
 /// Whether a walk reads the elements in order, one after the other.
@@ -472,6 +480,22 @@ mod tests {
         assert_eq!(g.reach(1), Some((0, 5)));
         let g = Geometry::new(&[4, 1], &[7], &[100, -100]).unwrap();
         assert_eq!(g.reach(0), Some((7, 307)));
+        assert_eq!(reach(9, &[], &[]), Some((9, 9)));
+        assert_eq!(reach(0, &[3, 4], &[-4, 1]), Some((-8, 3)));
+        assert_eq!(reach(0, &[2, 3], &[0, 0]), Some((0, 0)));
+    }
+
+    #[test]
+    fn reach_is_none_when_it_overflows_an_i128() {
+        let max = usize::MAX;
+        let span = (max as i128 - 1) * isize::MAX as i128;
+        assert_eq!(reach(0, &[max], &[isize::MAX]), Some((0, span)));
+        assert_eq!(reach(0, &[max, max], &[isize::MAX, isize::MAX]), None);
+        assert_eq!(reach(0, &[max, max], &[isize::MIN, isize::MIN]), None);
+        assert_eq!(
+            reach(max, &[2], &[isize::MIN]),
+            Some((max as i128 + isize::MIN as i128, max as i128))
+        );
     }
 
     #[test]

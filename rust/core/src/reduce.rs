@@ -34,6 +34,7 @@
 
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
+use crate::nd::reach;
 use crate::{DType, Error, ErrorCode};
 
 /// The most axes a view may have (NumPy's limit).
@@ -278,16 +279,10 @@ fn plan(args: &ReduceArgs) -> Result<Plan, Error> {
             .ok_or_else(|| bad_args("the view has more elements than fit in memory".into()))?;
     }
     if size > 0 {
-        // i128: |offset|, |stride| <= 2^63 and lengths < 2^64 give terms below 2^127 / 64.
-        let (mut lo, mut hi) = (view.offset as i128, view.offset as i128);
-        for (&len, &stride) in view.shape.iter().zip(&view.strides) {
-            let span = (len as i128 - 1) * stride as i128;
-            if span < 0 {
-                lo += span;
-            } else {
-                hi += span;
-            }
-        }
+        // Fewer than 2^64 elements, so the spans sum to less than 2^127:
+        // the reach always fits an i128.
+        let (lo, hi) = reach(view.offset, &view.shape, &view.strides)
+            .ok_or_else(|| bad_args("the view's reach does not fit an i128".into()))?;
         if lo < 0 || hi >= args.data_len as i128 {
             return Err(bad_args(format!(
                 "the view addresses elements {lo} to {hi} of a buffer of {} elements",

@@ -443,6 +443,8 @@ struct Call<'a> {
     k: usize,
     /// `meta`'s first element, and how many it has.
     meta: *const u8,
+    /// The geometry of an N-d call.
+    geometry: Option<Geometry>,
 }
 
 /// A count stored in `meta` as a float64.
@@ -460,7 +462,9 @@ fn meta_count(x: f64, what: &dyn Fn() -> String) -> Result<usize> {
 
 impl<'a> Call<'a> {
     /// Reads `handle, threads, meta, ...arrays` (or `handle, threads, meta,
-    /// [arrays]`, then read into `scratch`) and checks `meta` and the array count.
+    /// [arrays]`, then read into `scratch`), with a geometry after `meta` for
+    /// an N-d call (`nd`); checks `meta` and the array count and decodes the
+    /// geometry.
     ///
     /// # Safety
     ///
@@ -472,10 +476,16 @@ impl<'a> Call<'a> {
         args: &'a [napi_value],
         scratch: &'a mut Values,
         function: &str,
+        nd: bool,
     ) -> Result<Call<'a>> {
-        if args.len() < 4 {
+        let (takes, head) = if nd {
+            ("a handle, threads, meta, a geometry and the arrays", 4)
+        } else {
+            ("a handle, threads, meta and the arrays", 3)
+        };
+        if args.len() <= head {
             return Err(JsError::bad_args(format!(
-                "{function} takes a handle, threads, meta and the arrays, got {} arguments",
+                "{function} takes {takes}, got {} arguments",
                 args.len()
             )));
         }
@@ -503,7 +513,7 @@ impl<'a> Call<'a> {
                 program.n_inputs()
             ))
         };
-        let rest = &args[3..];
+        let rest = &args[head..];
         // SAFETY: as above.
         let arrays = if rest.len() == 1 && (k != 1 || unsafe { is_array(env, rest[0]) }) {
             // One JS Array of the arrays.
@@ -544,13 +554,21 @@ impl<'a> Call<'a> {
         }
         // SAFETY: meta has `1 + k + n_scalars >= 1` elements at `meta.data`.
         let n = f64::from_ne_bytes(unsafe { ptr::read_unaligned(meta.data.cast::<[u8; 8]>()) });
+        let n = meta_count(n, &|| "meta[0] (n)".to_string())?;
+        let geometry = if nd {
+            // SAFETY: as this function's contract.
+            Some(unsafe { geometry(env, args[3], k, function) }?)
+        } else {
+            None
+        };
         Ok(Call {
             program,
             threads: threads as usize,
-            n: meta_count(n, &|| "meta[0] (n)".to_string())?,
+            n,
             arrays,
             k,
             meta: meta.data,
+            geometry,
         })
     }
 
@@ -575,12 +593,12 @@ impl<'a> Call<'a> {
     }
 
     /// Array `i` of the call (outputs first), checked against its slot's dtype
-    /// and its length in `meta`; returns the JS value too.
+    /// and its length in `meta`.
     ///
     /// # Safety
     ///
     /// `env` is the environment the call was made in.
-    unsafe fn array(&self, env: napi_env, i: usize) -> Result<(napi_value, ArrayArg)> {
+    unsafe fn array(&self, env: napi_env, i: usize) -> Result<ArrayArg> {
         let value = self.arrays[i];
         let n_outputs = self.program.n_outputs();
         let (role, slot, dtype) = if i < n_outputs {
@@ -619,13 +637,10 @@ impl<'a> Call<'a> {
                 array.len
             )));
         }
-        Ok((
-            value,
-            ArrayArg {
-                ptr: array.data,
-                len,
-            },
-        ))
+        Ok(ArrayArg {
+            ptr: array.data,
+            len,
+        })
     }
 }
 
@@ -643,7 +658,7 @@ unsafe extern "C" fn run(env: napi_env, info: napi_callback_info) -> napi_value 
     unsafe {
         js_function(env, || {
             let args = call_arguments(env, info)?;
-            run_call(env, args.as_slice(), "run", None)
+            run_call(env, args.as_slice(), "run", false)
         })
     }
 }
@@ -656,26 +671,9 @@ unsafe extern "C" fn run_nd(env: napi_env, info: napi_callback_info) -> napi_val
     unsafe {
         js_function(env, || {
             let args = call_arguments(env, info)?;
-            let (rest, geometry) = split_geometry(args.as_slice(), "runNd")?;
-            run_call(env, rest.as_slice(), "runNd", Some(geometry))
+            run_call(env, args.as_slice(), "runNd", true)
         })
     }
-}
-
-/// The arguments of an N-d call without the geometry (the fourth), and the geometry.
-fn split_geometry(args: &[napi_value], function: &str) -> Result<(Values, napi_value)> {
-    if args.len() < 5 {
-        return Err(JsError::bad_args(format!(
-            "{function} takes a handle, threads, meta, a geometry and the arrays, got {} \
-             arguments",
-            args.len()
-        )));
-    }
-    let mut rest = Values::new(args.len() - 1);
-    let slots = rest.as_mut_slice();
-    slots[..3].copy_from_slice(&args[..3]);
-    slots[3..].copy_from_slice(&args[4..]);
-    Ok((rest, args[3]))
 }
 
 /// The geometry of an N-d call for `k` arrays, from its Float64Array.
@@ -702,7 +700,7 @@ unsafe fn geometry(env: napi_env, value: napi_value, k: usize, function: &str) -
     Ok(Geometry::decode(slots, k)?)
 }
 
-/// A synchronous run, 1-D or (with a geometry value) N-d.
+/// A synchronous run, 1-D or (`nd`) N-d.
 ///
 /// # Safety
 ///
@@ -711,52 +709,46 @@ unsafe fn run_call(
     env: napi_env,
     args: &[napi_value],
     function: &str,
-    geom: Option<napi_value>,
+    nd: bool,
 ) -> Result<napi_value> {
     // SAFETY: as this function's contract (for every call below).
     unsafe {
-        {
-            let mut scratch = Values::new(0);
-            let call = Call::new(env, args, &mut scratch, function)?;
-            let geometry = match geom {
-                Some(value) => Some(geometry(env, value, call.k, function)?),
-                None => None,
+        let mut scratch = Values::new(0);
+        let call = Call::new(env, args, &mut scratch, function, nd)?;
+        let n_scalars = call.program.n_scalars();
+        let (mut inline_arrays, mut inline_scalars);
+        let (mut heap_arrays, mut heap_scalars);
+        let (arrays, scalars): (&mut [ArrayArg], &mut [[u8; 8]]) =
+            if call.k <= INLINE && n_scalars <= INLINE {
+                inline_arrays = [NO_ARRAY; INLINE];
+                inline_scalars = [[0u8; 8]; INLINE];
+                (
+                    &mut inline_arrays[..call.k],
+                    &mut inline_scalars[..n_scalars],
+                )
+            } else {
+                heap_arrays = vec![NO_ARRAY; call.k];
+                heap_scalars = vec![[0u8; 8]; n_scalars];
+                (&mut heap_arrays, &mut heap_scalars)
             };
-            let n_scalars = call.program.n_scalars();
-            let (mut inline_arrays, mut inline_scalars);
-            let (mut heap_arrays, mut heap_scalars);
-            let (arrays, scalars): (&mut [ArrayArg], &mut [[u8; 8]]) =
-                if call.k <= INLINE && n_scalars <= INLINE {
-                    inline_arrays = [NO_ARRAY; INLINE];
-                    inline_scalars = [[0u8; 8]; INLINE];
-                    (
-                        &mut inline_arrays[..call.k],
-                        &mut inline_scalars[..n_scalars],
-                    )
-                } else {
-                    heap_arrays = vec![NO_ARRAY; call.k];
-                    heap_scalars = vec![[0u8; 8]; n_scalars];
-                    (&mut heap_arrays, &mut heap_scalars)
-                };
-            for (i, slot) in arrays.iter_mut().enumerate() {
-                *slot = call.array(env, i)?.1;
-            }
-            call.scalars(scalars);
-            let args = RunArgs {
-                n: call.n,
-                arrays,
-                scalars,
-                threads: call.threads,
-            };
-            // The arrays are JS values of this synchronous call: nothing else
-            // runs JS (so nothing detaches or resizes them) until it returns.
-            match &geometry {
-                None => numfuse_core::run(&call.program, &args)?,
-                Some(geometry) => numfuse_core::run_nd(&call.program, &args, geometry)?,
-            }
-            // Node returns `undefined` for a null result.
-            Ok(ptr::null_mut())
+        for (i, slot) in arrays.iter_mut().enumerate() {
+            *slot = call.array(env, i)?;
         }
+        call.scalars(scalars);
+        let args = RunArgs {
+            n: call.n,
+            arrays,
+            scalars,
+            threads: call.threads,
+        };
+        // The arrays are JS values of this synchronous call: nothing else
+        // runs JS (so nothing detaches or resizes them) until it returns.
+        match &call.geometry {
+            None => numfuse_core::run(&call.program, &args)?,
+            Some(geometry) => numfuse_core::run_nd(&call.program, &args, geometry)?,
+        }
+        // Node returns `undefined` for a null result.
+        Ok(ptr::null_mut())
     }
 }
 
@@ -774,24 +766,86 @@ unsafe fn undefined(env: napi_env) -> Result<napi_value> {
     Ok(value)
 }
 
-/// An async run: everything the worker thread needs, and what keeps the
-/// arrays alive until the run settles.
-struct AsyncRun {
-    program: Arc<Program>,
-    n: usize,
-    threads: usize,
-    arrays: Vec<ArrayArg>,
-    scalars: Vec<[u8; 8]>,
+/// The work of an async job, done on a libuv worker thread.
+enum Task {
+    /// A run, 1-D or (with a geometry) N-d.
+    Run {
+        program: Arc<Program>,
+        n: usize,
+        threads: usize,
+        arrays: Vec<ArrayArg>,
+        scalars: Vec<[u8; 8]>,
+        geometry: Option<Geometry>,
+    },
+    /// A reduction.
+    Reduce(ReduceCall),
+}
+
+impl Task {
+    /// What the task is, in a message: "the async run was cancelled".
+    fn what(&self) -> &'static str {
+        match self {
+            Task::Run { .. } => "run",
+            Task::Reduce(_) => "reduction",
+        }
+    }
+
+    /// The async resource name Node reports for the work item.
+    fn resource_name(&self) -> &'static str {
+        match self {
+            Task::Run { .. } => "numfuse.runAsync",
+            Task::Reduce(_) => "numfuse.reduceAsync",
+        }
+    }
+
+    /// Does the work. Makes no Node-API calls.
+    ///
+    /// # Safety
+    ///
+    /// The arrays were checked against their TypedArrays (dtype and length),
+    /// which stay alive and are not changed until this returns.
+    unsafe fn perform(&self) -> std::result::Result<(), Error> {
+        match self {
+            Task::Run {
+                program,
+                n,
+                threads,
+                arrays,
+                scalars,
+                geometry,
+            } => {
+                let args = RunArgs {
+                    n: *n,
+                    arrays,
+                    scalars,
+                    threads: *threads,
+                };
+                // SAFETY: as this function's contract.
+                unsafe {
+                    match geometry {
+                        None => numfuse_core::run(program, &args),
+                        Some(geometry) => numfuse_core::run_nd(program, &args, geometry),
+                    }
+                }
+            }
+            // SAFETY: as this function's contract.
+            Task::Reduce(call) => unsafe { numfuse_core::reduce(&call.args()) },
+        }
+    }
+}
+
+/// An async job: its task, and the references that keep the task's arrays
+/// alive until the job settles.
+struct AsyncJob {
+    task: Task,
     /// One strong reference per array, deleted on completion.
     refs: Vec<napi_ref>,
     deferred: napi_deferred,
     work: napi_async_work,
     outcome: Result<()>,
-    /// The geometry of an N-d run.
-    geometry: Option<Geometry>,
 }
 
-impl AsyncRun {
+impl AsyncJob {
     /// Deletes the array references and the work item.
     ///
     /// # Safety
@@ -813,24 +867,13 @@ impl AsyncRun {
 
 /// Runs on a libuv worker thread: no Node-API calls here.
 unsafe extern "C" fn execute(_env: napi_env, data: *mut c_void) {
-    // SAFETY: `data` is the `AsyncRun` leaked by `run_async`; until
-    // `complete` runs, only this thread touches it.
-    let job = unsafe { &mut *data.cast::<AsyncRun>() };
-    let args = RunArgs {
-        n: job.n,
-        arrays: &job.arrays,
-        scalars: &job.scalars,
-        threads: job.threads,
-    };
-    // SAFETY: the arrays' pointers were checked against their TypedArrays'
-    // lengths, and the references in `job.refs` keep those alive until
+    // SAFETY: `data` is the `AsyncJob` leaked by `queue`; until `complete`
+    // runs, only this thread touches it.
+    let job = unsafe { &mut *data.cast::<AsyncJob>() };
+    // SAFETY: `queue`'s caller checked the task's arrays against their
+    // TypedArrays, and the references in `job.refs` keep those alive until
     // `complete`; the API documents that they must not be changed meanwhile.
-    let outcome = catch_unwind(AssertUnwindSafe(|| unsafe {
-        match &job.geometry {
-            None => numfuse_core::run(&job.program, &args),
-            Some(geometry) => numfuse_core::run_nd(&job.program, &args, geometry),
-        }
-    }));
+    let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { job.task.perform() }));
     job.outcome = match outcome {
         Ok(result) => result.map_err(JsError::from),
         Err(p) => Err(JsError::panic(p)),
@@ -839,15 +882,15 @@ unsafe extern "C" fn execute(_env: napi_env, data: *mut c_void) {
 
 /// Runs back on the JS thread: releases the arrays and settles the promise.
 unsafe extern "C" fn complete(env: napi_env, status: napi_status, data: *mut c_void) {
-    // SAFETY: `data` is the `AsyncRun` leaked by `run_async`; the worker is done with it.
-    let mut job = unsafe { Box::from_raw(data.cast::<AsyncRun>()) };
+    // SAFETY: `data` is the `AsyncJob` leaked by `queue`; the worker is done with it.
+    let mut job = unsafe { Box::from_raw(data.cast::<AsyncJob>()) };
     let settled = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: this is the JS thread of `env`; `release` runs once.
         unsafe { job.release(env) };
         let outcome = if status == Status::napi_cancelled {
             Err(JsError {
                 code: "ERR_NUMFUSE_NAPI",
-                message: "the async run was cancelled".to_string(),
+                message: format!("the async {} was cancelled", job.task.what()),
             })
         } else {
             std::mem::replace(&mut job.outcome, Ok(()))
@@ -879,104 +922,69 @@ unsafe extern "C" fn complete(env: napi_env, status: napi_status, data: *mut c_v
     drop(settled);
 }
 
-/// `runAsync(handle, threads, meta, arrays): Promise<void>`.
-unsafe extern "C" fn run_async(env: napi_env, info: napi_callback_info) -> napi_value {
-    // SAFETY: Node calls this on the JS thread with its env and call info.
-    unsafe {
-        js_function(env, || {
-            let args = call_arguments(env, info)?;
-            async_call(env, args.as_slice(), "runAsync", None)
-        })
-    }
-}
-
-/// `runNdAsync(handle, threads, meta, geometry, arrays): Promise<void>`.
-unsafe extern "C" fn run_nd_async(env: napi_env, info: napi_callback_info) -> napi_value {
-    // SAFETY: Node calls this on the JS thread with its env and call info.
-    unsafe {
-        js_function(env, || {
-            let args = call_arguments(env, info)?;
-            let (rest, geometry) = split_geometry(args.as_slice(), "runNdAsync")?;
-            async_call(env, rest.as_slice(), "runNdAsync", Some(geometry))
-        })
-    }
-}
-
-/// Queues an async run, 1-D or (with a geometry value) N-d; returns its promise.
+/// Queues `task` on a libuv worker thread, holding a reference to each of
+/// `arrays` until it settles; returns its promise.
 ///
 /// # Safety
 ///
-/// `env` is the current environment, on the JS thread; `args` its values.
-unsafe fn async_call(
-    env: napi_env,
-    args: &[napi_value],
-    function: &str,
-    geom: Option<napi_value>,
-) -> Result<napi_value> {
-    // SAFETY: as this function's contract (for every call below).
-    unsafe {
-        {
-            let mut scratch = Values::new(0);
-            let call = Call::new(env, args, &mut scratch, function)?;
-            let geometry = match geom {
-                Some(value) => Some(geometry(env, value, call.k, function)?),
-                None => None,
-            };
-            let mut scalars = vec![[0u8; 8]; call.program.n_scalars()];
-            call.scalars(&mut scalars);
-            let mut job = Box::new(AsyncRun {
-                program: Arc::clone(&call.program),
-                n: call.n,
-                threads: call.threads,
-                arrays: Vec::with_capacity(call.k),
-                scalars,
-                refs: Vec::with_capacity(call.k),
-                deferred: ptr::null_mut(),
-                work: ptr::null_mut(),
-                outcome: Ok(()),
-                geometry,
-            });
-            let queued = queue(env, &call, &mut job);
-            match queued {
-                Ok(promise) => {
-                    // Owned by the work item from now on; `complete` frees it.
-                    let _ = Box::into_raw(job);
-                    Ok(promise)
-                }
-                Err(e) => {
-                    job.release(env);
-                    if !job.deferred.is_null() {
-                        // Settle (and so free) the promise nobody will see.
-                        if let Ok(error) = error_value(env, &e) {
-                            napi_reject_deferred(env, job.deferred, error);
-                        }
+/// `env` is the current environment, on the JS thread; `arrays` are its
+/// values: the TypedArrays `task`'s arrays were read from and checked against.
+unsafe fn queue(env: napi_env, task: Task, arrays: &[napi_value]) -> Result<napi_value> {
+    let mut job = Box::new(AsyncJob {
+        task,
+        refs: Vec::with_capacity(arrays.len()),
+        deferred: ptr::null_mut(),
+        work: ptr::null_mut(),
+        outcome: Ok(()),
+    });
+    // SAFETY: as this function's contract.
+    match unsafe { start(env, &mut job, arrays) } {
+        Ok(promise) => {
+            // Owned by the work item from now on; `complete` frees it.
+            let _ = Box::into_raw(job);
+            Ok(promise)
+        }
+        Err(e) => {
+            // SAFETY: this is the JS thread of `env`; the job was not queued,
+            // so `complete` will not run and this is the one release.
+            unsafe { job.release(env) };
+            if !job.deferred.is_null() {
+                // Settle (and so free) the promise nobody will see.
+                // SAFETY: as this function's contract; the deferred was
+                // created in `env` and is settled once, here.
+                unsafe {
+                    if let Ok(error) = error_value(env, &e) {
+                        napi_reject_deferred(env, job.deferred, error);
                     }
-                    Err(e)
                 }
             }
+            Err(e)
         }
     }
 }
 
-/// Reads and references the arrays, creates the promise and queues the work.
+/// References the arrays, creates the work item and the promise, and queues
+/// the work.
 ///
 /// # Safety
 ///
-/// `env` is the environment of the call; on failure the caller releases `job`.
-unsafe fn queue(env: napi_env, call: &Call<'_>, job: &mut Box<AsyncRun>) -> Result<napi_value> {
-    for i in 0..call.k {
-        // SAFETY: as this function's contract.
-        let (value, arg) = unsafe { call.array(env, i) }?;
+/// `env` is the current environment, on the JS thread; `arrays` its values.
+/// On failure the caller releases `job`.
+unsafe fn start(
+    env: napi_env,
+    job: &mut Box<AsyncJob>,
+    arrays: &[napi_value],
+) -> Result<napi_value> {
+    for &value in arrays {
         let mut r = ptr::null_mut();
         // SAFETY: `value` is an object of this env; `r` is an out-pointer.
         let status = unsafe { napi_create_reference(env, value, 1, &mut r) };
         // SAFETY: as this function's contract.
         unsafe { check(env, status, "napi_create_reference") }?;
         job.refs.push(r);
-        job.arrays.push(arg);
     }
     // SAFETY: as this function's contract.
-    let name = unsafe { string(env, "numfuse.runAsync") }?;
+    let name = unsafe { string(env, job.task.resource_name()) }?;
     let data = ptr::addr_of_mut!(**job).cast::<c_void>();
     // SAFETY: `data` stays valid until `complete` (the caller leaks the box on
     // success); `execute` makes no Node-API calls.
@@ -1003,6 +1011,61 @@ unsafe fn queue(env: napi_env, call: &Call<'_>, job: &mut Box<AsyncRun>) -> Resu
     // SAFETY: as this function's contract.
     unsafe { check(env, status, "napi_queue_async_work") }?;
     Ok(promise)
+}
+
+/// `runAsync(handle, threads, meta, arrays): Promise<void>`.
+unsafe extern "C" fn run_async(env: napi_env, info: napi_callback_info) -> napi_value {
+    // SAFETY: Node calls this on the JS thread with its env and call info.
+    unsafe {
+        js_function(env, || {
+            let args = call_arguments(env, info)?;
+            async_call(env, args.as_slice(), "runAsync", false)
+        })
+    }
+}
+
+/// `runNdAsync(handle, threads, meta, geometry, arrays): Promise<void>`.
+unsafe extern "C" fn run_nd_async(env: napi_env, info: napi_callback_info) -> napi_value {
+    // SAFETY: Node calls this on the JS thread with its env and call info.
+    unsafe {
+        js_function(env, || {
+            let args = call_arguments(env, info)?;
+            async_call(env, args.as_slice(), "runNdAsync", true)
+        })
+    }
+}
+
+/// Queues an async run, 1-D or (`nd`) N-d; returns its promise.
+///
+/// # Safety
+///
+/// `env` is the current environment, on the JS thread; `args` its values.
+unsafe fn async_call(
+    env: napi_env,
+    args: &[napi_value],
+    function: &str,
+    nd: bool,
+) -> Result<napi_value> {
+    // SAFETY: as this function's contract (for every call below).
+    unsafe {
+        let mut scratch = Values::new(0);
+        let call = Call::new(env, args, &mut scratch, function, nd)?;
+        let mut scalars = vec![[0u8; 8]; call.program.n_scalars()];
+        call.scalars(&mut scalars);
+        let arrays = (0..call.k)
+            .map(|i| call.array(env, i))
+            .collect::<Result<Vec<_>>>()?;
+        let values = call.arrays;
+        let task = Task::Run {
+            program: call.program,
+            n: call.n,
+            threads: call.threads,
+            arrays,
+            scalars,
+            geometry: call.geometry,
+        };
+        queue(env, task, values)
+    }
 }
 
 /// `programNew(code: Uint32Array): number`.
@@ -1200,94 +1263,6 @@ unsafe extern "C" fn reduce(env: napi_env, info: napi_callback_info) -> napi_val
     }
 }
 
-/// An async reduction: the call, and the references that keep its arrays
-/// alive until it settles.
-struct AsyncReduce {
-    call: ReduceCall,
-    refs: Vec<napi_ref>,
-    deferred: napi_deferred,
-    work: napi_async_work,
-    outcome: Result<()>,
-}
-
-impl AsyncReduce {
-    /// Deletes the array references and the work item.
-    ///
-    /// # Safety
-    ///
-    /// On the JS thread of the env they were created in; once.
-    unsafe fn release(&mut self, env: napi_env) {
-        for r in self.refs.drain(..) {
-            // SAFETY: each reference was created in `env` and is deleted once.
-            unsafe { napi_delete_reference(env, r) };
-        }
-        if !self.work.is_null() {
-            // SAFETY: the work item was created in `env` and is not queued
-            // (never queued, or completed).
-            unsafe { napi_delete_async_work(env, self.work) };
-            self.work = ptr::null_mut();
-        }
-    }
-}
-
-/// Runs a reduction on a libuv worker thread: no Node-API calls here.
-unsafe extern "C" fn execute_reduce(_env: napi_env, data: *mut c_void) {
-    // SAFETY: `data` is the `AsyncReduce` leaked by `reduce_async`; until
-    // `complete_reduce` runs, only this thread touches it.
-    let job = unsafe { &mut *data.cast::<AsyncReduce>() };
-    // SAFETY: the arrays were checked against their TypedArrays, and the
-    // references in `job.refs` keep them alive until `complete_reduce`; the
-    // API documents that they must not be changed meanwhile.
-    let outcome = catch_unwind(AssertUnwindSafe(|| unsafe {
-        numfuse_core::reduce(&job.call.args())
-    }));
-    job.outcome = match outcome {
-        Ok(result) => result.map_err(JsError::from),
-        Err(p) => Err(JsError::panic(p)),
-    };
-}
-
-/// Back on the JS thread: releases the arrays and settles the promise.
-unsafe extern "C" fn complete_reduce(env: napi_env, status: napi_status, data: *mut c_void) {
-    // SAFETY: `data` is the `AsyncReduce` leaked by `reduce_async`; the worker is done with it.
-    let mut job = unsafe { Box::from_raw(data.cast::<AsyncReduce>()) };
-    let settled = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: this is the JS thread of `env`; `release` runs once.
-        unsafe { job.release(env) };
-        let outcome = if status == Status::napi_cancelled {
-            Err(JsError {
-                code: "ERR_NUMFUSE_NAPI",
-                message: "the async reduction was cancelled".to_string(),
-            })
-        } else {
-            std::mem::replace(&mut job.outcome, Ok(()))
-        };
-        // SAFETY: the deferred was created in `env` and is settled once, here.
-        unsafe {
-            match outcome {
-                Ok(()) => {
-                    let value = undefined(env)?;
-                    check(
-                        env,
-                        napi_resolve_deferred(env, job.deferred, value),
-                        "napi_resolve_deferred",
-                    )
-                }
-                Err(e) => {
-                    let error = error_value(env, &e)?;
-                    check(
-                        env,
-                        napi_reject_deferred(env, job.deferred, error),
-                        "napi_reject_deferred",
-                    )
-                }
-            }
-        }
-    }));
-    // A failure to settle cannot be reported anywhere (as in `complete`).
-    drop(settled);
-}
-
 /// `reduceAsync(op, dtype, data, geom, out, threads): Promise<void>` — as
 /// `reduce`, on a libuv worker thread, holding references to `data` and
 /// `out` until it settles.
@@ -1296,80 +1271,14 @@ unsafe extern "C" fn reduce_async(env: napi_env, info: napi_callback_info) -> na
     unsafe {
         js_function(env, || {
             let call = ReduceCall::new(env, info, "reduceAsync")?;
-            let mut job = Box::new(AsyncReduce {
-                call,
-                refs: Vec::with_capacity(2),
-                deferred: ptr::null_mut(),
-                work: ptr::null_mut(),
-                outcome: Ok(()),
-            });
-            match queue_reduce(env, &mut job) {
-                Ok(promise) => {
-                    // Owned by the work item from now on; `complete_reduce` frees it.
-                    let _ = Box::into_raw(job);
-                    Ok(promise)
-                }
-                Err(e) => {
-                    job.release(env);
-                    if !job.deferred.is_null() {
-                        // Settle (and so free) the promise nobody will see.
-                        if let Ok(error) = error_value(env, &e) {
-                            napi_reject_deferred(env, job.deferred, error);
-                        }
-                    }
-                    Err(e)
-                }
-            }
+            let values = call.values;
+            queue(env, Task::Reduce(call), &values)
         })
     }
 }
 
-/// References the arrays, creates the promise and queues the reduction.
-///
-/// # Safety
-///
-/// `env` is the environment of the call; on failure the caller releases `job`.
-unsafe fn queue_reduce(env: napi_env, job: &mut Box<AsyncReduce>) -> Result<napi_value> {
-    for value in job.call.values {
-        let mut r = ptr::null_mut();
-        // SAFETY: `value` is an object of this env; `r` is an out-pointer.
-        let status = unsafe { napi_create_reference(env, value, 1, &mut r) };
-        // SAFETY: as this function's contract.
-        unsafe { check(env, status, "napi_create_reference") }?;
-        job.refs.push(r);
-    }
-    // SAFETY: as this function's contract.
-    let name = unsafe { string(env, "numfuse.reduceAsync") }?;
-    let data = ptr::addr_of_mut!(**job).cast::<c_void>();
-    // SAFETY: `data` stays valid until `complete_reduce` (the caller leaks
-    // the box on success); `execute_reduce` makes no Node-API calls.
-    let status = unsafe {
-        napi_create_async_work(
-            env,
-            ptr::null_mut(),
-            name,
-            Some(execute_reduce),
-            Some(complete_reduce),
-            data,
-            &mut job.work,
-        )
-    };
-    // SAFETY: as this function's contract.
-    unsafe { check(env, status, "napi_create_async_work") }?;
-    let mut promise = ptr::null_mut();
-    // SAFETY: out-pointers.
-    let status = unsafe { napi_create_promise(env, &mut job.deferred, &mut promise) };
-    // SAFETY: as this function's contract.
-    unsafe { check(env, status, "napi_create_promise") }?;
-    // SAFETY: the work item was created in `env` and is queued once.
-    let status = unsafe { napi_queue_async_work(env, job.work) };
-    // SAFETY: as this function's contract.
-    unsafe { check(env, status, "napi_queue_async_work") }?;
-    Ok(promise)
-}
-
 /// The functions the module exports, by JS name.
-const EXPORTS: [(&str, napi_callback); 10] = [
+const EXPORTS: &[(&str, napi_callback)] = &[
     ("programNew\0", Some(program_new)),
     ("programFree\0", Some(program_free)),
     ("run\0", Some(run)),
@@ -1392,7 +1301,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
     // SAFETY: this is Node's call on the JS thread of `env`.
     unsafe {
         js_function(env, || {
-            for (name, callback) in EXPORTS {
+            for &(name, callback) in EXPORTS {
                 let mut function = ptr::null_mut();
                 let status = napi_create_function(
                     env,
