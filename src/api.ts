@@ -41,7 +41,6 @@ import {
 } from "./native.ts";
 import { parseProgram } from "./parser.ts";
 import { type CompiledReduction, describeReduction, type ReductionName } from "./reduce.ts";
-import { SUPPORTED_DTYPES } from "./types.ts";
 
 /** A JS scalar operand: weakly typed, as Python scalars are under NumPy 2 (NEP 50). */
 export type Scalar = number | bigint | boolean;
@@ -296,8 +295,8 @@ export interface Kernel<
   callInto(out: NumericArray, ...args: Arguments<S>): NumericArray;
 }
 
-/** The dtypes the VM has opcodes for so far. */
-const SUPPORTED: readonly DType[] = SUPPORTED_DTYPES;
+/** The dtypes arrays may have: every one (float16 where the runtime has Float16Array). */
+const SUPPORTED: readonly DType[] = DTYPES;
 const IS_SUPPORTED = new Set<DType | undefined>(SUPPORTED);
 const IS_CASTING = new Set<unknown>(CASTINGS);
 

@@ -57,7 +57,7 @@
  * @module
  */
 
-import { type DType, DTYPE_CHAR } from "./dtype.ts";
+import { type DType, DTYPE_CHAR, dtypeKind, DTYPES } from "./dtype.ts";
 
 /** Bytecode magic number, "NFB1" read as a little-endian u32. */
 export const MAGIC = 0x3142464e;
@@ -186,16 +186,7 @@ const FLOATS: DType[] = ["float32", "float64"];
 /** The integer dtypes of the first table (version 1). */
 const FIRST_INTS: DType[] = ["int32", "int64"];
 /** Every integer dtype. */
-const ALL_INTS: DType[] = [
-  "int8",
-  "uint8",
-  "int16",
-  "uint16",
-  "int32",
-  "uint32",
-  "int64",
-  "uint64",
-];
+const ALL_INTS: DType[] = DTYPES.filter((d) => dtypeKind(d) === "i" || dtypeKind(d) === "u");
 
 /**
  * The table: first every signature over the dtypes of version 1 (in their

@@ -37,22 +37,6 @@ import { didYouMean, ExpressionError } from "./errors.ts";
 import type { OpName } from "./opcodes.ts";
 import { isReduction, misplacedReduction } from "./reduce.ts";
 
-/** The dtypes the compiler takes (float16 computed in float32); variables of other dtypes are refused. */
-export const SUPPORTED_DTYPES: readonly DType[] = [
-  "bool",
-  "int8",
-  "uint8",
-  "int16",
-  "uint16",
-  "int32",
-  "uint32",
-  "int64",
-  "uint64",
-  "float16",
-  "float32",
-  "float64",
-];
-
 /** Functions of the language: arity and how their arguments are typed. */
 export const FUNCTIONS: Readonly<Record<string, { readonly arity: number }>> = {
   where: { arity: 3 },
@@ -342,12 +326,6 @@ class Checker {
           `cannot assign to '${name}': it is a scalar, and only arrays passed in are written`,
         );
       }
-      if (!SUPPORTED_DTYPES.includes(spec.dtype)) {
-        throw this.#error(
-          s.target,
-          `variable '${name}' has dtype ${spec.dtype}, which is not supported yet`,
-        );
-      }
       const to = spec.dtype;
       const from = checked.weak === undefined ? checked.node.dtype : weakDefault(checked.weak);
       if (!canCast(from, to, "same_kind")) {
@@ -423,12 +401,6 @@ class Checker {
         weak: spec.weak,
         build: (dtype) => ({ type: "scalar", dtype, name, ...span(where) }),
       };
-    }
-    if (!SUPPORTED_DTYPES.includes(spec.dtype)) {
-      throw this.#error(
-        where,
-        `variable '${name}' has dtype ${spec.dtype}, which is not supported yet`,
-      );
     }
     const type = spec.kind === "array" ? "input" : "scalar";
     return { node: { type, dtype: spec.dtype, name, ...span(where) } };

@@ -16,16 +16,15 @@ import {
   DTYPE_SIZE,
   dtypeKind,
   dtypeOfArray,
+  DTYPES,
   intRange,
   type NumericArray,
 } from "../src/dtype.ts";
-import { SUPPORTED_DTYPES } from "../src/types.ts";
 import { ExpressionError } from "../src/errors.ts";
 import { evaluate } from "../mod.ts";
 import { pick, randomExpression } from "./generate.ts";
 import { referenceEvaluate, rng, ulpDistance } from "./reference.ts";
 
-const DTYPES: readonly DType[] = SUPPORTED_DTYPES;
 const FLOATS = [
   NaN,
   Infinity,
