@@ -19,7 +19,7 @@ import { type DType, dtypeOfArray, DTYPES, type NumericArray } from "../src/dtyp
 import { ExpressionError } from "../src/errors.ts";
 import { evaluate, type Operand } from "../mod.ts";
 import { pythonImports, pythonPath } from "../scripts/python.ts";
-import { ulpDistance } from "./reference.ts";
+import { decodeGolden, ulpDistance } from "./reference.ts";
 
 type Input =
   | { readonly dtype: DType; readonly data: readonly (number | string)[] }
@@ -63,50 +63,15 @@ function key(c: Case): string {
   return `${c.expr} (${types.join(", ")})`;
 }
 
-/** An array of a dtype from the JSON encoding (floats as hex IEEE bits). */
-function decode(dtype: DType, data: readonly (number | string)[]): NumericArray {
-  switch (dtype) {
-    case "bool":
-      return Uint8Array.from(data as number[]);
-    case "int8":
-      return Int8Array.from(data as number[]);
-    case "uint8":
-      return Uint8Array.from(data as number[]);
-    case "int16":
-      return Int16Array.from(data as number[]);
-    case "uint16":
-      return Uint16Array.from(data as number[]);
-    case "int32":
-      return Int32Array.from(data as number[]);
-    case "uint32":
-      return Uint32Array.from(data as number[]);
-    case "int64":
-      return BigInt64Array.from(data as string[], BigInt);
-    case "uint64":
-      return BigUint64Array.from(data as string[], BigInt);
-    case "float16": {
-      const bits = Uint16Array.from(data as string[], (h) => parseInt(h, 16));
-      return new (globalThis as unknown as { Float16Array: new (b: ArrayBuffer) => NumericArray })
-        .Float16Array(bits.buffer);
-    }
-    case "float32":
-      return new Float32Array(Uint32Array.from(data as string[], (h) => parseInt(h, 16)).buffer);
-    case "float64":
-      return new Float64Array(
-        BigUint64Array.from(data as string[], (h) => BigInt(`0x${h}`)).buffer,
-      );
-    default:
-      throw new Error(`goldens: no decoding for ${dtype}`);
-  }
-}
-
 function operand(input: Input): Operand {
   if ("dtype" in input) {
-    const data = decode(input.dtype, input.data);
+    const data = decodeGolden(input.dtype, input.data);
     return input.dtype === "bool" ? { data, dtype: "bool" } : data;
   }
   // A Python int is a bigint (an integral number is weak int too); a float a number.
-  return input.weak === "int" ? BigInt(input.value) : decode("float64", [input.value])[0] as number;
+  return input.weak === "int"
+    ? BigInt(input.value)
+    : decodeGolden("float64", [input.value])[0] as number;
 }
 
 /**
@@ -150,7 +115,7 @@ function check(c: Case): string | undefined {
   }
   const dtype = resultDtype(c, actual);
   if (dtype !== c.dtype) return `dtype ${dtype}, NumPy ${c.dtype}`;
-  const expected = decode(c.dtype!, c.values!);
+  const expected = decodeGolden(c.dtype!, c.values!);
   if (actual.length !== expected.length) {
     return `${actual.length} elements, NumPy ${expected.length}`;
   }

@@ -32,7 +32,7 @@ import {
   type Operand,
   validate,
 } from "../mod.ts";
-import { list, referenceEvaluate, rng, throwsExactly } from "./reference.ts";
+import { decodeGolden, list, referenceEvaluate, rng, throwsExactly } from "./reference.ts";
 
 type Encoded = readonly (number | string)[];
 
@@ -64,26 +64,6 @@ const GOLDENS = new URL("./goldens/nd.json", import.meta.url);
 const TEXT = readFileSync(GOLDENS, "utf8");
 const { cases: CASES }: { cases: readonly Case[] } = JSON.parse(TEXT);
 
-/** An array of a dtype from the JSON encoding (floats as hex IEEE bits). */
-function decode(dtype: DType, data: Encoded): NumericArray {
-  switch (dtype) {
-    case "bool":
-      return Uint8Array.from(data as number[]);
-    case "int32":
-      return Int32Array.from(data as number[]);
-    case "int64":
-      return BigInt64Array.from(data as string[], BigInt);
-    case "float32":
-      return new Float32Array(Uint32Array.from(data as string[], (h) => parseInt(h, 16)).buffer);
-    case "float64":
-      return new Float64Array(
-        BigUint64Array.from(data as string[], (h) => BigInt(`0x${h}`)).buffer,
-      );
-    default:
-      throw new Error(`goldens: no decoding for ${dtype}`);
-  }
-}
-
 /** The base data of an input: decoded, or rebuilt from its `iota` recipe. */
 function baseData(input: Input): NumericArray {
   if ("iota" in input) {
@@ -93,7 +73,7 @@ function baseData(input: Input): NumericArray {
     }
     return a;
   }
-  if ("data" in input) return decode(input.dtype, input.data);
+  if ("data" in input) return decodeGolden(input.dtype, input.data);
   throw new Error("goldens: a scalar has no data");
 }
 
@@ -101,7 +81,7 @@ function operand(input: Input): Operand {
   if ("weak" in input) {
     return input.weak === "int"
       ? BigInt(input.value)
-      : decode("float64", [input.value])[0] as number;
+      : decodeGolden("float64", [input.value])[0] as number;
   }
   const data = baseData(input);
   if (input.plain) return input.dtype === "bool" ? { data, dtype: "bool" } : data;
@@ -128,7 +108,7 @@ function assertValues(
   sample: number,
   label: string,
 ) {
-  const want = decode(dtype, values);
+  const want = decodeGolden(dtype, values);
   assert.equal(Math.ceil(actual.length / sample), want.length, `${label}: element count`);
   for (let k = 0; k < want.length; k++) {
     const x = actual[k * sample], y = want[k];

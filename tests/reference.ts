@@ -515,3 +515,26 @@ export function throwsExactly(fn: () => unknown, type: ErrorConstructor, message
     return true;
   });
 }
+
+/**
+ * An array of a dtype from the goldens' JSON encoding (`scripts/gen_*goldens.py`):
+ * floats as the hex of their IEEE bits, 64-bit integers as decimal strings,
+ * other integers and bools as numbers.
+ */
+export function decodeGolden(dtype: DType, data: readonly (number | string)[]): NumericArray {
+  const a = allocArray(dtype, data.length);
+  if (a instanceof BigInt64Array || a instanceof BigUint64Array) {
+    for (let i = 0; i < data.length; i++) a[i] = BigInt(data[i]);
+  } else if (dtype === "float64") {
+    const bits = new BigUint64Array(a.buffer, a.byteOffset, data.length);
+    for (let i = 0; i < data.length; i++) bits[i] = BigInt(`0x${data[i]}`);
+  } else if (dtypeKind(dtype) === "f") {
+    const bits = dtype === "float32"
+      ? new Uint32Array(a.buffer, a.byteOffset, data.length)
+      : new Uint16Array(a.buffer, a.byteOffset, data.length);
+    for (let i = 0; i < data.length; i++) bits[i] = parseInt(data[i] as string, 16);
+  } else {
+    for (let i = 0; i < data.length; i++) (a as Int32Array)[i] = Number(data[i]);
+  }
+  return a;
+}
