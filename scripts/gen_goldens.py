@@ -551,6 +551,11 @@ def main():
         "result_type": result_type,
     }
     header.update({f"can_cast {mode}": table for mode, table in can_cast.items()})
+    write_goldens(path, header, lines)
+
+
+def write_goldens(path, header, lines):
+    """Writes a goldens file: the header's entries, then the cases (JSON lines), one per line."""
     text = "{\n"
     for k, v in header.items():
         text += f"  {json.dumps(k)}: {json.dumps(v)},\n"

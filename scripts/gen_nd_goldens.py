@@ -30,7 +30,13 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_goldens import encode, encode_input, values, weak_where  # noqa: E402  (sets NEP 50)
+from gen_goldens import (  # noqa: E402  (sets NEP 50)
+    encode,
+    encode_input,
+    values,
+    weak_where,
+    write_goldens,
+)
 
 SEED = 20251124
 
@@ -200,15 +206,7 @@ def main():
         "promotion": "NumPy 2 (NEP 50 weak Python scalars)",
         "seed": SEED,
     }
-    text = "{\n"
-    for k, v in header.items():
-        text += f"  {json.dumps(k)}: {json.dumps(v)},\n"
-    text += '  "cases": [\n    ' + ",\n    ".join(lines) + "\n  ]\n}\n"
-    if path == "-":
-        sys.stdout.write(text)
-    else:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+    write_goldens(path, header, lines)
 
 
 if __name__ == "__main__":
