@@ -3,6 +3,7 @@ import type { Expr, Program, VarSpec } from "../src/ast.ts";
 import { ExpressionError } from "../src/errors.ts";
 import { parse, parseProgram } from "../src/parser.ts";
 import { typecheck, typecheckProgram } from "../src/types.ts";
+import { failsAt } from "./reference.ts";
 
 /** S-expression of a tree: ints as written, floats with an `f` suffix, calls as `(f: args)`. */
 function sexpr(e: Expr): string {
@@ -165,15 +166,7 @@ Deno.test("bad expressions fail with a precise message at the right offset", () 
     ["x" + "**x".repeat(100000), 3000, "expression nested too deeply (limit 1000)"],
     ["x" + "+x".repeat(100000), 1999, "expression nested too deeply (limit 1000)"],
   ];
-  for (const [source, offset, detail] of table) {
-    assert.throws(() => typecheck(parse(source), VARS, source), (e: unknown) => {
-      assert.ok(e instanceof ExpressionError, `${source.slice(0, 20)}: ${e}`);
-      assert.equal(e.detail, detail, source.slice(0, 20));
-      assert.equal(e.offset, offset, source.slice(0, 20));
-      assert.equal(e.message, `at ${offset}: ${detail}`);
-      return true;
-    });
-  }
+  failsAt(table, (source) => typecheck(parse(source), VARS, source));
 });
 
 Deno.test("nesting up to the limit parses", () => {
@@ -257,14 +250,7 @@ Deno.test("bad programs fail with a precise message at the right offset", () => 
     ["a = 1 b = 2", 6, "unexpected 'b'"],
     [";;\n", 0, "empty expression"],
   ];
-  for (const [source, offset, detail] of table) {
-    assert.throws(() => parseProgram(source), (e: unknown) => {
-      assert.ok(e instanceof ExpressionError, `${JSON.stringify(source)}: ${e}`);
-      assert.equal(e.detail, detail, JSON.stringify(source));
-      assert.equal(e.offset, offset, JSON.stringify(source));
-      return true;
-    });
-  }
+  failsAt(table, (source) => parseProgram(source));
 });
 
 Deno.test("reductions take an axis as a keyword or a second integer literal", () => {
@@ -315,14 +301,7 @@ Deno.test("keyword arguments other than a reduction's axis fail at their offset"
     ["sum(axis=1, x)", 12, "positional argument after the keyword argument axis="],
     ["sum(x, axis=)", 12, "expected an expression, got ')'"],
   ];
-  for (const [source, offset, detail] of table) {
-    assert.throws(() => parseProgram(source), (e: unknown) => {
-      assert.ok(e instanceof ExpressionError, `${JSON.stringify(source)}: ${e}`);
-      assert.equal(e.detail, detail, JSON.stringify(source));
-      assert.equal(e.offset, offset, JSON.stringify(source));
-      return true;
-    });
-  }
+  failsAt(table, (source) => parseProgram(source));
 });
 
 Deno.test("program type errors name the statement at its offset", () => {
@@ -359,12 +338,5 @@ Deno.test("program type errors name the statement at its offset", () => {
     ["a = u + 1; u = 2", 4, "unknown variable 'u'; did you mean 'a'?"],
     ["t = 1; t + tt", 11, "unknown variable 'tt'; did you mean 't'?"],
   ];
-  for (const [source, offset, detail] of table) {
-    assert.throws(() => typecheckProgram(parseProgram(source), vars, source), (e: unknown) => {
-      assert.ok(e instanceof ExpressionError, `${source}: ${e}`);
-      assert.equal(e.detail, detail, source);
-      assert.equal(e.offset, offset, source);
-      return true;
-    });
-  }
+  failsAt(table, (source) => typecheckProgram(parseProgram(source), vars, source));
 });

@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import type { TypedExpr, TypedProgram } from "../src/ast.ts";
+import { ExpressionError } from "../src/errors.ts";
 import {
   allocArray,
   type DType,
@@ -537,4 +538,24 @@ export function decodeGolden(dtype: DType, data: readonly (number | string)[]): 
     for (let i = 0; i < data.length; i++) (a as Int32Array)[i] = Number(data[i]);
   }
   return a;
+}
+
+/**
+ * Asserts that `fn(source)` throws, for each `[source, offset, detail]` of
+ * `table`, an ExpressionError `at offset: detail`.
+ */
+export function failsAt(
+  table: readonly (readonly [string, number, string])[],
+  fn: (source: string) => unknown,
+): void {
+  for (const [source, offset, detail] of table) {
+    const label = JSON.stringify(source.slice(0, 40));
+    assert.throws(() => fn(source), (e: unknown) => {
+      assert.ok(e instanceof ExpressionError, `${label}: ${e}`);
+      assert.equal(e.detail, detail, label);
+      assert.equal(e.offset, offset, label);
+      assert.equal(e.message, `at ${offset}: ${detail}`, label);
+      return true;
+    });
+  }
 }

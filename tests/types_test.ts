@@ -4,6 +4,7 @@ import type { DType } from "../src/dtype.ts";
 import { ExpressionError } from "../src/errors.ts";
 import { parse } from "../src/parser.ts";
 import { typecheck } from "../src/types.ts";
+import { failsAt } from "./reference.ts";
 
 const array = (dtype: DType): VarSpec => ({ kind: "array", dtype });
 const VARS: Record<string, VarSpec> = {
@@ -290,12 +291,5 @@ Deno.test("type errors name the problem at its offset", () => {
       "operator '^' is not supported for float16: NumPy's bitwise_xor takes only integers and bool",
     ],
   ];
-  for (const [source, offset, detail] of table) {
-    assert.throws(() => check(source, vars), (e: unknown) => {
-      assert.ok(e instanceof ExpressionError, `${source}: ${e}`);
-      assert.equal(e.detail, detail, source);
-      assert.equal(e.offset, offset, source);
-      return true;
-    });
-  }
+  failsAt(table, (source) => check(source, vars));
 });
