@@ -387,6 +387,16 @@ def build():
     return m.cases
 
 
+
+def all_pairs(specials, dtype):
+    """Arrays a, b of `dtype` holding every pair (x, y) of the special values."""
+    pairs = [(x, y) for x in specials for y in specials]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = np.array([x for x, _ in pairs], dtype=dtype)
+        b = np.array([y for _, y in pairs], dtype=dtype)
+    return a, b
+
 def build_new_dtypes(m):
     """Cases added with bytecode version 2: the integer operators, the six new integer
     dtypes, functions on every dtype NumPy accepts, nextafter."""
@@ -421,11 +431,7 @@ def build_new_dtypes(m):
     specials = [float("nan"), float("inf"), float("-inf"), -0.0, 0.0, 1.0, -1.0, 0.5, -2.5, 3.0,
                 1e308, 5e-324, 7.0, -7.0, 0.1]
     for t in ("float32", "float64"):
-        pairs = [(x, y) for x in specials for y in specials]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            a = np.array([x for x, _ in pairs], dtype=t)
-            b = np.array([y for _, y in pairs], dtype=t)
+        a, b = all_pairs(specials, t)
         m.add("a // b", {"a": a, "b": b}, lambda a, b: np.floor_divide(a, b))
         m.add("a // b", {"a": m.data(t, 33), "b": m.data(t, 33)}, lambda a, b: np.floor_divide(a, b))
         m.add("a // 0.5", {"a": m.data(t, 7)}, lambda a: np.floor_divide(a, 0.5))
@@ -481,11 +487,7 @@ def build_new_dtypes(m):
               lambda a, b: np.maximum(a, b))
     m.group = "nextafter"
     for t in ("float32", "float64"):
-        pairs = [(x, y) for x in specials for y in specials]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            a = np.array([x for x, _ in pairs], dtype=t)
-            b = np.array([y for _, y in pairs], dtype=t)
+        a, b = all_pairs(specials, t)
         m.add("nextafter(a, b)", {"a": a, "b": b}, lambda a, b: np.nextafter(a, b))
         m.add("nextafter(a, b)", {"a": m.data(t, 33), "b": m.data(t, 33)},
               lambda a, b: np.nextafter(a, b))
