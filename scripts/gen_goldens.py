@@ -530,6 +530,16 @@ def build_float16(m):
         for op in ("+", "<"):
             m.add(f"a {op} b", {"a": m.data(h, 7), "b": m.data(t, 7, "new")},
                   lambda a, b, op=op: UFUNC[op](a, b))
+    m.group = "float16 nextafter"
+    specials = [float("nan"), float("inf"), float("-inf"), -0.0, 0.0, 1.0, -1.0, 65504.0,
+                -65504.0, 6e-08, -6e-08, 6.1e-05, 0.1]
+    a, b = all_pairs(specials, h)
+    m.add("nextafter(a, b)", {"a": a, "b": b}, lambda a, b: np.nextafter(a, b))
+    m.add("nextafter(a, b)", {"a": m.data(h, 33), "b": m.data(h, 33)},
+          lambda a, b: np.nextafter(a, b))
+    for t in ("bool", "int8", "uint8"):
+        m.add("nextafter(a, b)", {"a": m.data(t, 33, "new"), "b": m.data(t, 33, "new")},
+              lambda a, b: np.nextafter(a, b))
 
 
 def tables():

@@ -62,7 +62,7 @@ import { type DType, DTYPE_CHAR, dtypeKind, DTYPES } from "./dtype.ts";
 /** Bytecode magic number, "NFB1" read as a little-endian u32. */
 export const MAGIC = 0x3142464e;
 /** Bytecode version; bump on any change to the format or the table order. */
-export const BYTECODE_VERSION = 3;
+export const BYTECODE_VERSION = 4;
 /** Words in the header. */
 export const HEADER_WORDS = 8;
 /** Words per instruction. */
@@ -197,7 +197,7 @@ function buildTable(): OpInfo[] {
   const table: OpInfo[] = [];
   const seen = new Set<string>();
   for (const ints of [FIRST_INTS, ALL_INTS]) buildPass(ints, table, seen);
-  // float16 is stored and converted only: the compiler computes its
+  // float16 is stored and converted: the compiler computes its other
   // operations in float32 and rounds each result back (as NumPy does).
   const f16 = (op: OpName, ret: DType, args: DType[]) => {
     const [doc, cost] = OPS[op];
@@ -210,6 +210,8 @@ function buildTable(): OpInfo[] {
     f16("cast", t, ["float16"]);
   }
   f16("where", "float16", ["bool", "float16", "float16"]);
+  // nextafter steps in float16's own bits: float32 cannot stand in for it.
+  f16("nextafter", "float16", ["float16", "float16"]);
   return table;
 }
 

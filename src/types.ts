@@ -556,12 +556,6 @@ class Checker {
       return opNode("mul", dtype, [arg, arg], e);
     }
     const ft = kind === "f" ? dtype : floatFor(dtype);
-    if (ft === "float16" && callee === "nextafter") {
-      throw this.#error(
-        e,
-        `nextafter of ${dtype} is float16, which nextafter does not support yet: convert to a wider float first, e.g. nextafter(x * 1.0, y)`,
-      );
-    }
     const operands = args.map((a) => at(a, ft));
     if (callee === "reciprocal") return opNode("div", ft, [floatConst(1, ft, e), ...operands], e);
     return opNode(callee as OpName, ft, operands, e);
@@ -590,13 +584,16 @@ function meetTypes(a: DType | WeakClass, b: DType | WeakClass): DType | WeakClas
 
 /**
  * An operation node; its operands are already of the dtypes of one opcode's
- * signature. An operation on float16 (other than where) is computed in
+ * signature. An operation on float16 (other than where and nextafter, which
+ * have float16 opcodes) is computed in
  * float32 and its result rounded back to float16, as NumPy does: the
  * operands are cast to float32, the result cast to float16.
  */
 function opNode(op: OpName, dtype: DType, args: TypedExpr[], where: Span): TypedExpr {
   const half = dtype === "float16" || args.some((a) => a.dtype === "float16");
-  if (!half || op === "where") return { type: "op", op, dtype, args, ...span(where) };
+  if (!half || op === "where" || op === "nextafter") {
+    return { type: "op", op, dtype, args, ...span(where) };
+  }
   const wide = args.map((a) => a.dtype === "float16" ? cast(a, "float32") : a);
   const node: TypedExpr = {
     type: "op",

@@ -4,7 +4,7 @@ import { generate } from "../src/codegen.ts";
 import { compileProgram } from "../src/compiler.ts";
 import { disassemble } from "../src/disasm.ts";
 import type { DType } from "../src/dtype.ts";
-import { MAGIC, opcodeByName } from "../src/opcodes.ts";
+import { BYTECODE_VERSION, MAGIC, opcodeByName } from "../src/opcodes.ts";
 
 const array = (dtype: DType): VarSpec => ({ kind: "array", dtype });
 const VARS: Record<string, VarSpec> = {
@@ -260,7 +260,7 @@ Deno.test("bytecode words follow the format in opcodes.ts", () => {
   const add = opcodeByName("add_fff")!;
   assert.deepEqual([...code], [
     MAGIC,
-    3,
+    BYTECODE_VERSION,
     3,
     1,
     1,

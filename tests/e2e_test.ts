@@ -227,12 +227,15 @@ const ALL_INT_CASES = (t: DType): Case[] => [
   { expr: "a / b", arrays: { a: t, b: t } },
   { expr: "a // 3 + a % 3 + (a << 1) + (a >> 1) + (a & 5) + (a | 5) + (a ^ 5)", arrays: { a: t } },
   { expr: "a * 0.5", arrays: { a: t } },
+  // nextafter of 8-bit integers is float16, which Node 20 cannot hold.
+  ...(DTYPE_SIZE[t] >= 2 || HAVE_FLOAT16
+    ? [{ expr: "nextafter(a, b)", arrays: { a: t, b: t } }]
+    : []),
   ...(DTYPE_SIZE[t] >= 2
     ? [
       { expr: "sqrt(a)", arrays: { a: t } },
       { expr: "exp(a * 0.01)", arrays: { a: t }, ulp: 4 },
       { expr: "arctan2(a, b)", arrays: { a: t, b: t }, ulp: 4 },
-      { expr: "nextafter(a, b)", arrays: { a: t, b: t } },
     ]
     : []),
 ];
@@ -371,6 +374,8 @@ test(
       { expr: "a * b", arrays: { a: "float16", b: "int16" } },
       { expr: "a - b", arrays: { a: "float16", b: "float32" } },
       { expr: "where(a < b, a, b) // 3", arrays: { a: "float16", b: "float16" } },
+      { expr: "nextafter(a, b)", arrays: { a: "float16", b: "float16" } },
+      { expr: "nextafter(a, a * 2)", arrays: { a: "float16" } },
       { expr: "sin(a) > 0.5", arrays: { a: "bool" } },
     ];
     for (const c of mixed) for (const n of SHORT_LENGTHS) check(c, n, n + 13);

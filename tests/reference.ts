@@ -95,10 +95,15 @@ export function floorDivide(a: number, b: number, round = (x: number) => x): num
 const NEXT64 = new Float64Array(1), NEXT64_BITS = new BigInt64Array(NEXT64.buffer);
 const NEXT32 = new Float32Array(1), NEXT32_BITS = new Int32Array(NEXT32.buffer);
 
-/** C's nextafter in a float dtype: the next representable value after `a` toward `b`. */
-export function nextafter(a: number, b: number, dtype: "float32" | "float64"): number {
+/**
+ * C's nextafter in a float dtype: the next representable value after `a`
+ * toward `b` (`b` when they are equal; `a` for float16, as NumPy's
+ * `npy_half_nextafter`).
+ */
+export function nextafter(a: number, b: number, dtype: "float16" | "float32" | "float64"): number {
   if (Number.isNaN(a) || Number.isNaN(b)) return NaN;
-  if (a === b) return b;
+  if (a === b) return dtype === "float16" ? a : b;
+  if (dtype === "float16") return nextafterHalf(a, b);
   if (a === 0) {
     const tiny = dtype === "float32" ? 2 ** -149 : 5e-324;
     return b > 0 ? tiny : -tiny;
@@ -112,6 +117,20 @@ export function nextafter(a: number, b: number, dtype: "float32" | "float64"): n
   NEXT64[0] = a;
   NEXT64_BITS[0] += away ? 1n : -1n;
   return NEXT64[0];
+}
+
+/** nextafter in float16 (`a !== b`, neither NaN), by the spacing of float16 values around `a`. */
+function nextafterHalf(a: number, b: number): number {
+  if (a === 0) return b > 0 ? 2 ** -24 : -(2 ** -24);
+  const m = Math.abs(a), sign = a > 0 ? 1 : -1;
+  if (m === Infinity) return sign * 65504;
+  const e = Math.max(-14, Math.floor(Math.log2(m)));
+  if ((b > a) === (a > 0)) {
+    const next = m + 2 ** (e - 10);
+    return sign * (next > 65504 ? Infinity : next);
+  }
+  // Just below a power of two (above the subnormals) the spacing halves.
+  return sign * (m - (m === 2 ** e && e > -14 ? 2 ** (e - 11) : 2 ** (e - 10)));
 }
 
 /** Integer operations on exact values; the caller wraps the result to the dtype of `bits`. */
@@ -360,7 +379,7 @@ function opColumn(op: string, dtype: DType, args: Column[], argType: DType): Col
     }
     if (op === "floordiv") return (i) => round(floorDivide(a(i) as number, b(i) as number, round));
     if (op === "nextafter") {
-      const t = dtype as "float32" | "float64";
+      const t = dtype as "float16" | "float32" | "float64";
       return (i) => nextafter(a(i) as number, b(i) as number, t);
     }
     return (i) => round(floatBinary(op, a(i) as number, b(i) as number));

@@ -182,6 +182,35 @@ impl F16 {
         };
         F16(sign | bits)
     }
+
+    /// NumPy's `npy_half_nextafter`: the neighbour of `self` toward `b`,
+    /// stepping the bits; NaN if either is NaN, `self` if they are equal
+    /// (so -0.0 toward 0.0 stays -0.0, unlike C's `nextafter`).
+    #[inline(always)]
+    pub(crate) fn next_after(self, b: F16) -> F16 {
+        let (x, y) = (self.0, b.0);
+        let nan = |h: u16| h & 0x7c00 == 0x7c00 && h & 0x03ff != 0;
+        if nan(x) || nan(y) {
+            F16(0x7e00)
+        } else if x == y || (x | y) & 0x7fff == 0 {
+            self
+        } else if x & 0x7fff == 0 {
+            // The smallest subnormal, with y's sign.
+            F16((y & 0x8000) + 1)
+        } else if x & 0x8000 == 0 {
+            // x > 0: as i16 the bits order as the values (a negative y is below).
+            F16(if (x as i16) > (y as i16) {
+                x - 1
+            } else {
+                x + 1
+            })
+        } else if y & 0x8000 == 0 || (x & 0x7fff) > (y & 0x7fff) {
+            // x < 0 and y > x.
+            F16(x - 1)
+        } else {
+            F16(x + 1)
+        }
+    }
 }
 
 impl Elem for F16 {
@@ -925,7 +954,7 @@ pub(crate) trait Fn3<A, B, C, R> {
 
 /// The operations, one zero-sized type each, generic over their element types.
 pub(crate) mod ops {
-    use super::{Arith, Bool, Elem, Float, Fn1, Fn2, Fn3, Int, Ordered};
+    use super::{Arith, Bool, Elem, Float, Fn1, Fn2, Fn3, Int, Ordered, F16};
 
     macro_rules! unary {
         ($($name:ident: $bound:ident, |$a:ident| $e:expr;)*) => {$(
@@ -1070,6 +1099,13 @@ pub(crate) mod ops {
         BitOr: Int, |a, b| a.bit_or(b);
         BitXor: Int, |a, b| a.bit_xor(b);
         Nextafter: Float, |a, b| a.next_after(b);
+    }
+
+    impl Fn2<F16, F16, F16> for Nextafter {
+        #[inline(always)]
+        fn call(a: F16, b: F16) -> F16 {
+            a.next_after(b)
+        }
     }
 
     compare! {
@@ -1428,7 +1464,10 @@ macro_rules! kernel_table {
             Op::Bitor => int_types!(ret, |T| map2::<T, T, T, ops::BitOr> as Kernel),
             Op::Bitxor => int_types!(ret, |T| map2::<T, T, T, ops::BitXor> as Kernel),
             Op::Invert => int_types!(ret, |T| map1::<T, T, ops::Invert> as Kernel),
-            Op::Nextafter => float_types!(ret, |T| map2::<T, T, T, ops::Nextafter> as Kernel),
+            Op::Nextafter => match ret {
+                DType::Float16 => Some(map2::<F16, F16, F16, ops::Nextafter> as Kernel),
+                _ => float_types!(ret, |T| map2::<T, T, T, ops::Nextafter> as Kernel),
+            },
             Op::Reciprocal => int_types!(ret, |T| map1::<T, T, ops::Recip> as Kernel),
         }
     }};

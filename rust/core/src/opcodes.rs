@@ -5,7 +5,7 @@
 /// Bytecode magic number, "NFB1" read as a little-endian u32.
 pub const MAGIC: u32 = 0x3142464E;
 /// Bytecode version.
-pub const BYTECODE_VERSION: u32 = 3;
+pub const BYTECODE_VERSION: u32 = 4;
 /// Words in the header.
 pub const HEADER_WORDS: usize = 8;
 /// Words per instruction.
@@ -202,7 +202,7 @@ pub struct OpInfo {
 }
 
 /// Every opcode; an opcode's number is its index.
-pub static OPCODES: [OpInfo; 511] = [
+pub static OPCODES: [OpInfo; 512] = [
     // 0: R[dst] := R[a]
     OpInfo { name: "copy_bb", op: Op::Copy, ret: DType::Bool, args: &[DType::Bool], cost: 1 },
     // 1: R[dst] := R[a]
@@ -1225,4 +1225,6 @@ pub static OPCODES: [OpInfo; 511] = [
     OpInfo { name: "cast_de", op: Op::Cast, ret: DType::Float64, args: &[DType::Float16], cost: 1 },
     // 510: R[dst] := R[a] ? R[b] : R[c]
     OpInfo { name: "where_ebee", op: Op::Where, ret: DType::Float16, args: &[DType::Bool, DType::Float16, DType::Float16], cost: 1 },
+    // 511: R[dst] := the next representable value after R[a] toward R[b]
+    OpInfo { name: "nextafter_eee", op: Op::Nextafter, ret: DType::Float16, args: &[DType::Float16, DType::Float16], cost: 2 },
 ];

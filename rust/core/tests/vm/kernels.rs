@@ -11,6 +11,7 @@
 use crate::common::{run_bufs, Buf, Builder, Rng};
 use numfuse_core::opcodes::{DType, Op, OpInfo, OPCODES};
 use numfuse_core::{ErrorCode, Isa, Program, BLOCK};
+use std::sync::OnceLock;
 
 /// A value of one of the VM's dtypes: integers of every width as `i128`,
 /// always within their dtype's range.
@@ -442,6 +443,40 @@ fn numpy_reference(op: Op, args: &[V]) -> Option<V> {
     }
 }
 
+/// NumPy's float16 nextafter, by value: NaN (0x7e00) if either is NaN, `a`
+/// if they are equal, else the float16 next to `a` toward `b` in the sorted
+/// list of every float16 value (a zero reached keeps `a`'s sign).
+fn half_next_after(a: u16, b: u16) -> u16 {
+    static SORTED: OnceLock<Vec<(f64, u16)>> = OnceLock::new();
+    let sorted = SORTED.get_or_init(|| {
+        let mut all: Vec<(f64, u16)> = (0..=u16::MAX)
+            .map(|h| (f16_value(h), h))
+            .filter(|(v, h)| !v.is_nan() && *h != 0x8000)
+            .collect();
+        all.sort_by(|p, q| p.0.total_cmp(&q.0));
+        all
+    });
+    let (x, y) = (f16_value(a), f16_value(b));
+    if x.is_nan() || y.is_nan() {
+        return 0x7e00;
+    }
+    if x == y {
+        return a;
+    }
+    let above = sorted.partition_point(|(v, _)| *v <= x);
+    let below = sorted.partition_point(|(v, _)| *v < x);
+    let (v, h) = if y > x {
+        sorted[above]
+    } else {
+        sorted[below - 1]
+    };
+    if v == 0.0 {
+        a & 0x8000
+    } else {
+        h
+    }
+}
+
 /// The reference: what `info` computes on one element. Err = domain error.
 fn reference(info: &OpInfo, args: &[V]) -> Result<V, ()> {
     let truth = |v: &V| match v {
@@ -455,6 +490,9 @@ fn reference(info: &OpInfo, args: &[V]) -> Result<V, ()> {
     };
     if let Some(r) = numpy_reference(info.op, args) {
         return Ok(r);
+    }
+    if let (Op::Nextafter, [V::H(a), V::H(b)]) = (info.op, args) {
+        return Ok(V::H(half_next_after(*a, *b)));
     }
     let b = args.get(1).map_or(0.0, float);
     if let Some(r) = libm_ref(info.op, float(&args[0]), b) {

@@ -63,13 +63,14 @@ fn base_program_is_valid() {
 #[test]
 fn malformed_words_are_refused() {
     type Mutation = fn(&mut Vec<u32>);
-    let cases: Vec<(&str, Mutation, &str)> = vec![
+    let cases: Vec<(&str, Mutation, &str)> =
+        vec![
         (
             "bad magic",
             |w| w[0] = 0x1234,
             "header: magic is 0x00001234",
         ),
-        ("bad version", |w| w[1] = 4, "header: bytecode version is 4"),
+        ("bad version", |w| w[1] = 0xffff, "header: bytecode version is 65535"),
         (
             "truncated",
             |w| {
