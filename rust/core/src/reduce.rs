@@ -25,15 +25,16 @@
 //! |---|---|---|
 //! | `sum`, `prod` | bool, signed ints | int64 (wrapping) |
 //! | | unsigned ints | uint64 (wrapping) |
-//! | | floats | the same float (float16 summed in float32) |
+//! | | floats | the same float (float16: in float32, rounded to float16 after each chunk) |
 //! | `mean` | bool, ints | float64 |
-//! | | floats | the same float (sum / n); empty: NaN |
+//! | | floats | the same float (sum / n; float16: summed in float32); empty: NaN |
 //! | `min`, `max` | any | the same dtype; NaN propagates; empty: an error |
 //! | `any`, `all` | any | bool (empty: false, true) |
 //! | `count_nonzero` | any | int64 (NaN counts, -0.0 does not) |
 
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
+use crate::kernels::F16;
 use crate::nd::reach;
 use crate::{DType, Error, ErrorCode};
 
@@ -417,21 +418,27 @@ pub unsafe fn reduce(args: &ReduceArgs) -> Result<(), Error> {
         DType::Uint64 => typed!(u64),
         DType::Float32 => typed!(f32),
         DType::Float64 => typed!(f64),
-        DType::Float16 => {
-            return Err(bad_args(
-                "reductions of float16 are not supported yet".to_string(),
-            ))
-        }
+        DType::Float16 => typed!(F16),
     }
     Ok(())
 }
 
 /// An accumulator: wrapping integer or IEEE float arithmetic.
 trait Num: Copy + Send + Sync + 'static {
+    /// The result element it gives.
+    type Out: Copy;
     const ZERO: Self;
     const ONE: Self;
     fn add(self, other: Self) -> Self;
     fn mul(self, other: Self) -> Self;
+    /// The accumulator after a chunk of [`SUM_CHUNK`] elements (NumPy stores
+    /// it in the result dtype there).
+    #[inline(always)]
+    fn settle(self) -> Self {
+        self
+    }
+    /// The result element.
+    fn out(self) -> Self::Out;
 }
 
 /// A float accumulator, which a mean divides.
@@ -442,6 +449,7 @@ trait Float: Num {
 macro_rules! int_num {
     ($($t:ty),*) => {$(
         impl Num for $t {
+            type Out = $t;
             const ZERO: Self = 0;
             const ONE: Self = 1;
             #[inline(always)]
@@ -452,6 +460,10 @@ macro_rules! int_num {
             fn mul(self, other: Self) -> Self {
                 self.wrapping_mul(other)
             }
+            #[inline(always)]
+            fn out(self) -> $t {
+                self
+            }
         }
     )*};
 }
@@ -460,6 +472,7 @@ int_num!(i64, u64);
 macro_rules! float_num {
     ($($t:ty),*) => {$(
         impl Num for $t {
+            type Out = $t;
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
             #[inline(always)]
@@ -470,6 +483,10 @@ macro_rules! float_num {
             fn mul(self, other: Self) -> Self {
                 self * other
             }
+            #[inline(always)]
+            fn out(self) -> $t {
+                self
+            }
         }
         impl Float for $t {
             fn div_count(self, n: usize) -> Self {
@@ -479,6 +496,45 @@ macro_rules! float_num {
     )*};
 }
 float_num!(f32, f64);
+
+/// A float16 result accumulated in float32, as NumPy's float16 loops do:
+/// `ROUND`, a sum or product rounded to float16 after each chunk (where
+/// NumPy stores it in the float16 output); else a mean's float32 sum.
+#[derive(Clone, Copy)]
+struct Half<const ROUND: bool>(f32);
+
+impl<const ROUND: bool> Num for Half<ROUND> {
+    type Out = F16;
+    const ZERO: Self = Half(0.0);
+    const ONE: Self = Half(1.0);
+    #[inline(always)]
+    fn add(self, other: Self) -> Self {
+        Half(self.0 + other.0)
+    }
+    #[inline(always)]
+    fn mul(self, other: Self) -> Self {
+        Half(self.0 * other.0)
+    }
+    #[inline(always)]
+    fn settle(self) -> Self {
+        if ROUND {
+            Half(self.out().to_f64() as f32)
+        } else {
+            self
+        }
+    }
+    #[inline(always)]
+    fn out(self) -> F16 {
+        // float32 to float64 is exact: one rounding, to nearest even.
+        F16::from_f64(f64::from(self.0))
+    }
+}
+
+impl<const ROUND: bool> Float for Half<ROUND> {
+    fn div_count(self, n: usize) -> Self {
+        Half(self.0 / n as f32)
+    }
+}
 
 /// A bool element: a byte, nonzero is true.
 #[derive(Clone, Copy, Debug)]
@@ -567,6 +623,35 @@ macro_rules! float_elem {
     )*};
 }
 float_elem!(f32, f64);
+
+impl Elem for F16 {
+    type Sum = Half<true>;
+    type Mean = Half<false>;
+    #[inline(always)]
+    fn sum(self) -> Half<true> {
+        Half(self.to_f64() as f32)
+    }
+    #[inline(always)]
+    fn mean(self) -> Half<false> {
+        Half(self.to_f64() as f32)
+    }
+    #[inline(always)]
+    fn nonzero(self) -> bool {
+        self.to_f64() != 0.0
+    }
+    #[inline(always)]
+    fn is_nan(self) -> bool {
+        self.to_f64().is_nan()
+    }
+    #[inline(always)]
+    fn lt(self, other: Self) -> bool {
+        self.to_f64() < other.to_f64()
+    }
+    #[inline(always)]
+    fn canonical(self) -> Self {
+        self
+    }
+}
 
 impl Elem for Bool {
     type Sum = i64;
@@ -730,7 +815,7 @@ where
         unsafe { pairwise::<T, A, F, UNIT>(this, f) }
     };
     if threads <= 1 || line.n < PARALLEL_MIN {
-        return (0..chunks).fold(A::ZERO, |acc, c| acc.add(chunk(c)));
+        return (0..chunks).fold(A::ZERO, |acc, c| acc.add(chunk(c)).settle());
     }
     let parts = threads.min(chunks);
     let bound = |p: usize| p * chunks / parts;
@@ -741,7 +826,7 @@ where
     partials
         .iter()
         .flatten()
-        .fold(A::ZERO, |acc, &x| acc.add(x))
+        .fold(A::ZERO, |acc, &x| acc.add(x).settle())
 }
 
 /// What one reduction does per line and how it finishes.
@@ -765,23 +850,23 @@ trait Kernel<T: Elem>: Sync {
 struct SumK;
 impl<T: Elem> Kernel<T> for SumK {
     type Acc = T::Sum;
-    type Out = T::Sum;
+    type Out = <T::Sum as Num>::Out;
     unsafe fn line<const UNIT: bool>(&self, line: Line<T>, threads: usize) -> T::Sum {
         // SAFETY: as this function's contract.
         unsafe { chunked_sum::<T, T::Sum, _, UNIT>(line, &|x: T| x.sum(), threads) }
     }
     fn combine(&self, a: T::Sum, b: T::Sum) -> T::Sum {
-        a.add(b)
+        a.add(b).settle()
     }
-    fn finish(&self, acc: T::Sum, _n: usize) -> T::Sum {
-        acc
+    fn finish(&self, acc: T::Sum, _n: usize) -> Self::Out {
+        acc.out()
     }
 }
 
 struct MeanK;
 impl<T: Elem> Kernel<T> for MeanK {
     type Acc = T::Mean;
-    type Out = T::Mean;
+    type Out = <T::Mean as Num>::Out;
     unsafe fn line<const UNIT: bool>(&self, line: Line<T>, threads: usize) -> T::Mean {
         // SAFETY: as this function's contract.
         unsafe { chunked_sum::<T, T::Mean, _, UNIT>(line, &|x: T| x.mean(), threads) }
@@ -789,8 +874,8 @@ impl<T: Elem> Kernel<T> for MeanK {
     fn combine(&self, a: T::Mean, b: T::Mean) -> T::Mean {
         a.add(b)
     }
-    fn finish(&self, acc: T::Mean, n: usize) -> T::Mean {
-        acc.div_count(n)
+    fn finish(&self, acc: T::Mean, n: usize) -> Self::Out {
+        acc.div_count(n).out()
     }
 }
 
@@ -813,20 +898,26 @@ impl<T: Elem> Kernel<T> for CountK {
 struct ProdK;
 impl<T: Elem> Kernel<T> for ProdK {
     type Acc = T::Sum;
-    type Out = T::Sum;
+    type Out = <T::Sum as Num>::Out;
     unsafe fn line<const UNIT: bool>(&self, line: Line<T>, _threads: usize) -> T::Sum {
         let mut acc = T::Sum::ONE;
-        for i in 0..line.n {
-            // SAFETY: i < n.
-            acc = acc.mul(unsafe { line.at::<UNIT>(i) }.sum());
+        let mut start = 0;
+        while start < line.n {
+            let end = line.n.min(start + SUM_CHUNK);
+            for i in start..end {
+                // SAFETY: i < n.
+                acc = acc.mul(unsafe { line.at::<UNIT>(i) }.sum());
+            }
+            acc = acc.settle();
+            start = end;
         }
         acc
     }
     fn combine(&self, a: T::Sum, b: T::Sum) -> T::Sum {
-        a.mul(b)
+        a.mul(b).settle()
     }
-    fn finish(&self, acc: T::Sum, _n: usize) -> T::Sum {
-        acc
+    fn finish(&self, acc: T::Sum, _n: usize) -> Self::Out {
+        acc.out()
     }
 }
 
