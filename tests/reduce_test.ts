@@ -20,8 +20,10 @@ import {
   evaluate,
   evaluateAsync,
   ExpressionError,
+  getNumThreads,
   type Kernel,
   type Reduced,
+  setNumThreads,
   validate,
 } from "../mod.ts";
 import { allocArray, type DType, type NumericArray } from "../src/dtype.ts";
@@ -537,4 +539,118 @@ test("scripts/gen_reduce_goldens.py reproduces tests/goldens/reduce.json byte fo
     new TextDecoder().decode(out.stdout) === TEXT,
     "tests/goldens/reduce.json is stale: run /usr/bin/python3 scripts/gen_reduce_goldens.py",
   );
+});
+
+/** A float32 value that varies with `i`, with zeros of both signs and (if `nan`) a few NaNs. */
+function wave(n: number, seed: number, nan = false): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => {
+    const k = (i * 7919 + seed * 104729) % 1013;
+    if (k === 0) return -0;
+    if (k === 1) return 0;
+    if (nan && k === 2) return NaN;
+    return Math.sin(k) * 3;
+  });
+}
+
+/** The bits of a reduction's value, to compare a fused result with a reference exactly. */
+function bits(x: unknown): string {
+  if (typeof x === "number") return new Uint32Array(Float64Array.of(x).buffer).join(",");
+  return String(x);
+}
+
+/**
+ * The reference of `op(expr)`: the argument computed into an array by
+ * `evaluate`, then reduced by the binding (the materialized path, checked
+ * against NumPy above); for the exact reductions also a plain JS loop.
+ */
+function reference(op: keyof typeof REDUCTIONS, arg: NumericArray, threads: number): unknown {
+  const dtype = reductionDtype(op, "float32");
+  const out = allocArray(dtype, 1);
+  const view = { shape: [arg.length], strides: [1], offset: 0 };
+  try {
+    binding.reduce(REDUCTIONS[op], "float32", arg, view, undefined, out, threads);
+  } catch (e) {
+    return e instanceof RangeError ? `RangeError: ${e.message}` : e;
+  }
+  const x = out[0];
+  const values = Array.from(arg as Float32Array);
+  const loop: Partial<Record<keyof typeof REDUCTIONS, () => unknown>> = {
+    any: () => values.some((v) => v !== 0),
+    all: () => values.every((v) => v !== 0),
+    count_nonzero: () => BigInt(values.filter((v) => v !== 0).length),
+    max: () => values.some(Number.isNaN) ? NaN : values.reduce((m, v) => Math.max(m, v)),
+    min: () => values.some(Number.isNaN) ? NaN : values.reduce((m, v) => Math.min(m, v)),
+  };
+  const value = dtype === "bool" ? x !== 0 : x;
+  if (op in loop) {
+    const want = loop[op]!();
+    const same = Object.is(value, want) || (value === 0 && want === 0) ||
+      (Number.isNaN(value) && Number.isNaN(want));
+    assert.ok(same, `${op}: the binding gives ${String(value)}, a JS loop ${String(want)}`);
+  }
+  return value;
+}
+
+test("fused reductions of expressions equal the materialized ones bit for bit (1-D)", async () => {
+  const threadsBefore = getNumThreads();
+  try {
+    for (const threads of [1, 2]) {
+      setNumThreads(threads);
+      for (const n of [0, 1, 7, 8191, 8192, 8193, 300_000]) {
+        for (const nan of [false, true]) {
+          const x = wave(n, 1, nan), y = wave(n, 2);
+          const arg = evaluate("x * y - 0.5", { x, y });
+          for (const op of Object.keys(REDUCTIONS) as (keyof typeof REDUCTIONS)[]) {
+            const want = bits(reference(op, arg, threads));
+            for (const expr of [`${op}(x * y - 0.5)`, `t = x * y; ${op}(t - 0.5)`]) {
+              let got: string;
+              try {
+                got = bits(evaluate(expr, { x, y }));
+              } catch (e) {
+                got = e instanceof RangeError ? `RangeError: ${e.message}` : String(e);
+              }
+              assert.equal(got, want, `${expr} n=${n} nan=${nan} threads=${threads}`);
+            }
+            if (n === 300_000) {
+              const got = bits(await evaluateAsync(`${op}(x * y - 0.5)`, { x, y }));
+              assert.equal(got, want, `async ${op} n=${n} nan=${nan} threads=${threads}`);
+            }
+          }
+        }
+      }
+    }
+  } finally {
+    setNumThreads(threadsBefore);
+  }
+});
+
+test("fused reductions of broadcast N-d expressions equal the materialized ones", () => {
+  const threadsBefore = getNumThreads();
+  try {
+    for (const threads of [1, 2]) {
+      setNumThreads(threads);
+      for (const rows of [1, 3, 700]) {
+        const a = { data: wave(rows * 450, 3, rows === 3), shape: [rows, 450] };
+        const b = { data: wave(450, 4), shape: [450] };
+        // The same argument through a transposed view of `a`, gathered block by block.
+        const at = { data: a.data, shape: [450, rows], strides: [1, 450], offset: 0 };
+        const arg = (evaluate("a * b + 1", { a, b }) as unknown as { data: NumericArray }).data;
+        const argT = (evaluate("a * 2", { a: at }) as unknown as { data: NumericArray }).data;
+        for (const op of Object.keys(REDUCTIONS) as (keyof typeof REDUCTIONS)[]) {
+          assert.equal(
+            bits(evaluate(`${op}(a * b + 1)`, { a, b })),
+            bits(reference(op, arg, threads)),
+            `${op} rows=${rows} threads=${threads}`,
+          );
+          assert.equal(
+            bits(evaluate(`${op}(a * 2)`, { a: at })),
+            bits(reference(op, argT, threads)),
+            `${op} transposed rows=${rows} threads=${threads}`,
+          );
+        }
+      }
+    }
+  } finally {
+    setNumThreads(threadsBefore);
+  }
 });
