@@ -12,7 +12,8 @@
 //!   and every ISA
 //! - `vm` — argument checks, the block loop and the thread plan
 //! - `reduce` — sum, prod, min, max, mean, any, all, count_nonzero over
-//!   strided N-d views, whole or along an axis
+//!   strided N-d views, whole or along an axis; or, fused with a program by
+//!   [`run_reduce`], over its output as it is computed
 //! - `nd` — N-d geometry (shape, offsets, strides) and the per-block gather
 
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -21,6 +21,12 @@
 //! order, so the result does not depend on the thread count. `prod` is
 //! sequential, as NumPy's.
 //!
+//! A whole reduction can also take its elements chunk by chunk as a program
+//! computes them ([`reduce_computed`], for `crate::run_reduce`): each
+//! kernel keeps a part per thread (the chunks' sums, a product, `min`/`max`
+//! lanes, a flag) that merges in order into exactly what it gives over the
+//! materialized array.
+//!
 //! | op | input | result |
 //! |---|---|---|
 //! | `sum`, `prod` | bool, signed ints | int64 (wrapping) |
