@@ -145,9 +145,9 @@ pub unsafe fn run_nd(program: &Program, args: &RunArgs, geometry: &Geometry) -> 
 
 /// Runs `program` and reduces its one output with `op`, whole, into `out`
 /// (one element of `op.result_dtype` of the output's dtype), without
-/// materializing the output: each thread computes it chunk by chunk
-/// ([`SUM_CHUNK`] elements, row-major over the geometry's shape) into its
-/// scratch and reduces each chunk as it is made. The result is bit for bit
+/// materializing the output: each thread computes it chunk by chunk (8192
+/// elements, NumPy's buffer size, row-major over the geometry's shape) into
+/// its scratch and reduces each chunk as it is made. The result is bit for bit
 /// that of [`run`] / [`run_nd`] into an array and then [`crate::reduce`]
 /// over it, whatever the thread count.
 ///
