@@ -5,8 +5,8 @@ Run by Debian's /usr/bin/python3 (python3-numpy):
     /usr/bin/python3 scripts/gen_reduce_goldens.py [OUTPUT]   # default tests/goldens/reduce.json, - for stdout
 
 Every reduction (np.sum, np.prod, np.min, np.max, np.mean, np.any, np.all,
-np.count_nonzero) over every dtype numfuse reduces (bool, int8 ... uint64,
-float32, float64), whole and along each axis (also negative), on:
+np.count_nonzero) over every dtype (bool, int8 ... uint64,
+float16, float32, float64), whole and along each axis (also negative), on:
 
 - data with NaN, +-Inf, -0.0, subnormals and integer extremes (the seeded
   generator of scripts/gen_goldens.py, imported, not copied), at lengths
@@ -15,6 +15,10 @@ float32, float64), whole and along each axis (also negative), on:
   above, on "ramp" data that the tests rebuild exactly without storing it
   (element i is ((i * 7919) % 1009) / 1009 - 0.37 in float64, then cast),
   and past 8192, where NumPy sums chunk by chunk (its buffer size);
+- float16, which NumPy sums and multiplies in float32 and rounds to float16
+  after each chunk (a mean's sum stays float32): special values, a 2-D
+  array, ramps, and products of "near_one" data (element i is
+  1 + (((i * 7919) % 1009) / 1009 - 0.5) / 64 in float64, then cast);
 - 2-D and 3-D arrays, and strided views of a flat base array (transposed,
   negative strides, an offset, a zero stride), described by shape, strides
   and offset in elements, as the native `reduce` takes them;
@@ -69,6 +73,12 @@ def ramp(n, dtype):
     """Data the tests rebuild exactly: ((i * 7919) % 1009) / 1009 - 0.37, then cast."""
     i = np.arange(n, dtype=np.int64)
     return (((i * 7919) % 1009) / 1009.0 - 0.37).astype(dtype)
+
+
+def near_one(n, dtype):
+    """Data the tests rebuild exactly: 1 + (((i * 7919) % 1009) / 1009 - 0.5) / 64, then cast."""
+    i = np.arange(n, dtype=np.int64)
+    return (1 + (((i * 7919) % 1009) / 1009.0 - 0.5) / 64).astype(dtype)
 
 
 def small_ints(r, dtype, n):
@@ -176,6 +186,18 @@ def build():
     for axis in (2, -3):
         c.add("sum", np.zeros(6, dtype="float64"), axis, view=((2, 3), (3, 1), 0))
     c.add("count_nonzero", np.zeros(3, dtype="int32"), 1)
+    c.group = "float16"
+    for op in OPS:
+        for n in (0, 1, 7, 33):
+            c.add(op, gen_goldens.values(c.r, "float16", n))
+        base = gen_goldens.values(c.r, "float16", 12)
+        for axis in (None, 0, 1):
+            c.add(op, base, axis, view=((3, 4), (4, 1), 0))
+    for n in PAIRWISE_LENGTHS:
+        for op in ("sum", "mean"):
+            c.add(op, ramp(n, "float16"), gen="ramp")
+    for n in (100, 8192, 8193, 16385, 65536 + 123):
+        c.add("prod", near_one(n, "float16"), gen="near_one")
     return c.cases
 
 

@@ -1672,16 +1672,20 @@ function normalizeAxis(axis: number | undefined, ndim: number): number | undefin
  * Prepares a run of a program that ends with a reduction: the element-wise
  * program's arguments (when it has one) in `v.args` and `v.meta`, and the
  * checks of the axis, the target and empty min/max. Returns what to call
- * once the element-wise program has run.
+ * once the element-wise program has run (or, fused, instead of it).
  *
  * The array reduced is the variable itself (its N-d view, strided or not)
- * when the program is only a reduction of an array variable, else the
+ * when the program is only a reduction of an array variable. Else, a whole
+ * reduction (or along the axis of a 1-D call) of a program with no other
+ * output is fused: the VM computes the argument chunk by chunk and reduces
+ * it as it goes, never storing it. Otherwise the argument is the
  * element-wise result: a new contiguous array of the broadcast shape, which
  * an N-d call computes with `geometry`.
  */
 function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
   const r = v.reduction!;
   const names = v.names;
+  const fused = r.input === undefined && v.nOut === 1 && (r.axis === undefined || !ndCall);
   let input: NumericArray;
   let view: StridedView;
   let geometry: Float64Array | undefined;
@@ -1692,12 +1696,12 @@ function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
     const given = scratchGeometry[index];
     view = given !== undefined && given.call === callCount ? given : flatView(input.length);
   } else if (ndCall) {
-    const nd = prepareNd(v, names, undefined, allocate);
+    const nd = prepareNd(v, names, undefined, allocate && !fused);
     input = nd.result!.data;
     view = contiguousView(nd.result!.shape, v.meta[0]);
     geometry = nd.geometry;
   } else {
-    input = prepare(v, names, undefined, allocate)!;
+    input = prepare(v, names, undefined, allocate && !fused)!;
     view = flatView(v.meta[0]);
   }
   let target: NumericArray | undefined;
@@ -1736,8 +1740,49 @@ function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
     if (!direct) castInto(out, r.resultDtype, target);
     return undefined;
   };
+  if (fused) {
+    // The run's meta without the output's length: n, the inputs' lengths, the scalars.
+    const meta = new Float64Array(v.meta.length - 1);
+    meta[0] = v.meta[0];
+    meta.set(v.meta.subarray(2), 1);
+    const out = () => direct ? target! : allocArray(r.resultDtype, 1);
+    return {
+      geometry,
+      fused,
+      finish(args) {
+        const o = out();
+        native().runReduce(
+          v.handle,
+          getNumThreads(),
+          r.code,
+          meta,
+          geometry,
+          args.slice(1),
+          o,
+          r.dtype,
+        );
+        return end(o);
+      },
+      async finishAsync(args) {
+        const o = out();
+        const inputs = args.slice(1);
+        await native().runReduceAsync(
+          v.handle,
+          getNumThreads(),
+          r.code,
+          meta,
+          geometry,
+          inputs,
+          o,
+          r.dtype,
+        );
+        return end(o);
+      },
+    };
+  }
   return {
     geometry,
+    fused,
     finish() {
       const { data, out } = start();
       native().reduce(r.code, r.dtype, data, view, axis, out, getNumThreads());
@@ -1755,10 +1800,16 @@ function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
 interface ReductionJob {
   /** The element-wise program's N-d geometry, when the call is N-d. */
   readonly geometry: Float64Array | undefined;
-  /** Reduces on this thread; returns the value (undefined when it is assigned to an array). */
-  finish(): Reduced | undefined;
+  /** Whether the reduction runs the element-wise program itself (fused): then nothing runs before it. */
+  readonly fused: boolean;
+  /**
+   * Reduces on this thread, given the element-wise program's arrays
+   * (outputs first); returns the value (undefined when it is assigned to an
+   * array).
+   */
+  finish(args: readonly NumericArray[]): Reduced | undefined;
   /** As `finish`, off the JS thread. */
-  finishAsync(): Promise<Reduced | undefined>;
+  finishAsync(args: readonly NumericArray[]): Promise<Reduced | undefined>;
 }
 
 /**
@@ -1782,10 +1833,11 @@ function reducedValue(out: NumericArray, shape: readonly number[], dtype: DType)
 function runReduction(v: Variant): Reduced | undefined {
   try {
     const job = prepareReduction(v, true);
+    if (job.fused) return job.finish(v.args);
     if (job.geometry !== undefined) {
       native().runNd(v.handle, getNumThreads(), v.meta, job.geometry, v.args);
     } else if (v.handle !== 0) runChecked(v);
-    return job.finish();
+    return job.finish(v.args);
   } finally {
     release(v);
   }
@@ -1796,13 +1848,14 @@ async function runReductionAsync(v: Variant): Promise<Reduced | undefined> {
   let args: NumericArray[];
   try {
     job = prepareReduction(v, true);
-    if (job.geometry === undefined && v.handle !== 0) resolveOverlaps(v, v.names);
+    if (!job.fused && job.geometry === undefined && v.handle !== 0) resolveOverlaps(v, v.names);
     args = v.args.slice();
   } finally {
     release(v);
   }
+  if (job.fused) return await job.finishAsync(args);
   if (job.geometry !== undefined) {
     await native().runNdAsync(v.handle, getNumThreads(), v.meta, job.geometry, args);
   } else if (v.handle !== 0) await native().runAsync(v.handle, getNumThreads(), v.meta, args);
-  return await job.finishAsync();
+  return await job.finishAsync(args);
 }

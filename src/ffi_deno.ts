@@ -81,6 +81,25 @@ const ND_PARAMS: Deno.NativeType[] = [
   "buffer",
   "u32",
 ];
+/**
+ * handle, threads, op, meta, its length, geometry (NULL: 1-D), its length,
+ * pointer table, count, out, its bytes, error buffer, its capacity.
+ */
+const RUN_REDUCE_PARAMS: Deno.NativeType[] = [
+  "u32",
+  "u32",
+  "u32",
+  "buffer",
+  "u32",
+  "buffer",
+  "u32",
+  "buffer",
+  "u32",
+  "buffer",
+  "f64",
+  "buffer",
+  "u32",
+];
 type AsyncFn = (...args: unknown[]) => Promise<number>;
 
 function symbols(): Record<string, Deno.ForeignFunction> {
@@ -110,6 +129,13 @@ function symbols(): Record<string, Deno.ForeignFunction> {
   defs.nf_reduce_async = {
     name: "nf_reduce",
     parameters: REDUCE_PARAMS,
+    result: "i32",
+    nonblocking: true,
+  };
+  defs.nf_run_reduce = { parameters: RUN_REDUCE_PARAMS, result: "i32" };
+  defs.nf_run_reduce_async = {
+    name: "nf_run_reduce",
+    parameters: RUN_REDUCE_PARAMS,
     result: "i32",
     nonblocking: true,
   };
@@ -307,6 +333,46 @@ export function openDenoBinding(): NativeBinding {
         out,
         out.byteLength,
         threads,
+        errors,
+        errors.length,
+      );
+      if (status !== 0) throw nativeError(-status, decodeMessage(errors));
+    },
+    runReduce(handle, threads, op, meta, geometry, inputs, out) {
+      const status = sym.nf_run_reduce(
+        handle,
+        threads,
+        op,
+        meta,
+        meta.length,
+        geometry ?? null,
+        geometry?.length ?? 0,
+        pointerTable(inputs),
+        inputs.length,
+        out,
+        out.byteLength,
+        errorBuf,
+        errorBuf.length,
+      );
+      if (status !== 0) throw nativeError(-status, decodeMessage(errorBuf));
+    },
+    async runReduceAsync(handle, threads, op, meta, geometry, inputs, out) {
+      // The closure keeps the arrays (and so their buffers) alive until it settles.
+      const ownMeta = meta.slice();
+      const ownGeometry = geometry?.slice();
+      const errors = new Uint8Array(1024);
+      const status = await asyncSym.nf_run_reduce_async(
+        handle,
+        threads,
+        op,
+        ownMeta,
+        ownMeta.length,
+        ownGeometry ?? null,
+        ownGeometry?.length ?? 0,
+        pointerTable(inputs),
+        inputs.length,
+        out,
+        out.byteLength,
         errors,
         errors.length,
       );

@@ -50,6 +50,25 @@ export type RunNdParams = [
 ];
 
 /**
+ * The arguments of `runReduce` and `runReduceAsync`: a program whose one
+ * output is reduced whole by reduction `op` as it is computed, never stored.
+ * `meta` is a run's for the inputs alone (`n`, their lengths, the scalars);
+ * `geometry` an N-d run's block (the output's entry included, not read) or
+ * undefined for a 1-D run; `out` one element of the result dtype; `dtype`
+ * the program output's (the reduction's argument's).
+ */
+export type RunReduceParams = [
+  handle: number,
+  threads: number,
+  op: number,
+  meta: Float64Array,
+  geometry: Float64Array | undefined,
+  inputs: readonly NumericArray[],
+  out: NumericArray,
+  dtype: DType,
+];
+
+/**
  * The arguments of `reduce` and `reduceAsync`: `op` a code of `REDUCTIONS`
  * in `reduce.ts`, `data` of `dtype`, `axis` (may be negative) undefined for
  * a whole reduction, and `out` a TypedArray of the reduction's result dtype.
@@ -94,6 +113,13 @@ export interface NativeBinding {
   reduce(...args: ReduceParams): void;
   /** As `reduce`, off the JS thread; the arrays must not change until it settles. */
   reduceAsync(...args: ReduceParams): Promise<void>;
+  /**
+   * Runs a program and reduces its output whole without storing it (bit
+   * for bit `run` then `reduce`); errors as theirs.
+   */
+  runReduce(...args: RunReduceParams): void;
+  /** As `runReduce`, off the JS thread; the arrays must not change until it settles. */
+  runReduceAsync(...args: RunReduceParams): Promise<void>;
 }
 
 /** A strided N-d view of a buffer, in elements. */

@@ -16,7 +16,7 @@
  */
 
 import { createRequire } from "node:module";
-import { dtypeCode, type NumericArray } from "./dtype.ts";
+import { allocArray, dtypeCode, type NumericArray } from "./dtype.ts";
 import {
   NATIVE_ERROR,
   type NativeBinding,
@@ -24,6 +24,7 @@ import {
   reduceGeometry,
   type RunNdParams,
   type RunParams,
+  type RunReduceParams,
 } from "./native.ts";
 
 /**
@@ -63,6 +64,22 @@ interface Addon {
   adviseFresh(array: NumericArray): void;
   reduce(...args: AddonReduceParams): void;
   reduceAsync(...args: AddonReduceParams): Promise<void>;
+}
+
+/**
+ * A fused reduction as the addon runs it for now: the program into a new
+ * array (`run`'s arrays and meta), then that array's geometry for `reduce`
+ * (the same result, materialized).
+ */
+function unfused(...[, , , meta, , inputs, , dtype]: RunReduceParams) {
+  const n = meta[0];
+  const temp = allocArray(dtype, n);
+  const runMeta = new Float64Array(meta.length + 1);
+  runMeta[0] = n;
+  runMeta[1] = n;
+  runMeta.set(meta.subarray(1), 2);
+  const geom = reduceGeometry({ shape: [n], strides: [1], offset: 0 }, undefined);
+  return { temp, runMeta, arrays: [temp, ...inputs], geom };
 }
 
 /** The bits of Node's `process` this module reads (typed here, so no Node typings are needed). */
@@ -253,6 +270,28 @@ export function openNodeBinding(): NativeBinding {
       try {
         const geom = reduceGeometry(view, axis);
         await addon.reduceAsync(op, dtypeCode(dtype), data, geom, out, threads);
+      } catch (e) {
+        throw translate(e);
+      }
+    },
+    runReduce(...args) {
+      const [handle, threads, op, , geometry, , out, dtype] = args;
+      try {
+        const { temp, runMeta, arrays, geom } = unfused(...args);
+        if (geometry === undefined) addon.run(handle, threads, runMeta, ...arrays);
+        else addon.runNd(handle, threads, runMeta, geometry, ...arrays);
+        addon.reduce(op, dtypeCode(dtype), temp, geom, out, threads);
+      } catch (e) {
+        throw translate(e);
+      }
+    },
+    async runReduceAsync(...args) {
+      const [handle, threads, op, , geometry, , out, dtype] = args;
+      try {
+        const { temp, runMeta, arrays, geom } = unfused(...args);
+        if (geometry === undefined) await addon.runAsync(handle, threads, runMeta, arrays);
+        else await addon.runNdAsync(handle, threads, runMeta, geometry, arrays);
+        await addon.reduceAsync(op, dtypeCode(dtype), temp, geom, out, threads);
       } catch (e) {
         throw translate(e);
       }

@@ -206,25 +206,11 @@ export interface CompiledReduction {
   readonly target: { readonly name: string; readonly dtype: DType } | undefined;
 }
 
-const REDUCIBLE: ReadonlySet<DType> = new Set([
-  "bool",
-  "int8",
-  "uint8",
-  "int16",
-  "uint16",
-  "int32",
-  "uint32",
-  "int64",
-  "uint64",
-  "float32",
-  "float64",
-]);
-
 /**
  * Types a reduction found by {@linkcode splitReduction}, given the typed
  * element-wise program (whose result is the reduction's argument).
  *
- * @throws {ExpressionError} on a dtype that cannot be reduced, or a target that is not an array passed in, or whose dtype the result cannot be cast to (`same_kind`)
+ * @throws {ExpressionError} on a target that is not an array passed in, or whose dtype the result cannot be cast to (`same_kind`)
  */
 export function typeReduction(
   site: ReductionSite,
@@ -235,9 +221,6 @@ export function typeReduction(
   const statements = typed.statements;
   const dtype = statements[statements.length - 1].value.dtype;
   const at = (span: Span, detail: string) => new ExpressionError(source, span, detail);
-  if (!REDUCIBLE.has(dtype)) {
-    throw at(site.call.calleeSpan, `${site.name}() of ${dtype} is not supported yet`);
-  }
   const resultDtype = reductionDtype(site.name, dtype);
   let target: CompiledReduction["target"];
   if (site.target !== undefined) {

@@ -129,7 +129,7 @@ pub(crate) struct F16(u16);
 impl F16 {
     /// The exact value, as `f64`.
     #[inline(always)]
-    fn to_f64(self) -> f64 {
+    pub(crate) fn to_f64(self) -> f64 {
         let (sign, exp, man) = (self.0 >> 15, (self.0 >> 10) & 0x1f, self.0 & 0x3ff);
         let magnitude = match exp {
             // Subnormal: man * 2^-24.
@@ -149,7 +149,7 @@ impl F16 {
     /// `x` rounded to the nearest float16, ties to even; overflow gives
     /// infinity, NaN stays NaN (quiet, sign kept).
     #[inline(always)]
-    fn from_f64(x: f64) -> F16 {
+    pub(crate) fn from_f64(x: f64) -> F16 {
         let sign = ((x.to_bits() >> 48) & 0x8000) as u16;
         let a = x.abs();
         if a.is_nan() {

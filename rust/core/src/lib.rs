@@ -12,7 +12,8 @@
 //!   and every ISA
 //! - `vm` — argument checks, the block loop and the thread plan
 //! - `reduce` — sum, prod, min, max, mean, any, all, count_nonzero over
-//!   strided N-d views, whole or along an axis
+//!   strided N-d views, whole or along an axis; or, fused with a program by
+//!   [`run_reduce`], over its output as it is computed
 //! - `nd` — N-d geometry (shape, offsets, strides) and the per-block gather
 
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -35,7 +36,7 @@ pub use nd::{Geometry, MAX_NDIM};
 pub use opcodes::DType;
 pub use program::{Program, MAX_SCRATCH_BYTES};
 pub use reduce::{reduce, ReduceArgs, ReduceOp, View, MAX_DIMS};
-pub use vm::{run, run_nd, ArrayArg, RunArgs, BLOCK, PARALLEL_WORK_MIN};
+pub use vm::{run, run_nd, run_reduce, ArrayArg, RunArgs, BLOCK, PARALLEL_WORK_MIN};
 
 /// Why a program or a run was refused. The discriminants are the C ABI's
 /// (negated) return codes.

@@ -21,19 +21,26 @@
 //! order, so the result does not depend on the thread count. `prod` is
 //! sequential, as NumPy's.
 //!
+//! A whole reduction can also take its elements chunk by chunk as a program
+//! computes them ([`reduce_computed`], for `crate::run_reduce`): each
+//! kernel keeps a part per thread (the chunks' sums, a product, `min`/`max`
+//! lanes, a flag) that merges in order into exactly what it gives over the
+//! materialized array.
+//!
 //! | op | input | result |
 //! |---|---|---|
 //! | `sum`, `prod` | bool, signed ints | int64 (wrapping) |
 //! | | unsigned ints | uint64 (wrapping) |
-//! | | floats | the same float (float16 summed in float32) |
+//! | | floats | the same float (float16: in float32, rounded to float16 after each chunk) |
 //! | `mean` | bool, ints | float64 |
-//! | | floats | the same float (sum / n); empty: NaN |
+//! | | floats | the same float (sum / n; float16: summed in float32); empty: NaN |
 //! | `min`, `max` | any | the same dtype; NaN propagates; empty: an error |
 //! | `any`, `all` | any | bool (empty: false, true) |
 //! | `count_nonzero` | any | int64 (NaN counts, -0.0 does not) |
 
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
+use crate::kernels::F16;
 use crate::nd::reach;
 use crate::{DType, Error, ErrorCode};
 
@@ -417,21 +424,161 @@ pub unsafe fn reduce(args: &ReduceArgs) -> Result<(), Error> {
         DType::Uint64 => typed!(u64),
         DType::Float32 => typed!(f32),
         DType::Float64 => typed!(f64),
-        DType::Float16 => {
-            return Err(bad_args(
-                "reductions of float16 are not supported yet".to_string(),
-            ))
-        }
+        DType::Float16 => typed!(F16),
     }
     Ok(())
 }
 
+/// Computes chunks `lo..hi` of a reduction's argument in order, calling the
+/// visitor with each (its first element and length); returns a kernel
+/// status, nonzero to stop.
+pub(crate) type Compute<'a> =
+    dyn Fn(usize, usize, &mut dyn FnMut(*const u8, usize)) -> u32 + Sync + 'a;
+
+/// Reduces the whole of `n` elements of `dtype` that `compute` makes chunk
+/// by chunk ([`SUM_CHUNK`] elements, the last one the rest) instead of
+/// reading them from an array, into `out`, one element of the result dtype.
+/// The chunks are split into `parts` ranges computed on that many threads
+/// (one for `prod`) and merged in order: the result is bit for bit that of
+/// [`reduce`] over the materialized array, whatever `parts` is. Returns the
+/// first nonzero status of `compute`, or 0.
+///
+/// # Safety
+///
+/// Every chunk `compute` visits is valid for reads of its length of
+/// elements of `dtype` during the visit; `out` is valid for writes of one
+/// element of the result dtype for the whole call.
+pub(crate) unsafe fn reduce_computed(
+    op: ReduceOp,
+    dtype: DType,
+    n: usize,
+    parts: usize,
+    out: *mut u8,
+    compute: &Compute,
+) -> Result<u32, Error> {
+    check_buffer(out as usize, 1, op.result_dtype(dtype).size(), "out")?;
+    if n == 0 && matches!(op, ReduceOp::Min | ReduceOp::Max) {
+        return Err(Error::new(
+            ErrorCode::Domain,
+            format!(
+                "zero-size array to reduction operation {} which has no identity",
+                ufunc_name(op)
+            ),
+        ));
+    }
+    let chunks = (n + SUM_CHUNK - 1) / SUM_CHUNK;
+    let parts = if op == ReduceOp::Prod {
+        1
+    } else {
+        parts.clamp(1, chunks.max(1))
+    };
+    macro_rules! typed {
+        ($t:ty) => {
+            // SAFETY: forwarded; `out` was checked to be non-null and aligned.
+            unsafe { computed_as::<$t>(op, n, chunks, parts, out, compute) }
+        };
+    }
+    Ok(match dtype {
+        DType::Bool => typed!(Bool),
+        DType::Int8 => typed!(i8),
+        DType::Uint8 => typed!(u8),
+        DType::Int16 => typed!(i16),
+        DType::Uint16 => typed!(u16),
+        DType::Int32 => typed!(i32),
+        DType::Uint32 => typed!(u32),
+        DType::Int64 => typed!(i64),
+        DType::Uint64 => typed!(u64),
+        DType::Float16 => typed!(F16),
+        DType::Float32 => typed!(f32),
+        DType::Float64 => typed!(f64),
+    })
+}
+
+/// [`reduce_computed`] over elements of type `T`.
+///
+/// # Safety
+///
+/// As [`reduce_computed`].
+unsafe fn computed_as<T: Elem>(
+    op: ReduceOp,
+    n: usize,
+    chunks: usize,
+    parts: usize,
+    out: *mut u8,
+    compute: &Compute,
+) -> u32 {
+    let args = (n, chunks, parts, compute);
+    // SAFETY (each arm): forwarded; `out` holds the kernel's output type,
+    // which is the result dtype's.
+    unsafe {
+        match op {
+            ReduceOp::Sum => computed::<T, _>(&SumK, args, out.cast()),
+            ReduceOp::Prod => computed::<T, _>(&ProdK, args, out.cast()),
+            ReduceOp::Min => computed::<T, _>(&ExtremeK::<false>, args, out.cast()),
+            ReduceOp::Max => computed::<T, _>(&ExtremeK::<true>, args, out.cast()),
+            ReduceOp::Mean => computed::<T, _>(&MeanK, args, out.cast()),
+            ReduceOp::Any => computed::<T, _>(&LogicK::<false>, args, out.cast()),
+            ReduceOp::All => computed::<T, _>(&LogicK::<true>, args, out.cast()),
+            ReduceOp::CountNonzero => computed::<T, _>(&CountK, args, out.cast()),
+        }
+    }
+}
+
+/// Feeds kernel `k` the chunks of `parts` ranges, each on its own thread,
+/// and writes the merged result.
+///
+/// # Safety
+///
+/// As [`reduce_computed`]; `out` is valid for one `K::Out`.
+unsafe fn computed<T: Elem, K: Kernel<T>>(
+    k: &K,
+    (n, chunks, parts, compute): (usize, usize, usize, &Compute),
+    out: *mut K::Out,
+) -> u32 {
+    let bound = |p: usize| p * chunks / parts;
+    let run_part = |p: usize| {
+        let mut part = k.part();
+        let status = compute(bound(p), bound(p + 1), &mut |ptr, len| {
+            let chunk = Line {
+                ptr: ptr.cast::<T>(),
+                n: len,
+                stride: 1,
+            };
+            // SAFETY: `compute` visits chunks readable for their length.
+            unsafe { k.feed(&mut part, chunk) }
+        });
+        (part, status)
+    };
+    let results: Vec<(K::Part, u32)> = if parts <= 1 {
+        vec![run_part(0)]
+    } else {
+        (0..parts).into_par_iter().map(run_part).collect()
+    };
+    if let Some(&(_, status)) = results.iter().find(|(_, status)| *status != 0) {
+        return status;
+    }
+    let value = k.merge(results.into_iter().map(|(part, _)| part).collect(), n);
+    // SAFETY: the caller guarantees `out`.
+    unsafe { out.write(value) };
+    0
+}
+
 /// An accumulator: wrapping integer or IEEE float arithmetic.
 trait Num: Copy + Send + Sync + 'static {
+    /// The result element it gives.
+    type Out: Copy;
     const ZERO: Self;
     const ONE: Self;
     fn add(self, other: Self) -> Self;
     fn mul(self, other: Self) -> Self;
+    /// The accumulator after a chunk of [`SUM_CHUNK`] elements (NumPy stores
+    /// it in the result dtype there).
+    #[inline(always)]
+    fn settle(self) -> Self {
+        self
+    }
+    /// The result element.
+    fn out(self) -> Self::Out;
 }
 
 /// A float accumulator, which a mean divides.
@@ -442,6 +589,7 @@ trait Float: Num {
 macro_rules! int_num {
     ($($t:ty),*) => {$(
         impl Num for $t {
+            type Out = $t;
             const ZERO: Self = 0;
             const ONE: Self = 1;
             #[inline(always)]
@@ -452,6 +600,10 @@ macro_rules! int_num {
             fn mul(self, other: Self) -> Self {
                 self.wrapping_mul(other)
             }
+            #[inline(always)]
+            fn out(self) -> $t {
+                self
+            }
         }
     )*};
 }
@@ -460,6 +612,7 @@ int_num!(i64, u64);
 macro_rules! float_num {
     ($($t:ty),*) => {$(
         impl Num for $t {
+            type Out = $t;
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
             #[inline(always)]
@@ -470,6 +623,10 @@ macro_rules! float_num {
             fn mul(self, other: Self) -> Self {
                 self * other
             }
+            #[inline(always)]
+            fn out(self) -> $t {
+                self
+            }
         }
         impl Float for $t {
             fn div_count(self, n: usize) -> Self {
@@ -479,6 +636,45 @@ macro_rules! float_num {
     )*};
 }
 float_num!(f32, f64);
+
+/// A float16 result accumulated in float32, as NumPy's float16 loops do:
+/// `ROUND`, a sum or product rounded to float16 after each chunk (where
+/// NumPy stores it in the float16 output); else a mean's float32 sum.
+#[derive(Clone, Copy)]
+struct Half<const ROUND: bool>(f32);
+
+impl<const ROUND: bool> Num for Half<ROUND> {
+    type Out = F16;
+    const ZERO: Self = Half(0.0);
+    const ONE: Self = Half(1.0);
+    #[inline(always)]
+    fn add(self, other: Self) -> Self {
+        Half(self.0 + other.0)
+    }
+    #[inline(always)]
+    fn mul(self, other: Self) -> Self {
+        Half(self.0 * other.0)
+    }
+    #[inline(always)]
+    fn settle(self) -> Self {
+        if ROUND {
+            Half(self.out().to_f64() as f32)
+        } else {
+            self
+        }
+    }
+    #[inline(always)]
+    fn out(self) -> F16 {
+        // float32 to float64 is exact: one rounding, to nearest even.
+        F16::from_f64(f64::from(self.0))
+    }
+}
+
+impl<const ROUND: bool> Float for Half<ROUND> {
+    fn div_count(self, n: usize) -> Self {
+        Half(self.0 / n as f32)
+    }
+}
 
 /// A bool element: a byte, nonzero is true.
 #[derive(Clone, Copy, Debug)]
@@ -567,6 +763,35 @@ macro_rules! float_elem {
     )*};
 }
 float_elem!(f32, f64);
+
+impl Elem for F16 {
+    type Sum = Half<true>;
+    type Mean = Half<false>;
+    #[inline(always)]
+    fn sum(self) -> Half<true> {
+        Half(self.to_f64() as f32)
+    }
+    #[inline(always)]
+    fn mean(self) -> Half<false> {
+        Half(self.to_f64() as f32)
+    }
+    #[inline(always)]
+    fn nonzero(self) -> bool {
+        self.to_f64() != 0.0
+    }
+    #[inline(always)]
+    fn is_nan(self) -> bool {
+        self.to_f64().is_nan()
+    }
+    #[inline(always)]
+    fn lt(self, other: Self) -> bool {
+        self.to_f64() < other.to_f64()
+    }
+    #[inline(always)]
+    fn canonical(self) -> Self {
+        self
+    }
+}
 
 impl Elem for Bool {
     type Sum = i64;
@@ -730,7 +955,7 @@ where
         unsafe { pairwise::<T, A, F, UNIT>(this, f) }
     };
     if threads <= 1 || line.n < PARALLEL_MIN {
-        return (0..chunks).fold(A::ZERO, |acc, c| acc.add(chunk(c)));
+        return (0..chunks).fold(A::ZERO, |acc, c| acc.add(chunk(c)).settle());
     }
     let parts = threads.min(chunks);
     let bound = |p: usize| p * chunks / parts;
@@ -741,7 +966,7 @@ where
     partials
         .iter()
         .flatten()
-        .fold(A::ZERO, |acc, &x| acc.add(x))
+        .fold(A::ZERO, |acc, &x| acc.add(x).settle())
 }
 
 /// What one reduction does per line and how it finishes.
@@ -760,28 +985,62 @@ trait Kernel<T: Elem>: Sync {
     fn combine(&self, a: Self::Acc, b: Self::Acc) -> Self::Acc;
     /// The output for the result of `n` elements.
     fn finish(&self, acc: Self::Acc, n: usize) -> Self::Out;
+    /// What one thread keeps of a whole reduction of computed chunks
+    /// ([`reduce_computed`]), which a materialized array would give alike.
+    type Part: Send;
+    /// A part before its first chunk.
+    fn part(&self) -> Self::Part;
+    /// Feeds a part the next chunk: [`SUM_CHUNK`] contiguous elements, or
+    /// fewer for the array's last.
+    ///
+    /// # Safety
+    ///
+    /// The chunk's elements are readable.
+    unsafe fn feed(&self, part: &mut Self::Part, chunk: Line<T>);
+    /// The output from every part, in order, of `n` elements in all.
+    fn merge(&self, parts: Vec<Self::Part>, n: usize) -> Self::Out;
+}
+
+/// The sums of every chunk of every part, added in order to zero, each
+/// sum settled as [`chunked_sum`] does: the same as one thread's sum.
+fn sum_parts<A: Num>(parts: Vec<Vec<A>>) -> A {
+    parts
+        .iter()
+        .flatten()
+        .fold(A::ZERO, |acc, &x| acc.add(x).settle())
 }
 
 struct SumK;
 impl<T: Elem> Kernel<T> for SumK {
     type Acc = T::Sum;
-    type Out = T::Sum;
+    type Out = <T::Sum as Num>::Out;
     unsafe fn line<const UNIT: bool>(&self, line: Line<T>, threads: usize) -> T::Sum {
         // SAFETY: as this function's contract.
         unsafe { chunked_sum::<T, T::Sum, _, UNIT>(line, &|x: T| x.sum(), threads) }
     }
     fn combine(&self, a: T::Sum, b: T::Sum) -> T::Sum {
-        a.add(b)
+        a.add(b).settle()
     }
-    fn finish(&self, acc: T::Sum, _n: usize) -> T::Sum {
-        acc
+    fn finish(&self, acc: T::Sum, _n: usize) -> Self::Out {
+        acc.out()
+    }
+    type Part = Vec<T::Sum>;
+    fn part(&self) -> Vec<T::Sum> {
+        Vec::new()
+    }
+    unsafe fn feed(&self, part: &mut Vec<T::Sum>, chunk: Line<T>) {
+        // SAFETY: as this function's contract.
+        part.push(unsafe { pairwise::<T, T::Sum, _, true>(chunk, &|x: T| x.sum()) });
+    }
+    fn merge(&self, parts: Vec<Vec<T::Sum>>, _n: usize) -> Self::Out {
+        sum_parts(parts).out()
     }
 }
 
 struct MeanK;
 impl<T: Elem> Kernel<T> for MeanK {
     type Acc = T::Mean;
-    type Out = T::Mean;
+    type Out = <T::Mean as Num>::Out;
     unsafe fn line<const UNIT: bool>(&self, line: Line<T>, threads: usize) -> T::Mean {
         // SAFETY: as this function's contract.
         unsafe { chunked_sum::<T, T::Mean, _, UNIT>(line, &|x: T| x.mean(), threads) }
@@ -789,8 +1048,19 @@ impl<T: Elem> Kernel<T> for MeanK {
     fn combine(&self, a: T::Mean, b: T::Mean) -> T::Mean {
         a.add(b)
     }
-    fn finish(&self, acc: T::Mean, n: usize) -> T::Mean {
-        acc.div_count(n)
+    fn finish(&self, acc: T::Mean, n: usize) -> Self::Out {
+        acc.div_count(n).out()
+    }
+    type Part = Vec<T::Mean>;
+    fn part(&self) -> Vec<T::Mean> {
+        Vec::new()
+    }
+    unsafe fn feed(&self, part: &mut Vec<T::Mean>, chunk: Line<T>) {
+        // SAFETY: as this function's contract.
+        part.push(unsafe { pairwise::<T, T::Mean, _, true>(chunk, &|x: T| x.mean()) });
+    }
+    fn merge(&self, parts: Vec<Vec<T::Mean>>, n: usize) -> Self::Out {
+        sum_parts(parts).div_count(n).out()
     }
 }
 
@@ -808,25 +1078,66 @@ impl<T: Elem> Kernel<T> for CountK {
     fn finish(&self, acc: i64, _n: usize) -> i64 {
         acc
     }
+    type Part = Vec<i64>;
+    fn part(&self) -> Vec<i64> {
+        Vec::new()
+    }
+    unsafe fn feed(&self, part: &mut Vec<i64>, chunk: Line<T>) {
+        // SAFETY: as this function's contract.
+        part.push(unsafe { pairwise::<T, i64, _, true>(chunk, &|x: T| i64::from(x.nonzero())) });
+    }
+    fn merge(&self, parts: Vec<Vec<i64>>, _n: usize) -> i64 {
+        sum_parts(parts)
+    }
 }
 
-struct ProdK;
-impl<T: Elem> Kernel<T> for ProdK {
-    type Acc = T::Sum;
-    type Out = T::Sum;
-    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, _threads: usize) -> T::Sum {
-        let mut acc = T::Sum::ONE;
-        for i in 0..line.n {
+/// `acc` times every element of a line, in order, settled after each chunk.
+///
+/// # Safety
+///
+/// The line's elements are readable.
+unsafe fn multiply<T: Elem, const UNIT: bool>(mut acc: T::Sum, line: Line<T>) -> T::Sum {
+    let mut start = 0;
+    while start < line.n {
+        let end = line.n.min(start + SUM_CHUNK);
+        for i in start..end {
             // SAFETY: i < n.
             acc = acc.mul(unsafe { line.at::<UNIT>(i) }.sum());
         }
-        acc
+        acc = acc.settle();
+        start = end;
+    }
+    acc
+}
+
+/// `prod`: in order, so a computed product runs as one part.
+struct ProdK;
+impl<T: Elem> Kernel<T> for ProdK {
+    type Acc = T::Sum;
+    type Out = <T::Sum as Num>::Out;
+    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, _threads: usize) -> T::Sum {
+        // SAFETY: as this function's contract.
+        unsafe { multiply::<T, UNIT>(T::Sum::ONE, line) }
     }
     fn combine(&self, a: T::Sum, b: T::Sum) -> T::Sum {
-        a.mul(b)
+        a.mul(b).settle()
     }
-    fn finish(&self, acc: T::Sum, _n: usize) -> T::Sum {
-        acc
+    fn finish(&self, acc: T::Sum, _n: usize) -> Self::Out {
+        acc.out()
+    }
+    type Part = T::Sum;
+    fn part(&self) -> T::Sum {
+        T::Sum::ONE
+    }
+    unsafe fn feed(&self, part: &mut T::Sum, chunk: Line<T>) {
+        // SAFETY: as this function's contract.
+        *part = unsafe { multiply::<T, true>(*part, chunk) };
+    }
+    fn merge(&self, parts: Vec<T::Sum>, _n: usize) -> Self::Out {
+        parts
+            .into_iter()
+            .fold(T::Sum::ONE, |a, b| a.mul(b).settle())
+            .out()
     }
 }
 
@@ -844,48 +1155,86 @@ impl<const MAX: bool> ExtremeK<MAX> {
         }
     }
 }
-impl<T: Elem, const MAX: bool> Kernel<T> for ExtremeK<MAX> {
-    type Acc = Option<T>;
-    type Out = T;
-    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, _threads: usize) -> Option<T> {
+/// Eight lanes of `min`/`max`, each the first extreme of its elements
+/// (element `i` goes to lane `i % 8`, the last `n % 8` to lane 0) after the
+/// first element, and the first NaN seen.
+#[derive(Clone, Copy)]
+struct Lanes<T> {
+    r: [T; 8],
+    nan: Option<T>,
+}
+
+impl<const MAX: bool> ExtremeK<MAX> {
+    #[inline(always)]
+    fn better<T: Elem>(r: T, x: T) -> T {
+        let take = if MAX { r.lt(x) } else { x.lt(r) };
+        if take {
+            x
+        } else {
+            r
+        }
+    }
+
+    /// Feeds `lanes` a line whose length is a multiple of 8 unless it is
+    /// the last; lanes start as the first element fed.
+    ///
+    /// # Safety
+    ///
+    /// The line's elements are readable.
+    #[inline(always)]
+    unsafe fn lanes<T: Elem, const UNIT: bool>(lanes: &mut Option<Lanes<T>>, line: Line<T>) {
         let n = line.n;
         if n == 0 {
-            return None;
+            return;
         }
-        // Eight lanes, without branches (so the loop vectorizes); a NaN is
-        // looked for again only when one was seen.
-        let better = |r: T, x: T| {
-            let take = if MAX { r.lt(x) } else { x.lt(r) };
-            if take {
-                x
-            } else {
-                r
-            }
-        };
         // SAFETY (all `at` calls): every index is below n.
-        let mut r = [unsafe { line.at::<UNIT>(0) }; 8];
+        let first = unsafe { line.at::<UNIT>(0) };
+        let lanes = lanes.get_or_insert(Lanes {
+            r: [first; 8],
+            nan: None,
+        });
+        // Without branches (so the loop vectorizes); a NaN is looked for
+        // again only when one was seen.
+        let r = &mut lanes.r;
         let mut nan = false;
         let mut i = 0;
         while i + 8 <= n {
             for (j, r) in r.iter_mut().enumerate() {
                 let x = unsafe { line.at::<UNIT>(i + j) };
                 nan |= x.is_nan();
-                *r = better(*r, x);
+                *r = Self::better(*r, x);
             }
             i += 8;
         }
         for i in i..n {
             let x = unsafe { line.at::<UNIT>(i) };
             nan |= x.is_nan();
-            r[0] = better(r[0], x);
+            r[0] = Self::better(r[0], x);
         }
-        if nan {
-            // SAFETY: every index is below n.
-            return (0..n)
+        if nan && lanes.nan.is_none() {
+            lanes.nan = (0..n)
                 .map(|i| unsafe { line.at::<UNIT>(i) })
                 .find(|x| x.is_nan());
         }
-        Some(r.into_iter().reduce(better).unwrap_or(r[0]))
+    }
+
+    /// The first NaN, else the lanes' extreme (the first lane's on a tie).
+    fn result<T: Elem>(lanes: Lanes<T>) -> T {
+        let r = lanes.r;
+        lanes
+            .nan
+            .unwrap_or_else(|| r.into_iter().reduce(Self::better).unwrap_or(r[0]))
+    }
+}
+
+impl<T: Elem, const MAX: bool> Kernel<T> for ExtremeK<MAX> {
+    type Acc = Option<T>;
+    type Out = T;
+    unsafe fn line<const UNIT: bool>(&self, line: Line<T>, _threads: usize) -> Option<T> {
+        let mut lanes = None;
+        // SAFETY: as this function's contract.
+        unsafe { Self::lanes::<T, UNIT>(&mut lanes, line) };
+        lanes.map(Self::result)
     }
     fn combine(&self, a: Option<T>, b: Option<T>) -> Option<T> {
         match (a, b) {
@@ -897,6 +1246,25 @@ impl<T: Elem, const MAX: bool> Kernel<T> for ExtremeK<MAX> {
     fn finish(&self, acc: Option<T>, _n: usize) -> T {
         // `plan` refuses empty lines before any is reduced.
         acc.expect("min/max of an empty line").canonical()
+    }
+    type Part = Option<Lanes<T>>;
+    fn part(&self) -> Option<Lanes<T>> {
+        None
+    }
+    unsafe fn feed(&self, part: &mut Option<Lanes<T>>, chunk: Line<T>) {
+        // SAFETY: as this function's contract.
+        unsafe { Self::lanes::<T, true>(part, chunk) };
+    }
+    fn merge(&self, parts: Vec<Option<Lanes<T>>>, _n: usize) -> T {
+        // Lane by lane in order, as one thread's lanes would be: a later
+        // part's lanes start as its first element, which is in lane 0 and
+        // so never changes which lane wins a tie.
+        let merged = parts.into_iter().flatten().reduce(|a, b| Lanes {
+            r: std::array::from_fn(|j| Self::better(a.r[j], b.r[j])),
+            nan: a.nan.or(b.nan),
+        });
+        // `reduce_computed` refuses an empty min/max.
+        Self::result(merged.expect("min/max of no elements")).canonical()
     }
 }
 
@@ -923,6 +1291,23 @@ impl<T: Elem, const ALL: bool> Kernel<T> for LogicK<ALL> {
     }
     fn finish(&self, acc: bool, _n: usize) -> u8 {
         u8::from(acc)
+    }
+    type Part = bool;
+    fn part(&self) -> bool {
+        ALL
+    }
+    unsafe fn feed(&self, part: &mut bool, chunk: Line<T>) {
+        if *part == ALL {
+            // SAFETY: as this function's contract.
+            *part = unsafe { self.line::<true>(chunk, 1) };
+        }
+    }
+    fn merge(&self, parts: Vec<bool>, _n: usize) -> u8 {
+        u8::from(
+            parts
+                .into_iter()
+                .fold(ALL, |a, b| if ALL { a && b } else { a || b }),
+        )
     }
 }
 

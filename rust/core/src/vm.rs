@@ -8,6 +8,7 @@ use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use crate::kernels::STATUS_NEGATIVE_POWER;
 use crate::nd::{gather, is_contiguous, Dim, Geometry};
 use crate::program::{Loc, Program, Value, MAX_SCRATCH_BYTES};
+use crate::reduce::{reduce_computed, ReduceOp, SUM_CHUNK};
 use crate::{DType, Error, ErrorCode};
 
 /// Elements per block: every register's block of a thread stays in cache.
@@ -139,6 +140,71 @@ pub unsafe fn run_nd(program: &Program, args: &RunArgs, geometry: &Geometry) -> 
             .map(|p| unsafe { job.blocks(split(p), split(p + 1)) })
             .reduce(|| 0, |first, next| if first != 0 { first } else { next })
     };
+    status_result(status)
+}
+
+/// Runs `program` and reduces its one output with `op`, whole, into `out`
+/// (one element of `op.result_dtype` of the output's dtype), without
+/// materializing the output: each thread computes it chunk by chunk (8192
+/// elements, NumPy's buffer size, row-major over the geometry's shape) into
+/// its scratch and reduces each chunk as it is made. The result is bit for bit
+/// that of [`run`] / [`run_nd`] into an array and then [`crate::reduce`]
+/// over it, whatever the thread count.
+///
+/// `args.arrays` holds the input slots' arrays only. With a `geometry` (its
+/// output entry is not read; inputs as [`run_nd`] takes them) the run is
+/// N-d, else every input has `args.n` elements.
+///
+/// # Safety
+///
+/// Every non-null input `ptr` is valid for reads of `len` elements of its
+/// slot's dtype, and `out` for writes of one element of the result dtype,
+/// for the whole call, and no other thread writes them meanwhile.
+pub unsafe fn run_reduce(
+    program: &Program,
+    args: &RunArgs,
+    geometry: Option<&Geometry>,
+    op: ReduceOp,
+    out: *mut u8,
+) -> Result<(), Error> {
+    let plan = check_reduce(program, args, geometry)?;
+    let n = args.n;
+    let job = NdJob {
+        program,
+        plan: &plan,
+        scalars: args.scalars,
+        n,
+    };
+    // Only the job is shared between threads (it is Sync).
+    let job = &job;
+    let compute = move |lo: usize, hi: usize, visit: &mut dyn FnMut(*const u8, usize)| {
+        with_scratch(job.plan.scratch_bytes, |scratch| {
+            // SAFETY: `scratch` covers the program's scratch, the gathers'
+            // and the chunk's.
+            unsafe { fill_broadcasts(job.program, job.scalars, scratch, job.n.min(BLOCK)) };
+            let mut bases = vec![ptr::null_mut::<u8>(); job.plan.access.len()];
+            for chunk in lo..hi {
+                let start = chunk * SUM_CHUNK;
+                let end = job.n.min(start + SUM_CHUNK);
+                // SAFETY: the job passed `check_reduce`; this thread's
+                // scratch holds the chunk, which no other thread touches.
+                let status =
+                    unsafe { job.run_blocks(scratch, &mut bases, start / BLOCK, blocks(end)) };
+                if status != 0 {
+                    return status;
+                }
+                // SAFETY: the blocks just wrote the chunk's end - start
+                // elements at the chunk buffer.
+                visit(unsafe { scratch.add(job.plan.chunk) }, end - start);
+            }
+            0
+        })
+    };
+    let parts = program.plan_threads(n, args.threads);
+    let dtype = program.output_dtype(0);
+    // SAFETY: every chunk visited is in this thread's scratch, readable for
+    // its length; the caller guarantees `out`.
+    let status = unsafe { reduce_computed(op, dtype, n, parts, out, &compute) }?;
     status_result(status)
 }
 
@@ -407,12 +473,17 @@ enum Access {
         size: usize,
         buf: usize,
     },
+    /// A reduced output: the block starting at result element `start` is
+    /// at `start % SUM_CHUNK` in the chunk of the scratch at byte offset `buf`.
+    Chunk { size: usize, buf: usize },
 }
 
 /// A checked N-d run: each array's access, and the scratch it needs per thread.
 struct NdPlan {
     access: Vec<Access>,
     scratch_bytes: usize,
+    /// Where a reduced output's chunk is in the scratch (a reduction only).
+    chunk: usize,
 }
 
 /// Checks an N-d run (counts, pointers, the geometry against every array's
@@ -436,6 +507,7 @@ fn check_nd(program: &Program, args: &RunArgs, geometry: &Geometry) -> Result<Nd
     let mut plan = NdPlan {
         access: Vec::with_capacity(args.arrays.len()),
         scratch_bytes: program.scratch_bytes,
+        chunk: 0,
     };
     let mut reach = Vec::with_capacity(args.arrays.len());
     for (k, arg) in args.arrays.iter().enumerate() {
@@ -443,49 +515,8 @@ fn check_nd(program: &Program, args: &RunArgs, geometry: &Geometry) -> Result<Nd
         if n == 0 {
             continue;
         }
-        let (kind, slot, dtype) = slot_of(program, k);
-        let size = dtype.size();
-        let (lo, hi) = geometry
-            .reach(k)
-            .filter(|&(lo, hi)| lo >= 0 && hi < arg.len as i128)
-            .ok_or_else(|| {
-                bad_args(format!(
-                    "{kind} slot {slot}: the geometry reaches elements outside its {} elements",
-                    arg.len
-                ))
-            })?;
-        // In bounds of an array that fits the address space (checked above).
-        let (lo, hi) = (lo as usize, hi as usize);
-        let start = arg.ptr as usize;
-        reach.push((start + lo * size, start + (hi + 1) * size));
-        let walk = geometry.walk(k);
-        let (offset, _) = geometry.array(k);
-        // SAFETY: offset is between lo and hi, inside the array.
-        let origin = unsafe { arg.ptr.add(offset * size) };
-        let access = if is_contiguous(&walk) {
-            Access::InPlace { base: origin, size }
-        } else if kind == "output" {
-            return Err(bad_args(format!(
-                "output slot {slot}: the geometry is not contiguous; outputs must be"
-            )));
-        } else {
-            let buf = plan.scratch_bytes;
-            plan.scratch_bytes = buf
-                .checked_add(BLOCK * size)
-                .filter(|&total| total - program.scratch_bytes <= MAX_SCRATCH_BYTES)
-                .ok_or_else(|| {
-                    bad_args(format!(
-                        "input slot {slot}: gathering the strided and broadcast inputs needs \
-                         more than {MAX_SCRATCH_BYTES} bytes of scratch per thread"
-                    ))
-                })?;
-            Access::Gather {
-                origin,
-                walk,
-                size,
-                buf,
-            }
-        };
+        let (access, bytes) = plan_access(program, geometry, k, arg, &mut plan.scratch_bytes)?;
+        reach.push(bytes);
         plan.access.push(access);
     }
     if n == 0 {
@@ -495,6 +526,149 @@ fn check_nd(program: &Program, args: &RunArgs, geometry: &Geometry) -> Result<Nd
         let in_place = matches!(plan.access[k], Access::InPlace { .. });
         (reach[k], in_place)
     })?;
+    Ok(plan)
+}
+
+/// Checks array `k` of an N-d run (of n > 0 elements) against the geometry
+/// and plans its access: in place if contiguous, else (inputs only)
+/// gathered into scratch at `*scratch_bytes`, which grows. Also returns
+/// the byte range its elements reach.
+fn plan_access(
+    program: &Program,
+    geometry: &Geometry,
+    k: usize,
+    arg: &ArrayArg,
+    scratch_bytes: &mut usize,
+) -> Result<(Access, (usize, usize)), Error> {
+    let (kind, slot, dtype) = slot_of(program, k);
+    let size = dtype.size();
+    let (lo, hi) = geometry
+        .reach(k)
+        .filter(|&(lo, hi)| lo >= 0 && hi < arg.len as i128)
+        .ok_or_else(|| {
+            bad_args(format!(
+                "{kind} slot {slot}: the geometry reaches elements outside its {} elements",
+                arg.len
+            ))
+        })?;
+    // In bounds of an array that fits the address space (checked by the caller).
+    let (lo, hi) = (lo as usize, hi as usize);
+    let start = arg.ptr as usize;
+    let bytes = (start + lo * size, start + (hi + 1) * size);
+    let walk = geometry.walk(k);
+    let (offset, _) = geometry.array(k);
+    // SAFETY: offset is between lo and hi, inside the array.
+    let origin = unsafe { arg.ptr.add(offset * size) };
+    let access = if is_contiguous(&walk) {
+        Access::InPlace { base: origin, size }
+    } else if kind == "output" {
+        return Err(bad_args(format!(
+            "output slot {slot}: the geometry is not contiguous; outputs must be"
+        )));
+    } else {
+        let buf = *scratch_bytes;
+        *scratch_bytes = buf
+            .checked_add(BLOCK * size)
+            .filter(|&total| total - program.scratch_bytes <= MAX_SCRATCH_BYTES)
+            .ok_or_else(|| {
+                bad_args(format!(
+                    "input slot {slot}: gathering the strided and broadcast inputs needs \
+                     more than {MAX_SCRATCH_BYTES} bytes of scratch per thread"
+                ))
+            })?;
+        Access::Gather {
+            origin,
+            walk,
+            size,
+            buf,
+        }
+    };
+    Ok((access, bytes))
+}
+
+/// Checks a fused reduction's run (one output; the inputs, against `n` or
+/// the geometry) and plans its accesses, the output's a chunk in scratch.
+fn check_reduce(
+    program: &Program,
+    args: &RunArgs,
+    geometry: Option<&Geometry>,
+) -> Result<NdPlan, Error> {
+    let (n, n_inputs) = (args.n, program.n_inputs());
+    if program.n_outputs() != 1 {
+        return Err(bad_args(format!(
+            "a reduced program has one output (the reduction's argument), this one has {}",
+            program.n_outputs()
+        )));
+    }
+    if args.arrays.len() != n_inputs {
+        return Err(bad_args(format!(
+            "the program takes {n_inputs} input arrays, got {}",
+            args.arrays.len()
+        )));
+    }
+    if args.scalars.len() != program.n_scalars() {
+        return Err(bad_args(format!(
+            "the program takes {} scalars, got {}",
+            program.n_scalars(),
+            args.scalars.len()
+        )));
+    }
+    if let Some(geometry) = geometry {
+        if geometry.n_arrays() != 1 + n_inputs {
+            return Err(bad_args(format!(
+                "the geometry describes {} arrays, the run has {}",
+                geometry.n_arrays(),
+                1 + n_inputs
+            )));
+        }
+        if geometry.size() != Some(n) {
+            return Err(bad_args(format!(
+                "the geometry's shape {:?} does not have n = {n} elements",
+                geometry.shape()
+            )));
+        }
+    }
+    let size = program.output_dtype(0).size();
+    let mut plan = NdPlan {
+        access: Vec::with_capacity(1 + n_inputs),
+        scratch_bytes: program.scratch_bytes,
+        chunk: 0,
+    };
+    plan.access.push(Access::Chunk { size, buf: 0 });
+    for (i, arg) in args.arrays.iter().enumerate() {
+        let k = 1 + i;
+        match geometry {
+            None if arg.len != n => {
+                return Err(bad_args(format!(
+                    "input slot {i}: array has {} elements, the run has n = {n}",
+                    arg.len
+                )));
+            }
+            None => {
+                check_pointer(program, k, arg, n)?;
+                let size = program.input_dtype(i).size();
+                plan.access.push(Access::InPlace {
+                    base: arg.ptr,
+                    size,
+                });
+            }
+            Some(geometry) => {
+                check_pointer(program, k, arg, arg.len)?;
+                if n > 0 {
+                    let (access, _) =
+                        plan_access(program, geometry, k, arg, &mut plan.scratch_bytes)?;
+                    plan.access.push(access);
+                }
+            }
+        }
+    }
+    // The chunk goes last, 64-byte aligned (the scratch is).
+    plan.chunk = (plan.scratch_bytes + 63) / 64 * 64;
+    plan.scratch_bytes = plan.chunk + SUM_CHUNK * size;
+    plan.access[0] = Access::Chunk {
+        size,
+        buf: plan.chunk,
+    };
     Ok(plan)
 }
 
@@ -524,61 +698,85 @@ impl NdJob<'_> {
             // SAFETY: `scratch` covers the program's scratch and the gathers'.
             unsafe { fill_broadcasts(self.program, self.scalars, scratch, self.n.min(BLOCK)) };
             let mut bases = vec![ptr::null_mut::<u8>(); self.plan.access.len()];
-            for block in lo..hi {
-                let start = block * BLOCK;
-                let len = BLOCK.min(self.n - start);
-                for (base, access) in bases.iter_mut().zip(&self.plan.access) {
-                    *base = match access {
-                        // SAFETY: a contiguous array holds n > start elements
-                        // from its base (checked against its length).
-                        Access::InPlace { base, size } => unsafe { base.add(start * size) },
-                        Access::Gather {
-                            origin,
-                            walk,
-                            size,
-                            buf,
-                        } => {
-                            // SAFETY: the plan put BLOCK elements of `size`
-                            // at `buf` inside this thread's scratch; the walk
-                            // reaches only elements inside the array (checked),
-                            // which no output overlaps (checked), and
-                            // start + len <= n, the walk's element count.
-                            unsafe {
-                                let dst = scratch.add(*buf);
-                                gather(*size, *origin, walk, start, len, dst);
-                                dst
-                            }
+            // SAFETY: as this function's contract; the broadcasts are filled.
+            unsafe { self.run_blocks(scratch, &mut bases, lo, hi) }
+        })
+    }
+
+    /// Runs blocks `lo..hi` in `scratch`, whose broadcasts are filled, with
+    /// `bases` (one per array) as room for the blocks' addresses; returns
+    /// the first nonzero kernel status, or 0.
+    ///
+    /// # Safety
+    ///
+    /// As [`NdJob::blocks`]; `scratch` is this thread's, of the plan's size.
+    unsafe fn run_blocks(
+        &self,
+        scratch: *mut u8,
+        bases: &mut [*mut u8],
+        lo: usize,
+        hi: usize,
+    ) -> u32 {
+        for block in lo..hi {
+            let start = block * BLOCK;
+            let len = BLOCK.min(self.n - start);
+            for (base, access) in bases.iter_mut().zip(&self.plan.access) {
+                *base = match access {
+                    // SAFETY: a contiguous array holds n > start elements
+                    // from its base (checked against its length).
+                    Access::InPlace { base, size } => unsafe { base.add(start * size) },
+                    Access::Gather {
+                        origin,
+                        walk,
+                        size,
+                        buf,
+                    } => {
+                        // SAFETY: the plan put BLOCK elements of `size`
+                        // at `buf` inside this thread's scratch; the walk
+                        // reaches only elements inside the array (checked),
+                        // which no output overlaps (checked), and
+                        // start + len <= n, the walk's element count.
+                        unsafe {
+                            let dst = scratch.add(*buf);
+                            gather(*size, *origin, walk, start, len, dst);
+                            dst
                         }
-                    };
-                }
-                for ins in &self.program.instrs {
-                    let at = |loc: Loc| match loc {
-                        Loc::Unused => ptr::null_mut(),
-                        Loc::Array { arg, .. } => bases[arg],
-                        // SAFETY: the layout put the register inside the scratch.
-                        Loc::Scratch(offset) => unsafe { scratch.add(offset) },
-                    };
-                    // SAFETY: each location holds `len` elements (arrays and
-                    // gathers as above, scratch blocks BLOCK, broadcasts
-                    // min(n, BLOCK)); the kernel matches the registers'
-                    // dtypes (validated); dst is disjoint from or exactly a
-                    // source, as in `Job::blocks`.
-                    let status = unsafe {
-                        (ins.kernel)(
-                            len,
-                            at(ins.dst),
-                            at(ins.src[0]),
-                            at(ins.src[1]),
-                            at(ins.src[2]),
-                        )
-                    };
-                    if status != 0 {
-                        return status;
                     }
+                    // SAFETY: the plan put SUM_CHUNK elements of `size`
+                    // at `buf`; a block starts at a multiple of BLOCK,
+                    // which divides SUM_CHUNK, so it fits in the chunk.
+                    Access::Chunk { size, buf } => unsafe {
+                        scratch.add(buf + start % SUM_CHUNK * size)
+                    },
+                };
+            }
+            for ins in &self.program.instrs {
+                let at = |loc: Loc| match loc {
+                    Loc::Unused => ptr::null_mut(),
+                    Loc::Array { arg, .. } => bases[arg],
+                    // SAFETY: the layout put the register inside the scratch.
+                    Loc::Scratch(offset) => unsafe { scratch.add(offset) },
+                };
+                // SAFETY: each location holds `len` elements (arrays and
+                // gathers as above, scratch blocks BLOCK, broadcasts
+                // min(n, BLOCK)); the kernel matches the registers'
+                // dtypes (validated); dst is disjoint from or exactly a
+                // source, as in `Job::blocks`.
+                let status = unsafe {
+                    (ins.kernel)(
+                        len,
+                        at(ins.dst),
+                        at(ins.src[0]),
+                        at(ins.src[1]),
+                        at(ins.src[2]),
+                    )
+                };
+                if status != 0 {
+                    return status;
                 }
             }
-            0
-        })
+        }
+        0
     }
 }
 

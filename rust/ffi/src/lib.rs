@@ -27,6 +27,16 @@
 //! i32 nf_run_nd_K(u32 handle, u32 threads, const f64* meta, u32 meta_len,
 //!                 const f64* geom, u32 geom_len,
 //!                 void* a0, ..., void* a{K-1})       K = 1..=8
+//! i32 nf_reduce(u32 op, u32 dtype, const void* data, f64 data_bytes,
+//!               const f64* geom, u32 geom_len,       a strided view reduced
+//!               void* out, f64 out_bytes, u32 threads,
+//!               u8* err, u32 err_cap)
+//! i32 nf_run_reduce(u32 handle, u32 threads, u32 op,
+//!                   const f64* meta, u32 meta_len,   a program whose one output
+//!                   const f64* geom, u32 geom_len,   is reduced whole as it is
+//!                   const u64* ptrs, u32 count,      computed: the arrays are the
+//!                   void* out, f64 out_bytes,        inputs only; geom NULL (1-D)
+//!                   u8* err, u32 err_cap)            or as nf_run_nd's
 //! ```
 //!
 //! `nf_run_table`'s own error buffer serves `nonblocking` calls, which run on
@@ -68,7 +78,9 @@ use std::slice;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use numfuse_core::{run, run_nd, ArrayArg, Error, ErrorCode, Geometry, Program, RunArgs};
+use numfuse_core::{
+    run, run_nd, run_reduce, ArrayArg, Error, ErrorCode, Geometry, Program, RunArgs,
+};
 
 /// The version of this ABI; bumped on any incompatible change.
 pub const ABI_VERSION: u32 = 1;
@@ -746,5 +758,77 @@ pub unsafe extern "C" fn nf_reduce(
             *err.add(len) = 0;
         }
     }
+    status
+}
+
+/// Runs a program and reduces its one output whole as it is computed (see
+/// `numfuse_core::run_reduce`), without an array for it: `op` is a
+/// `ReduceOp` code; `ptrs` holds the `count` input arrays' addresses (no
+/// output), `meta` `n`, their lengths and the scalars as for `nf_run_table`;
+/// `geom` is NULL for a 1-D run, else a geometry block as `nf_run_nd`'s (for
+/// the output and the inputs); `out` is `out_bytes` bytes, exactly one
+/// element of the result dtype. Errors as `nf_run_nd`.
+///
+/// # Safety
+///
+/// `geom` is NULL or valid for reads of `geom_len` 8-byte slots; `out` is
+/// NULL or valid for writes of `out_bytes` bytes; `ptrs`, `err`, `meta` and
+/// the arrays as for `nf_run_table`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn nf_run_reduce(
+    handle: u32,
+    threads: u32,
+    op: u32,
+    meta: *const f64,
+    meta_len: u32,
+    geom: *const f64,
+    geom_len: u32,
+    ptrs: *const u64,
+    count: u32,
+    out: *mut c_void,
+    out_bytes: f64,
+    err: *mut u8,
+    err_cap: u32,
+) -> i32 {
+    let status = guard(|| {
+        let op = numfuse_core::ReduceOp::from_code(op)
+            .ok_or_else(|| bad_args(format!("unknown reduction code {op}")))?;
+        let geometry = if geom.is_null() {
+            None
+        } else {
+            // SAFETY: forwarded from this function's contract.
+            Some(unsafe { geometry(geom, geom_len, count as usize + 1) }?)
+        };
+        let out_bytes = byte_length(out_bytes, "out_bytes")?;
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            with_table(ptrs, count, |ptrs, arrays| {
+                run_arrays_with(
+                    handle,
+                    threads,
+                    meta,
+                    meta_len,
+                    ptrs,
+                    arrays,
+                    |program, args| {
+                        if program.n_outputs() == 1 {
+                            let result = op.result_dtype(program.output_dtype(0));
+                            if out_bytes != result.size() {
+                                return Err(bad_args(format!(
+                                    "out has {out_bytes} bytes, not one {} element",
+                                    result.name()
+                                )));
+                            }
+                        }
+                        // out holds one element of the result dtype (checked).
+                        run_reduce(program, args, geometry.as_ref(), op, out.cast())
+                    },
+                )
+            })
+        }
+    });
+    // SAFETY: forwarded from this function's contract.
+    unsafe { copy_error(status, err, err_cap) };
     status
 }

@@ -577,3 +577,55 @@ fn a_program_freed_on_another_thread_is_not_run_from_a_cached_lookup() {
         last_error()
     );
 }
+
+/// Calls `nf_run_reduce` with op `op` on `square` (1-D) over `x`; returns
+/// the status and the error buffer's message.
+fn run_reduce_square(op: u32, x: &mut [f64], out: &mut [f64]) -> (i32, String) {
+    let h = new_program(&square());
+    let meta = [x.len() as f64, x.len() as f64];
+    let table = [x.as_mut_ptr() as u64];
+    let mut err = [0u8; 256];
+    // SAFETY: every buffer is valid for the length passed with it.
+    let status = unsafe {
+        nf_run_reduce(
+            h as u32,
+            2,
+            op,
+            meta.as_ptr(),
+            meta.len() as u32,
+            ptr::null(),
+            0,
+            table.as_ptr(),
+            1,
+            vp(out),
+            std::mem::size_of_val(out) as f64,
+            err.as_mut_ptr(),
+            err.len() as u32,
+        )
+    };
+    assert_eq!(nf_program_free(h as u32), 0);
+    let end = err.iter().position(|&b| b == 0).unwrap_or(err.len());
+    (status, String::from_utf8_lossy(&err[..end]).into_owned())
+}
+
+#[test]
+fn run_reduce_reduces_without_an_output_array() {
+    let mut x: Vec<f64> = (0..20_000).map(|i| (i % 7) as f64 - 3.0).collect();
+    let squares: f64 = x.iter().map(|v| v * v).sum();
+    let mut out = [0.0f64];
+    assert_eq!(run_reduce_square(0, &mut x, &mut out), (0, String::new()));
+    assert_eq!(out[0], squares);
+    assert_eq!(run_reduce_square(3, &mut x, &mut out), (0, String::new()));
+    assert_eq!(out[0], 9.0);
+    let (status, message) = run_reduce_square(0, &mut x, &mut [0.0; 2]);
+    assert_eq!(status, -2);
+    assert_eq!(message, "out has 16 bytes, not one float64 element");
+    let (status, message) = run_reduce_square(8, &mut x, &mut out);
+    assert_eq!((status, message.as_str()), (-2, "unknown reduction code 8"));
+    let (status, message) = run_reduce_square(3, &mut [], &mut out);
+    assert_eq!(status, -4);
+    assert_eq!(
+        message,
+        "zero-size array to reduction operation maximum which has no identity"
+    );
+}

@@ -1,8 +1,10 @@
 //! Tests of the VM through its public API: the validator's refusals, every
-//! kernel against a naive reference, and the checks and semantics of `run`.
+//! kernel against a naive reference, the checks and semantics of `run`, and
+//! fused reductions (`run_reduce`) against materialized ones.
 
 mod common;
 mod kernels;
 mod nd;
+mod reduce;
 mod run;
 mod validate;
