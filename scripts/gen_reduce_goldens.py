@@ -205,15 +205,7 @@ def main():
     path = sys.argv[1] if len(sys.argv) > 1 else "tests/goldens/reduce.json"  # "-": stdout
     lines = [json.dumps(case, separators=(", ", ": ")) for case in build()]
     header = {"generator": "scripts/gen_reduce_goldens.py", "numpy": np.__version__, "seed": SEED}
-    text = "{\n"
-    for k, v in header.items():
-        text += f"  {json.dumps(k)}: {json.dumps(v)},\n"
-    text += '  "cases": [\n    ' + ",\n    ".join(lines) + "\n  ]\n}\n"
-    if path == "-":
-        sys.stdout.write(text)
-    else:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+    gen_goldens.write_goldens(path, header, lines)
 
 
 if __name__ == "__main__":

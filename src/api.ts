@@ -1430,9 +1430,10 @@ async function runAsync(
 /**
  * Evaluates an array expression element by element, in one pass over memory.
  *
- * Variables are typed arrays (Float64Array, Float32Array, Int32Array,
- * BigInt64Array; `{ data: Uint8Array, dtype: "bool" }` for a mask) of equal
- * length, or JS scalars. Returns a new array of the result's dtype (bool as a
+ * Variables are typed arrays of any numeric dtype (Int8Array … BigUint64Array,
+ * Float16Array where the runtime has it, Float32Array, Float64Array;
+ * `{ data: Uint8Array, dtype: "bool" }` for a mask) of equal length, or JS
+ * scalars. Returns a new array of the result's dtype (bool as a
  * Uint8Array of 0/1), or writes into `options.out` and returns it.
  *
  * A variable may be an N-d view, `{ data, shape, strides?, offset? }`

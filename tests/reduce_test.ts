@@ -32,7 +32,7 @@ import type { StridedView } from "../src/native.ts";
 import { parseProgram } from "../src/parser.ts";
 import { isReduction, reductionDtype, REDUCTIONS, splitReduction } from "../src/reduce.ts";
 import { pythonImports, pythonPath } from "../scripts/python.ts";
-import { throwsExactly } from "./reference.ts";
+import { decodeGolden, throwsExactly } from "./reference.ts";
 
 type Input =
   | { readonly dtype: DType; readonly data: readonly (number | string)[] }
@@ -65,28 +65,6 @@ function throwsExpressionError(fn: () => unknown, message: string) {
   });
 }
 
-function decode(dtype: DType, data: readonly (number | string)[]): NumericArray {
-  const a = allocArray(dtype, data.length);
-  for (let i = 0; i < data.length; i++) {
-    const x = data[i];
-    if (dtype === "float16") {
-      a[i] = new (globalThis as unknown as { Float16Array: Float32ArrayConstructor }).Float16Array(
-        Uint16Array.of(parseInt(x as string, 16)).buffer,
-      )[0];
-    } else if (dtype === "float32") {
-      (a as Float32Array)[i] =
-        new Float32Array(Uint32Array.of(parseInt(x as string, 16)).buffer)[0];
-    } else if (dtype === "float64") {
-      (a as Float64Array)[i] = new Float64Array(BigUint64Array.of(BigInt(`0x${x}`)).buffer)[0];
-    } else if (a instanceof BigInt64Array || a instanceof BigUint64Array) {
-      a[i] = BigInt(x);
-    } else {
-      (a as Int32Array)[i] = x as number;
-    }
-  }
-  return a;
-}
-
 /** The script's ramp: ((i * 7919) % 1009) / 1009 - 0.37 in float64, then cast. */
 function ramp(dtype: DType, n: number): NumericArray {
   const a = allocArray(dtype, n) as Float32Array | Float64Array;
@@ -102,7 +80,7 @@ function nearOne(dtype: DType, n: number): NumericArray {
 }
 
 function inputOf(c: Case): NumericArray {
-  if (!("gen" in c.input)) return decode(c.input.dtype, c.input.data);
+  if (!("gen" in c.input)) return decodeGolden(c.input.dtype, c.input.data);
   return (c.input.gen === "ramp" ? ramp : nearOne)(c.input.dtype, c.input.n);
 }
 
@@ -137,7 +115,7 @@ const EPS: Partial<Record<DType, number>> = {
 
 /** What differs between numfuse's output and NumPy's, or undefined. */
 function compare(c: Case, base: NumericArray, view: StridedView, out: NumericArray) {
-  const want = decode(c.dtype!, c.values!);
+  const want = decodeGolden(c.dtype!, c.values!);
   if (out.length !== want.length) return `${out.length} elements, NumPy ${want.length}`;
   const exact = c.view === undefined || !(c.op === "sum" || c.op === "mean" || c.op === "prod");
   const eps = EPS[c.dtype!];
@@ -181,7 +159,7 @@ function checkBinding(c: Case): string | undefined {
 
 /** A JS value as NumPy's, for `evaluate`'s scalar results. */
 function expectedScalar(c: Case): number | bigint | boolean {
-  const [x] = decode(c.dtype!, c.values!);
+  const [x] = decodeGolden(c.dtype!, c.values!);
   if (c.dtype === "bool") return x !== 0;
   return x;
 }
