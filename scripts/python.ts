@@ -60,3 +60,18 @@ export async function findPython(
   }
   return undefined;
 }
+
+/**
+ * What a goldens script writes when asked for stdout (`script -`), run with
+ * {@linkcode pythonPath}'s Python; throws if it fails. The goldens tests
+ * compare it with the committed file.
+ */
+export async function regenerate(script: string): Promise<string> {
+  const out = await new Deno.Command(pythonPath(), {
+    args: [script, "-"],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error(`${script} failed`);
+  return new TextDecoder().decode(out.stdout);
+}

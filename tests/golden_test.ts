@@ -18,7 +18,7 @@ import { compileProgram } from "../src/compiler.ts";
 import { type DType, dtypeOfArray, DTYPES, type NumericArray } from "../src/dtype.ts";
 import { ExpressionError } from "../src/errors.ts";
 import { evaluate, type Operand } from "../mod.ts";
-import { pythonImports, pythonPath } from "../scripts/python.ts";
+import { pythonImports, pythonPath, regenerate } from "../scripts/python.ts";
 import { decodeGolden, ulpDistance } from "./reference.ts";
 
 type Input =
@@ -201,15 +201,8 @@ const HAVE_NUMPY = await pythonImports(pythonPath(), ["numpy"]);
 test("scripts/gen_goldens.py reproduces tests/goldens/numpy.json byte for byte", {
   skip: !HAVE_NUMPY && "needs Debian's python3-numpy (deno task test installs it as root)",
 }, async () => {
-  const out = await new Deno.Command(pythonPath(), {
-    args: [SCRIPT, "-"],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  assert.ok(out.success, "scripts/gen_goldens.py failed");
-  const fresh = new TextDecoder().decode(out.stdout);
   assert.ok(
-    fresh === TEXT,
+    await regenerate(SCRIPT) === TEXT,
     "tests/goldens/numpy.json is stale: run /usr/bin/python3 scripts/gen_goldens.py",
   );
 });

@@ -158,17 +158,14 @@ const DENO = (globalThis as { Deno?: typeof Deno }).Deno;
 test("goldens: scripts/gen_nd_goldens.py reproduces tests/goldens/nd.json", {
   skip: DENO === undefined && "the freshness check runs under Deno",
 }, async () => {
-  const { pythonImports, pythonPath } = await import("../scripts/python.ts");
+  const { pythonImports, pythonPath, regenerate } = await import("../scripts/python.ts");
   if (!await pythonImports(pythonPath(), ["numpy"])) {
     console.warn("nd goldens: no Python with NumPy; freshness not checked");
     return;
   }
   const script = new URL("../scripts/gen_nd_goldens.py", import.meta.url).pathname;
-  const out = await new DENO!.Command(pythonPath(), { args: [script, "-"], stdout: "piped" })
-    .output();
-  assert.ok(out.success, "scripts/gen_nd_goldens.py failed");
   assert.ok(
-    new TextDecoder().decode(out.stdout) === TEXT,
+    await regenerate(script) === TEXT,
     "tests/goldens/nd.json is stale: run /usr/bin/python3 scripts/gen_nd_goldens.py",
   );
 });

@@ -31,7 +31,7 @@ import { openDenoBinding } from "../src/ffi_deno.ts";
 import type { StridedView } from "../src/native.ts";
 import { parseProgram } from "../src/parser.ts";
 import { isReduction, reductionDtype, REDUCTIONS, splitReduction } from "../src/reduce.ts";
-import { pythonImports, pythonPath } from "../scripts/python.ts";
+import { pythonImports, pythonPath, regenerate } from "../scripts/python.ts";
 import { decodeGolden, throwsExactly } from "./reference.ts";
 
 type Input =
@@ -507,14 +507,8 @@ const HAVE_NUMPY = await pythonImports(pythonPath(), ["numpy"]);
 test("scripts/gen_reduce_goldens.py reproduces tests/goldens/reduce.json byte for byte", {
   skip: !HAVE_NUMPY && "needs Debian's python3-numpy (deno task test installs it as root)",
 }, async () => {
-  const out = await new Deno.Command(pythonPath(), {
-    args: [SCRIPT, "-"],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  assert.ok(out.success, "scripts/gen_reduce_goldens.py failed");
   assert.ok(
-    new TextDecoder().decode(out.stdout) === TEXT,
+    await regenerate(SCRIPT) === TEXT,
     "tests/goldens/reduce.json is stale: run /usr/bin/python3 scripts/gen_reduce_goldens.py",
   );
 });
