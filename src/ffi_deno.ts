@@ -43,63 +43,21 @@ function libraryPath(): string {
 }
 
 type Fn = (...args: unknown[]) => number;
+/** FFI parameter types, written space-separated. */
+const params = (types: string) => types.split(" ") as Deno.NativeType[];
 /** handle, threads, meta, meta_len, pointer table, count, error buffer, its capacity. */
-const TABLE_PARAMS: Deno.NativeType[] = [
-  "u32",
-  "u32",
-  "buffer",
-  "u32",
-  "buffer",
-  "u32",
-  "buffer",
-  "u32",
-];
+const TABLE_PARAMS = params("u32 u32 buffer u32 buffer u32 buffer u32");
 /** op, dtype, data, its bytes, geometry, its length, out, its bytes, threads, error buffer, its capacity. */
-const REDUCE_PARAMS: Deno.NativeType[] = [
-  "u32",
-  "u32",
-  "buffer",
-  "f64",
-  "buffer",
-  "u32",
-  "buffer",
-  "f64",
-  "u32",
-  "buffer",
-  "u32",
-];
+const REDUCE_PARAMS = params("u32 u32 buffer f64 buffer u32 buffer f64 u32 buffer u32");
 /** As `TABLE_PARAMS`, with the geometry block and its length after meta. */
-const ND_PARAMS: Deno.NativeType[] = [
-  "u32",
-  "u32",
-  "buffer",
-  "u32",
-  "buffer",
-  "u32",
-  "buffer",
-  "u32",
-  "buffer",
-  "u32",
-];
+const ND_PARAMS = params("u32 u32 buffer u32 buffer u32 buffer u32 buffer u32");
 /**
  * handle, threads, op, meta, its length, geometry (NULL: 1-D), its length,
  * pointer table, count, out, its bytes, error buffer, its capacity.
  */
-const RUN_REDUCE_PARAMS: Deno.NativeType[] = [
-  "u32",
-  "u32",
-  "u32",
-  "buffer",
-  "u32",
-  "buffer",
-  "u32",
-  "buffer",
-  "u32",
-  "buffer",
-  "f64",
-  "buffer",
-  "u32",
-];
+const RUN_REDUCE_PARAMS = params(
+  "u32 u32 u32 buffer u32 buffer u32 buffer u32 buffer f64 buffer u32",
+);
 type AsyncFn = (...args: unknown[]) => Promise<number>;
 
 function symbols(): Record<string, Deno.ForeignFunction> {
@@ -110,42 +68,26 @@ function symbols(): Record<string, Deno.ForeignFunction> {
     nf_last_error: { parameters: ["buffer", "u32"], result: "u32" },
     nf_num_cpus: { parameters: [], result: "u32" },
     nf_advise_fresh: { parameters: ["buffer", "f64"], result: "void" },
-    nf_run_table: { parameters: TABLE_PARAMS, result: "i32" },
-    nf_run_table_async: {
-      name: "nf_run_table",
-      parameters: TABLE_PARAMS,
-      result: "i32",
-      nonblocking: true,
-    },
-    nf_run_nd: { parameters: ND_PARAMS, result: "i32" },
-    nf_run_nd_async: {
-      name: "nf_run_nd",
-      parameters: ND_PARAMS,
-      result: "i32",
-      nonblocking: true,
-    },
   };
-  defs.nf_reduce = { parameters: REDUCE_PARAMS, result: "i32" };
-  defs.nf_reduce_async = {
-    name: "nf_reduce",
-    parameters: REDUCE_PARAMS,
-    result: "i32",
-    nonblocking: true,
-  };
-  defs.nf_run_reduce = { parameters: RUN_REDUCE_PARAMS, result: "i32" };
-  defs.nf_run_reduce_async = {
-    name: "nf_run_reduce",
-    parameters: RUN_REDUCE_PARAMS,
-    result: "i32",
-    nonblocking: true,
-  };
+  // Each run symbol also as `<name>_async`: the same function, called nonblocking.
+  const runs: [string, Deno.NativeType[]][] = [
+    ["nf_run_table", TABLE_PARAMS],
+    ["nf_run_nd", ND_PARAMS],
+    ["nf_reduce", REDUCE_PARAMS],
+    ["nf_run_reduce", RUN_REDUCE_PARAMS],
+  ];
+  for (const [name, parameters] of runs) {
+    defs[name] = { parameters, result: "i32" };
+    defs[`${name}_async`] = { name, parameters, result: "i32", nonblocking: true };
+  }
+  // handle, threads, meta, its length, [geometry, its length,] then k arrays.
   for (let k = 1; k <= MAX_FIXED; k++) {
-    const parameters: Deno.NativeType[] = ["u32", "u32", "buffer", "u32"];
-    for (let i = 0; i < k; i++) parameters.push("buffer");
-    defs[`nf_run_${k}`] = { parameters, result: "i32" };
-    const nd: Deno.NativeType[] = ["u32", "u32", "buffer", "u32", "buffer", "u32"];
-    for (let i = 0; i < k; i++) nd.push("buffer");
-    defs[`nf_run_nd_${k}`] = { parameters: nd, result: "i32" };
+    const arrays = " buffer".repeat(k);
+    defs[`nf_run_${k}`] = { parameters: params(`u32 u32 buffer u32${arrays}`), result: "i32" };
+    defs[`nf_run_nd_${k}`] = {
+      parameters: params(`u32 u32 buffer u32 buffer u32${arrays}`),
+      result: "i32",
+    };
   }
   return defs;
 }
