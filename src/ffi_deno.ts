@@ -127,6 +127,10 @@ export function openDenoBinding(): NativeBinding {
     sym.nf_last_error(errorBuf, errorBuf.length);
     throw nativeError(-status, decodeMessage(errorBuf));
   };
+  /** Throws the VM's error for a nonzero status of a call that wrote its message into `errors`. */
+  const check = (status: number, errors: Uint8Array) => {
+    if (status !== 0) throw nativeError(-status, decodeMessage(errors));
+  };
   const fixed: Fn[] = [];
   const fixedNd: Fn[] = [];
   for (let k = 1; k <= MAX_FIXED; k++) {
@@ -188,7 +192,7 @@ export function openDenoBinding(): NativeBinding {
         errors,
         errors.length,
       );
-      if (status !== 0) throw nativeError(-status, decodeMessage(errors));
+      check(status, errors);
     },
     runNd(handle, threads, meta, geometry, arrays) {
       const k = arrays.length;
@@ -217,7 +221,7 @@ export function openDenoBinding(): NativeBinding {
         errorBuf,
         errorBuf.length,
       );
-      if (status !== 0) throw nativeError(-status, decodeMessage(errorBuf));
+      check(status, errorBuf);
     },
     async runNdAsync(handle, threads, meta, geometry, arrays) {
       // The closure keeps `arrays` (and so their buffers) alive until the run settles.
@@ -236,7 +240,7 @@ export function openDenoBinding(): NativeBinding {
         errors,
         errors.length,
       );
-      if (status !== 0) throw nativeError(-status, decodeMessage(errors));
+      check(status, errors);
     },
     numCpus() {
       return sym.nf_num_cpus();
@@ -259,7 +263,7 @@ export function openDenoBinding(): NativeBinding {
         errorBuf,
         errorBuf.length,
       );
-      if (status !== 0) throw nativeError(-status, decodeMessage(errorBuf));
+      check(status, errorBuf);
     },
     async reduceAsync(op, dtype, data, view, axis, out, threads) {
       // The closure keeps the arrays (and so their buffers) alive until it settles.
@@ -278,7 +282,7 @@ export function openDenoBinding(): NativeBinding {
         errors,
         errors.length,
       );
-      if (status !== 0) throw nativeError(-status, decodeMessage(errors));
+      check(status, errors);
     },
     runReduce(handle, threads, op, meta, geometry, inputs, out) {
       const status = sym.nf_run_reduce(
@@ -296,7 +300,7 @@ export function openDenoBinding(): NativeBinding {
         errorBuf,
         errorBuf.length,
       );
-      if (status !== 0) throw nativeError(-status, decodeMessage(errorBuf));
+      check(status, errorBuf);
     },
     async runReduceAsync(handle, threads, op, meta, geometry, inputs, out) {
       // The closure keeps the arrays (and so their buffers) alive until it settles.
@@ -318,7 +322,7 @@ export function openDenoBinding(): NativeBinding {
         errors,
         errors.length,
       );
-      if (status !== 0) throw nativeError(-status, decodeMessage(errors));
+      check(status, errors);
     },
   };
 }

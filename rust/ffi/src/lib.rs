@@ -439,8 +439,24 @@ unsafe fn run_arrays_with(
     })
 }
 
+/// Decodes the geometry block of an N-d run.
+///
+/// # Safety
+///
+/// `geom` is NULL or valid for reads of `geom_len` 8-byte slots.
+unsafe fn geometry(geom: *const f64, geom_len: u32, n_arrays: usize) -> Result<Geometry, Error> {
+    if geom.is_null() {
+        return Err(bad_args("geom is NULL".to_string()));
+    }
+    // SAFETY: non-null and valid for geom_len slots (the caller's contract);
+    // [u8; 8] needs no alignment.
+    let block = unsafe { slice::from_raw_parts(geom.cast::<[u8; 8]>(), geom_len as usize) };
+    Geometry::decode(block, n_arrays)
+}
+
+/// `nf_run_K` and `nf_run_nd_K`: the fixed-arity run symbols, for each arity K.
 macro_rules! run_k {
-    ($($name:ident: $k:literal => [$($a:ident),*];)*) => {$(
+    ($($name:ident, $nd:ident: $k:literal => [$($a:ident),*];)*) => {$(
         /// Runs a program over
         #[doc = concat!(stringify!($k), " arrays (outputs first, then inputs); see the crate docs.")]
         ///
@@ -465,37 +481,6 @@ macro_rules! run_k {
                 }
             })
         }
-    )*};
-}
-
-run_k! {
-    nf_run_1: 1 => [a0];
-    nf_run_2: 2 => [a0, a1];
-    nf_run_3: 3 => [a0, a1, a2];
-    nf_run_4: 4 => [a0, a1, a2, a3];
-    nf_run_5: 5 => [a0, a1, a2, a3, a4];
-    nf_run_6: 6 => [a0, a1, a2, a3, a4, a5];
-    nf_run_7: 7 => [a0, a1, a2, a3, a4, a5, a6];
-    nf_run_8: 8 => [a0, a1, a2, a3, a4, a5, a6, a7];
-}
-
-/// Decodes the geometry block of an N-d run.
-///
-/// # Safety
-///
-/// `geom` is NULL or valid for reads of `geom_len` 8-byte slots.
-unsafe fn geometry(geom: *const f64, geom_len: u32, n_arrays: usize) -> Result<Geometry, Error> {
-    if geom.is_null() {
-        return Err(bad_args("geom is NULL".to_string()));
-    }
-    // SAFETY: non-null and valid for geom_len slots (the caller's contract);
-    // [u8; 8] needs no alignment.
-    let block = unsafe { slice::from_raw_parts(geom.cast::<[u8; 8]>(), geom_len as usize) };
-    Geometry::decode(block, n_arrays)
-}
-
-macro_rules! run_nd_k {
-    ($($name:ident: $k:literal => [$($a:ident),*];)*) => {$(
         /// Runs a program over an N-d geometry and
         #[doc = concat!(stringify!($k), " arrays (outputs first, then inputs); see `nf_run_nd`.")]
         ///
@@ -505,7 +490,7 @@ macro_rules! run_nd_k {
         /// `geom_len` 8-byte slots; each array is valid as
         /// `numfuse_core::run_nd` requires for the length in `meta`.
         #[no_mangle]
-        pub unsafe extern "C" fn $name(
+        pub unsafe extern "C" fn $nd(
             handle: u32,
             threads: u32,
             meta: *const f64,
@@ -536,15 +521,15 @@ macro_rules! run_nd_k {
     )*};
 }
 
-run_nd_k! {
-    nf_run_nd_1: 1 => [a0];
-    nf_run_nd_2: 2 => [a0, a1];
-    nf_run_nd_3: 3 => [a0, a1, a2];
-    nf_run_nd_4: 4 => [a0, a1, a2, a3];
-    nf_run_nd_5: 5 => [a0, a1, a2, a3, a4];
-    nf_run_nd_6: 6 => [a0, a1, a2, a3, a4, a5];
-    nf_run_nd_7: 7 => [a0, a1, a2, a3, a4, a5, a6];
-    nf_run_nd_8: 8 => [a0, a1, a2, a3, a4, a5, a6, a7];
+run_k! {
+    nf_run_1, nf_run_nd_1: 1 => [a0];
+    nf_run_2, nf_run_nd_2: 2 => [a0, a1];
+    nf_run_3, nf_run_nd_3: 3 => [a0, a1, a2];
+    nf_run_4, nf_run_nd_4: 4 => [a0, a1, a2, a3];
+    nf_run_5, nf_run_nd_5: 5 => [a0, a1, a2, a3, a4];
+    nf_run_6, nf_run_nd_6: 6 => [a0, a1, a2, a3, a4, a5];
+    nf_run_7, nf_run_nd_7: 7 => [a0, a1, a2, a3, a4, a5, a6];
+    nf_run_8, nf_run_nd_8: 8 => [a0, a1, a2, a3, a4, a5, a6, a7];
 }
 
 /// Runs a program over `count` arrays whose addresses are in `ptrs`.
