@@ -9,15 +9,9 @@ import { test } from "node:test";
 import { compile, evaluate, evaluateAsync, ExpressionError, validate } from "../mod.ts";
 import { MAX_DEPTH } from "../src/parser.ts";
 import type { NumericArray } from "../src/dtype.ts";
-import { list, throwsExactly } from "./reference.ts";
+import { list, throwsAt, throwsExactly } from "./reference.ts";
 
 const x = new Float64Array([1, 2, 3]);
-
-/** Asserts `fn` throws an ExpressionError at `offset` with `message`. */
-function throwsAt(fn: () => unknown, offset: number, message: string) {
-  throwsExactly(fn, ExpressionError as unknown as ErrorConstructor, message);
-  assert.throws(fn, (e: unknown) => (e as ExpressionError).offset === offset);
-}
 
 /** An ArrayBuffer's view whose buffer has been detached. */
 function detachedFloat64(n: number): Float64Array {

@@ -559,6 +559,12 @@ export function decodeGolden(dtype: DType, data: readonly (number | string)[]): 
   return a;
 }
 
+/** Asserts `fn` throws an ExpressionError with exactly `message`, at `offset`. */
+export function throwsAt(fn: () => unknown, offset: number, message: string): void {
+  throwsExactly(fn, ExpressionError as unknown as ErrorConstructor, message);
+  assert.throws(fn, (e: unknown) => (e as ExpressionError).offset === offset);
+}
+
 /**
  * Asserts that `fn(source)` throws, for each `[source, offset, detail]` of
  * `table`, an ExpressionError `at offset: detail`.
@@ -568,13 +574,6 @@ export function failsAt(
   fn: (source: string) => unknown,
 ): void {
   for (const [source, offset, detail] of table) {
-    const label = JSON.stringify(source.slice(0, 40));
-    assert.throws(() => fn(source), (e: unknown) => {
-      assert.ok(e instanceof ExpressionError, `${label}: ${e}`);
-      assert.equal(e.detail, detail, label);
-      assert.equal(e.offset, offset, label);
-      assert.equal(e.message, `at ${offset}: ${detail}`, label);
-      return true;
-    });
+    throwsAt(() => fn(source), offset, `at ${offset}: ${detail}`);
   }
 }
