@@ -6,10 +6,9 @@
  * 2. compiles the Node entry `mod_node.ts` (as `mod.ts`) and `src/` — never
  *    `src/ffi_deno.ts` — to ESM JavaScript plus `.d.ts` with the TypeScript
  *    compiler from npm, Deno's own version (dnt cannot be installed here);
- * 3. compiles the shared Node-compatible tests (`tests/e2e_test.ts`,
- *    `tests/dtype_test.ts`, `tests/nd_test.ts`, with the goldens it reads)
- *    into `npm/tests/` and the seed workloads
- *    `tests/dtype_test.ts`, `tests/call_test.ts`) into `npm/tests/` and the seed workloads
+ * 3. compiles the shared Node-compatible tests (`SHARED_TESTS`: the e2e,
+ *    dtype, N-d, positional-call and phases tests, with the goldens they
+ *    read) into `npm/tests/` and the seed workloads
  *    (`bench/seed_workloads.ts`) into `npm/bench/`, where their `../mod.ts`
  *    is the Node entry, and copies in every `.mjs` of `tests/node/` (the
  *    `*_node.mjs` tests and their helpers, such as the concurrency worker);
@@ -37,7 +36,13 @@ const TYPESCRIPT = `typescript@${Deno.version.typescript}`;
 /** `npx` arguments that run tsc. */
 const TSC = ["-y", "-p", TYPESCRIPT, "tsc"];
 /** The shared tests that run under Node (they import only `node:` modules and the sources). */
-const SHARED_TESTS = ["e2e_test.ts", "dtype_test.ts", "nd_test.ts", "call_test.ts"];
+const SHARED_TESTS = [
+  "e2e_test.ts",
+  "dtype_test.ts",
+  "nd_test.ts",
+  "call_test.ts",
+  "phases_test.ts",
+];
 /** Data files the shared tests read, under `tests/`. */
 const TEST_DATA = ["goldens/nd.json"];
 /** Files the shared tests import besides the package. */

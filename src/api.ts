@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { Expr, Program } from "./ast.ts";
+import type { VarSpec } from "./ast.ts";
 import { type CompiledProgram, compileProgram } from "./compiler.ts";
 import { disassemble as disassembleCode } from "./disasm.ts";
 import {
@@ -39,7 +39,9 @@ import {
   type NativeBinding,
   type StridedView,
 } from "./native.ts";
+import { ExpressionError } from "./errors.ts";
 import { parseProgram } from "./parser.ts";
+import { checkPhases, type Phase, type PhasePlan, planPhases, programNames } from "./phases.ts";
 import { type CompiledReduction, describeReduction, type ReductionName } from "./reduce.ts";
 
 /** A JS scalar operand: weakly typed, as Python scalars are under NumPy 2 (NEP 50). */
@@ -104,11 +106,33 @@ type NoComparisons<S extends string> = Without<
   "!="
 >;
 
+/** Whether `S` is only blanks and statement separators. */
+type Blank<S extends string> = S extends "" ? true
+  : S extends `${" " | "\t" | "\r" | "\n" | ";"}${infer R}` ? Blank<R>
+  : false;
+
 /**
- * What running expression `E` returns: a program may end with an assignment,
- * and then returns `undefined`. When `E` is a string literal with no `=`
- * other than in `==`, `<=`, `>=` and `!=`, it is a single expression and
- * returns an array; otherwise the type says either.
+ * The last statement of program `S`: the text after its last `;` or newline
+ * that is followed by more than blanks.
+ */
+type LastStatement<S extends string> = S extends `${infer A};${infer B}`
+  ? LastStatement<Blank<B> extends true ? A : B>
+  : S extends `${infer A}\n${infer B}` ? LastStatement<Blank<B> extends true ? A : B>
+  : S;
+
+/** What the last statement `S` of a program gives. */
+type StatementResult<S extends string> = HasReduction<S> extends true
+  ? NoComparisons<Without<Without<S, "axis=">, "axis =">> extends `${string}=${string}` ? undefined
+  : Reduced
+  : NoComparisons<S> extends `${string}=${string}` ? undefined
+  : NumericArray;
+
+/**
+ * What running expression `E` returns: an array, a reduction's value, or
+ * `undefined` for a program ending with an assignment, as its last
+ * statement says. Told from the text of a string literal (`=` other than
+ * in `==`, `<=`, `>=` and `!=` is an assignment); a last statement that is
+ * the tail of a call split across lines, or a non-literal `E`, may give any.
  */
 export type ResultOf<
   E extends string,
@@ -116,12 +140,10 @@ export type ResultOf<
   O = undefined,
 > = WithShapes<
   string extends E ? NumericArray | Reduced | undefined
-    : HasReduction<E> extends true
-      ? NoComparisons<Without<Without<E, "axis=">, "axis =">> extends `${string}=${string}`
-        ? Reduced | undefined
-      : Reduced
-    : NoComparisons<E> extends `${string}=${string}` ? NumericArray | undefined
-    : NumericArray,
+    : LastStatement<E> extends `${string})${string}`
+      ? LastStatement<E> extends `${string}(${string}` ? StatementResult<LastStatement<E>>
+      : NumericArray | Reduced | undefined
+    : StatementResult<LastStatement<E>>,
   V,
   O
 >;
@@ -151,7 +173,7 @@ export type WithShapes<R, V, O> = NdIf<
 type NdIf<R, F> = "yes" extends F ? ToNd<R> : "maybe" extends F ? R | ToNd<R> : R;
 type ToNd<R> = R extends NumericArray ? NdArray : R;
 
-/** Whether `S` calls a reduction (`sum(`, `max (`, ...): then it ends with one, or is an error. */
+/** Whether `S` calls a reduction (`sum(`, `max (`, ...): in a last statement, it is the result or an error. */
 type HasReduction<S extends string> = S extends
   `${string}${ReductionName}(${string}` | `${string}${ReductionName} (${string}` ? true
   : false;
@@ -348,6 +370,8 @@ interface Entry {
   /** 1 where the program assigns the name before reading it: an output if passed, else a temporary. */
   readonly optional: Uint8Array;
   readonly variants: Variant[];
+  /** The phases, when a reduction ends a statement before the last (`src/phases.ts`). */
+  readonly plan: PhasePlan | undefined;
 }
 
 let bindingFactory: (() => NativeBinding) | undefined;
@@ -422,55 +446,6 @@ export function getNumThreads(): number {
   return numThreads;
 }
 
-function collectNames(e: Expr, into: string[]): void {
-  switch (e.type) {
-    case "name":
-      into.push(e.name);
-      break;
-    case "unary":
-      collectNames(e.operand, into);
-      break;
-    case "binary":
-      collectNames(e.left, into);
-      collectNames(e.right, into);
-      break;
-    case "call":
-      for (const a of e.args) collectNames(a, into);
-      break;
-  }
-}
-
-/**
- * The variables of a program: the names it reads before assigning them
- * (required), then those it assigns before reading (optional: an array
- * passed in is written in place, a name not passed in is a temporary).
- */
-function programNames(program: Program): { names: string[]; optional: Uint8Array } {
-  const names: string[] = [];
-  const optional: number[] = [];
-  const assigned = new Set<string>();
-  // A Set beside the list keeps this linear: a program may name tens of thousands of variables.
-  const seen = new Set<string>();
-  for (const s of program.body) {
-    const reads: string[] = [];
-    collectNames(s.type === "assign" ? s.value : s, reads);
-    for (const name of reads) {
-      if (assigned.has(name) || seen.has(name)) continue;
-      seen.add(name);
-      names.push(name);
-      optional.push(0);
-    }
-    if (s.type !== "assign") continue;
-    if (!seen.has(s.target.name)) {
-      seen.add(s.target.name);
-      names.push(s.target.name);
-      optional.push(1);
-    }
-    assigned.add(s.target.name);
-  }
-  return { names, optional: Uint8Array.from(optional) };
-}
-
 function free(v: Variant): void {
   v.freed = true;
   native().programFree(v.handle);
@@ -482,8 +457,9 @@ function entryFor(expression: string): Entry {
   if (typeof expression !== "string") {
     throw new TypeError(`Expression must be a string: got ${describe(expression)}`);
   }
-  const { names, optional } = programNames(parseProgram(expression));
-  entry = { names, optional, variants: [] };
+  const program = parseProgram(expression);
+  const { names, optional } = programNames(program);
+  entry = { names, optional, variants: [], plan: planPhases(expression, program) };
   if (cache.size >= CACHE_EXPRESSIONS) {
     const [oldest, evicted] = cache.entries().next().value as [string, Entry];
     cache.delete(oldest);
@@ -633,6 +609,14 @@ function viewOf(what: string, op: ArrayOperand): View {
   return { call: callCount, shape, strides, offset, contiguous, lo, hi };
 }
 
+/**
+ * A strongly typed scalar, as a NumPy scalar: the value of a reduction that
+ * ends a phase of a program, bound to its name for the later phases.
+ */
+class Strong {
+  constructor(readonly value: Scalar, readonly dtype: DType) {}
+}
+
 /** Classifies variable `name` into a code; stores the value to run with in `scratchValues[i]`. */
 function classify(
   variables: Variables,
@@ -657,6 +641,9 @@ function classify(
         }, which numfuse does not take: use a typed array such as Float64Array`,
       );
     }
+  } else if (v instanceof Strong) {
+    scratchValues[i] = v.value;
+    return STRONG_SCALAR + dtypeCode(v.dtype);
   } else if (typeof v === "object" && v !== null && "data" in v) {
     // Each property is read once: a getter cannot change what was checked.
     const o = v as ArrayOperand;
@@ -772,17 +759,21 @@ function buildVariant(expression: string, entry: Entry, codes: Int32Array, out?:
   return variant;
 }
 
+function checkVariables(variables: Variables): void {
+  if (typeof variables !== "object" || variables === null) {
+    throw new TypeError(`Variables must be an object: got ${describe(variables)}`);
+  }
+}
+
 function variantFor(
   expression: string,
+  entry: Entry,
   variables: Variables,
   declared: Readonly<Record<string, DType>> | undefined,
   out: NumericArray | undefined,
   casting: Casting,
 ): Variant {
-  if (typeof variables !== "object" || variables === null) {
-    throw new TypeError(`Variables must be an object: got ${describe(variables)}`);
-  }
-  const entry = entryFor(expression);
+  checkVariables(variables);
   const names = entry.names;
   if (scratchCodes.length < names.length) scratchCodes = new Int32Array(names.length * 2);
   if (scratchValues.length < names.length) scratchValues = new Array(names.length);
@@ -1223,10 +1214,19 @@ function run(
   options: EvaluateOptions | undefined,
   declared?: Readonly<Record<string, DType>>,
 ): NumericArray | NdArray | Reduced | undefined {
+  const entry = entryFor(expression);
+  if (entry.plan !== undefined) return runPhases(entry, variables, options, declared);
   const given = options?.out;
   const shaped = given === undefined || ArrayBuffer.isView(given) ? undefined : ndOut(given);
   const out = shaped === undefined ? given as NumericArray | undefined : shaped.data;
-  const v = variantFor(expression, variables, declared, out, options?.casting ?? "same_kind");
+  const v = variantFor(
+    expression,
+    entry,
+    variables,
+    declared,
+    out,
+    options?.casting ?? "same_kind",
+  );
   return dispatch(v, out, shaped);
 }
 
@@ -1381,8 +1381,14 @@ function callByName(
       ? { data: a, dtype: "bool" }
       : a;
   }
+  const entry = entryFor(k.expression);
+  if (entry.plan !== undefined) {
+    // Phases run by name, one after another: nothing to bind.
+    return runPhases(entry, variables as Variables, into ? { out } : undefined, k.declared);
+  }
   const plain = variantFor(
     k.expression,
+    entry,
     variables as Variables,
     k.declared,
     undefined,
@@ -1396,7 +1402,7 @@ function callByName(
   }
   bind(k, plain);
   const v = into
-    ? variantFor(k.expression, variables as Variables, k.declared, out, "same_kind")
+    ? variantFor(k.expression, entry, variables as Variables, k.declared, out, "same_kind")
     : plain;
   return dispatch(v, out, undefined);
 }
@@ -1407,10 +1413,19 @@ async function runAsync(
   options: EvaluateOptions | undefined,
   declared?: Readonly<Record<string, DType>>,
 ): Promise<NumericArray | NdArray | Reduced | undefined> {
+  const entry = entryFor(expression);
+  if (entry.plan !== undefined) return runPhasesAsync(entry, variables, options, declared);
   const given = options?.out;
   const shaped = given === undefined || ArrayBuffer.isView(given) ? undefined : ndOut(given);
   const out = shaped === undefined ? given as NumericArray | undefined : shaped.data;
-  const v = variantFor(expression, variables, declared, out, options?.casting ?? "same_kind");
+  const v = variantFor(
+    expression,
+    entry,
+    variables,
+    declared,
+    out,
+    options?.casting ?? "same_kind",
+  );
   if (v.reduction !== undefined) return runReductionAsync(v);
   if (ndCall || shaped !== undefined) {
     const nd = prepareNd(v, v.names, shaped ?? out, true);
@@ -1453,6 +1468,9 @@ async function runAsync(
  * count_nonzero`, whole or `axis=k`): its value is a JS scalar (a bigint
  * for int64 and uint64, a boolean for `any`/`all`), or `{ data, shape }`
  * along an axis of an N-d array; `s = sum(x, axis=0)` writes an array `s`.
+ * An earlier statement may assign one (`m = mean(x); x - m`): the program
+ * then runs in phases, a pass up to each such reduction, whose value the
+ * later statements read as a strongly typed scalar (or the reduced array).
  *
  * @example
  * ```ts ignore
@@ -1518,13 +1536,37 @@ function checkSignature(signature: Readonly<Record<string, DType>>): Record<stri
   return declared;
 }
 
-function compileForSignature(expression: string, declared: Record<string, DType>) {
-  if (typeof expression !== "string") {
-    throw new TypeError(`Expression must be a string: got ${describe(expression)}`);
-  }
-  const vars: Record<string, { kind: "array"; dtype: DType }> = Object.create(null);
+/**
+ * Compiles an expression for a signature: its one program, or the program
+ * of each of its phases with the name its reduction's value is bound to.
+ */
+function compileForSignature(
+  expression: string,
+  declared: Record<string, DType>,
+): { readonly program: CompiledProgram; readonly binds: string | undefined }[] {
+  const entry = entryFor(expression);
+  const plan = entry.plan;
+  const vars: Record<string, VarSpec> = Object.create(null);
   for (const name in declared) vars[name] = { kind: "array", dtype: declared[name] };
-  return compileProgram(expression, vars);
+  if (plan === undefined) return [{ program: compileProgram(expression, vars), binds: undefined }];
+  const passed = (name: string) => Object.hasOwn(declared, name);
+  checkPhases(plan, passed);
+  const values: Record<string, VarSpec> = Object.create(null);
+  return plan.phases.map((phase) => {
+    const by = phase.binding;
+    const binds = by === undefined || passed(by.target.name) ? undefined : by.target.name;
+    const source = binds === undefined ? phase.source : by!.bare;
+    const own: Record<string, VarSpec> = Object.assign(Object.create(null), vars);
+    for (const name of phase.reads.keys()) {
+      if (Object.hasOwn(values, name)) own[name] = values[name];
+    }
+    const program = inPhase(entry, source, () => compileProgram(source, own));
+    const r = program.reduction;
+    if (binds !== undefined && r !== undefined) {
+      values[binds] = { kind: r.axis === undefined ? "scalar" : "array", dtype: r.resultDtype };
+    }
+    return { program, binds };
+  });
 }
 
 /**
@@ -1604,10 +1646,16 @@ export function disassemble(
   expression: string,
   signature: Readonly<Record<string, DType>>,
 ): string {
-  const program = compileForSignature(expression, checkSignature(signature));
-  const listing = program.code.length === 0 ? [] : [disassembleCode(program.code)];
-  if (program.reduction !== undefined) listing.push(describeReduction(program.reduction));
-  return listing.join("\n");
+  const phases = compileForSignature(expression, checkSignature(signature));
+  return phases.map(({ program, binds }, i) => {
+    const listing = phases.length === 1 ? [] : [`phase ${i + 1} of ${phases.length}`];
+    if (program.code.length > 0) listing.push(disassembleCode(program.code));
+    const r = program.reduction;
+    if (r !== undefined) {
+      listing.push(describeReduction(r) + (binds === undefined ? "" : ` as '${binds}'`));
+    }
+    return listing.join("\n");
+  }).join("\n");
 }
 
 /**
@@ -1630,26 +1678,199 @@ export function validate(
   options?: EvaluateOptions,
 ): Error | undefined {
   try {
-    const given = options?.out;
-    const shaped = given === undefined || ArrayBuffer.isView(given) ? undefined : ndOut(given);
-    const out = shaped === undefined ? given as NumericArray | undefined : shaped.data;
-    const v = variantFor(expression, variables, undefined, out, options?.casting ?? "same_kind");
-    try {
-      if (v.reduction !== undefined) {
-        if (prepareReduction(v, false).geometry === undefined) resolveOverlaps(v, v.names);
-      } else if (ndCall || shaped !== undefined) prepareNd(v, v.names, shaped ?? out, false);
-      else {
-        prepare(v, v.names, out, false);
-        resolveOverlaps(v, v.names);
-      }
-    } finally {
-      release(v);
-    }
+    const entry = entryFor(expression);
+    if (entry.plan === undefined) check(expression, entry, variables, options, undefined);
+    else checkPhaseSteps(entry, snapshot(entry, variables), options, undefined);
     return undefined;
   } catch (e) {
     if (e instanceof Error) return e;
     throw e;
   }
+}
+
+/**
+ * Checks a call as `validate` does; for a program ending with a reduction
+ * not assigned to an array, returns a stand-in for its value (of its dtype
+ * and shape), for the checks of a later phase.
+ */
+function check(
+  expression: string,
+  entry: Entry,
+  variables: Variables,
+  options: EvaluateOptions | undefined,
+  declared: Readonly<Record<string, DType>> | undefined,
+): Bound | undefined {
+  const given = options?.out;
+  const shaped = given === undefined || ArrayBuffer.isView(given) ? undefined : ndOut(given);
+  const out = shaped === undefined ? given as NumericArray | undefined : shaped.data;
+  const v = variantFor(
+    expression,
+    entry,
+    variables,
+    declared,
+    out,
+    options?.casting ?? "same_kind",
+  );
+  try {
+    const r = v.reduction;
+    if (r !== undefined) {
+      const job = prepareReduction(v, false);
+      if (job.geometry === undefined) resolveOverlaps(v, v.names);
+      if (r.target !== undefined) return undefined;
+      if (job.shape.length === 0) return new Strong(0, r.resultDtype);
+      // One element, broadcast: the shape without the memory.
+      const data = allocArray(r.resultDtype, 1);
+      const strides = job.shape.map(() => 0);
+      return {
+        data,
+        shape: job.shape,
+        strides,
+        dtype: r.resultDtype === "bool" ? "bool" : undefined,
+      };
+    }
+    if (ndCall || shaped !== undefined) prepareNd(v, v.names, shaped ?? out, false);
+    else {
+      prepare(v, v.names, out, false);
+      resolveOverlaps(v, v.names);
+    }
+    return undefined;
+  } finally {
+    release(v);
+  }
+}
+
+// ---- Phases: a program with reductions before its last statement (src/phases.ts) ----
+
+/** What a phase binds to its reduction's name: a strong scalar, or the reduced array. */
+type Bound = Strong | ArrayOperand;
+
+/** A phase to run: its source (with the program's offsets) and variables. */
+interface PhaseStep {
+  readonly source: string;
+  readonly variables: Variables;
+}
+
+/** The variables of a call that its program names, each read once. */
+function snapshot(entry: Entry, variables: Variables): Variables {
+  checkVariables(variables);
+  const given: Record<string, unknown> = Object.create(null);
+  for (const name of entry.names) if (Object.hasOwn(variables, name)) given[name] = variables[name];
+  return given as Variables;
+}
+
+/**
+ * The phases of a call, one at a time: yields each phase but the last,
+ * with its variables (the call's and the values earlier phases bound), and
+ * takes back the value of the reduction that ends it; returns the last
+ * phase. Checks the names of every phase first.
+ */
+function* phaseSteps(
+  entry: Entry,
+  given: Variables,
+  declared: Readonly<Record<string, DType>> | undefined,
+): Generator<PhaseStep, PhaseStep, Bound | undefined> {
+  const passed = (name: string) => Object.hasOwn(declared ?? given, name);
+  const plan = entry.plan!;
+  checkPhases(plan, passed);
+  const values = new Map<string, Bound>();
+  const variablesOf = (phase: Phase) => {
+    const vars = Object.assign(Object.create(null), given);
+    for (const name of phase.reads.keys()) {
+      const value = values.get(name);
+      if (value !== undefined) vars[name] = value;
+    }
+    return vars;
+  };
+  const phases = plan.phases;
+  for (const phase of phases.slice(0, -1)) {
+    const by = phase.binding!;
+    const keep = passed(by.target.name);
+    const value = yield { source: keep ? phase.source : by.bare, variables: variablesOf(phase) };
+    if (!keep && value !== undefined) values.set(by.target.name, value);
+  }
+  const last = phases[phases.length - 1];
+  return { source: last.source, variables: variablesOf(last) };
+}
+
+/** Runs `f` for a phase; its `ExpressionError` is shown in the program as written. */
+function inPhase<T>(entry: Entry, phase: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw e instanceof ExpressionError && e.source === phase ? e.in(entry.plan!.source) : e;
+  }
+}
+
+/** Checks every phase of a call as `validate` does, with stand-ins for the values bound. */
+function checkPhaseSteps(
+  entry: Entry,
+  given: Variables,
+  options: EvaluateOptions | undefined,
+  declared: Readonly<Record<string, DType>> | undefined,
+): void {
+  const steps = phaseSteps(entry, given, declared);
+  let step = steps.next();
+  while (!step.done) {
+    const { source, variables } = step.value;
+    step = steps.next(
+      inPhase(entry, source, () => check(source, entryFor(source), variables, undefined, declared)),
+    );
+  }
+  const last = step.value;
+  inPhase(
+    entry,
+    last.source,
+    () => check(last.source, entryFor(last.source), last.variables, options, declared),
+  );
+}
+
+/** The value of the reduction ending a phase, to bind (undefined when it was written to an array). */
+function bound(v: Variant, value: Reduced | undefined): Bound | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === "object" ? value : new Strong(value, v.reduction!.resultDtype);
+}
+
+/**
+ * Runs a program's phases one after another, once all are checked (so an
+ * error in any of them writes nothing); the last takes the call's options.
+ */
+function runPhases(
+  entry: Entry,
+  variables: Variables,
+  options: EvaluateOptions | undefined,
+  declared: Readonly<Record<string, DType>> | undefined,
+): NumericArray | NdArray | Reduced | undefined {
+  const given = snapshot(entry, variables);
+  checkPhaseSteps(entry, given, options, declared);
+  const steps = phaseSteps(entry, given, declared);
+  let step = steps.next();
+  while (!step.done) {
+    const { source, variables: vars } = step.value;
+    const v = variantFor(source, entryFor(source), vars, declared, undefined, "same_kind");
+    step = steps.next(bound(v, runReduction(v)));
+  }
+  const last = step.value;
+  return run(last.source, last.variables, options, declared);
+}
+
+/** As `runPhases`, each phase off the JS thread. */
+async function runPhasesAsync(
+  entry: Entry,
+  variables: Variables,
+  options: EvaluateOptions | undefined,
+  declared: Readonly<Record<string, DType>> | undefined,
+): Promise<NumericArray | NdArray | Reduced | undefined> {
+  const given = snapshot(entry, variables);
+  checkPhaseSteps(entry, given, options, declared);
+  const steps = phaseSteps(entry, given, declared);
+  let step = steps.next();
+  while (!step.done) {
+    const { source, variables: vars } = step.value;
+    const v = variantFor(source, entryFor(source), vars, declared, undefined, "same_kind");
+    step = steps.next(bound(v, await runReductionAsync(v)));
+  }
+  const last = step.value;
+  return await runAsync(last.source, last.variables, options, declared);
 }
 
 // ---- Reductions: a reduction statement ends the program (src/reduce.ts) ----
@@ -1750,6 +1971,7 @@ function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
     return {
       geometry,
       fused,
+      shape,
       finish(args) {
         const o = out();
         native().runReduce(
@@ -1784,6 +2006,7 @@ function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
   return {
     geometry,
     fused,
+    shape,
     finish() {
       const { data, out } = start();
       native().reduce(r.code, r.dtype, data, view, axis, out, getNumThreads());
@@ -1803,6 +2026,8 @@ interface ReductionJob {
   readonly geometry: Float64Array | undefined;
   /** Whether the reduction runs the element-wise program itself (fused): then nothing runs before it. */
   readonly fused: boolean;
+  /** The shape of the reduction's value (`[]` for a scalar). */
+  readonly shape: readonly number[];
   /**
    * Reduces on this thread, given the element-wise program's arrays
    * (outputs first); returns the value (undefined when it is assigned to an

@@ -30,15 +30,26 @@ export class ExpressionError extends SyntaxError {
   readonly detail: string;
   /** The source line holding the error and a caret line under the offending span. */
   readonly snippet: string;
+  readonly #span: Span;
 
   /** Makes an error at `span` of `source`. */
   constructor(source: string, span: Span, detail: string) {
     super(`at ${span.start}: ${detail}`);
     this.name = "ExpressionError";
+    this.#span = { start: span.start, end: span.end };
     this.offset = span.start;
     this.source = source;
     this.detail = detail;
     this.snippet = caretSnippet(source, span);
+  }
+
+  /**
+   * The same error in another text with the same offsets: a phase of a
+   * program (`src/phases.ts`) is compiled from the program's source with the
+   * other phases blanked, and its errors are shown in the program as written.
+   */
+  in(source: string): ExpressionError {
+    return new ExpressionError(source, this.#span, this.detail);
   }
 }
 

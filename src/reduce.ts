@@ -3,10 +3,12 @@
  * array or along one axis (`sum(x, axis=0)`, `sum(x, 0)`, negative axes
  * count from the end).
  *
- * A reduction is the outermost operation of the last statement of a
- * program: its result (`sum(x * y)`, `t = x * 2; sum(t)`) or an assignment
- * to an array passed in (`s = sum(x, axis=0)`). The compiler splits such a
- * program ({@linkcode splitReduction}) into the element-wise program whose
+ * A reduction is the outermost operation of a statement. One in the last
+ * statement is its result (`sum(x * y)`, `t = x * 2; sum(t)`) or an
+ * assignment to an array passed in (`s = sum(x, axis=0)`); one assigned in
+ * an earlier statement ends a phase of the program (`src/phases.ts`), whose
+ * value the later statements read (`m = mean(x); x - m`). The compiler
+ * splits a program ending with a reduction ({@linkcode splitReduction}) into the element-wise program whose
  * result is the reduction's argument, then the reduction itself, which the
  * VM's `reduce` runs over that result (or over the variable itself when the
  * whole program is a reduction of one array variable, without a copy).
@@ -20,7 +22,7 @@
  * @module
  */
 
-import type { Call, Expr, NameRef, Program, Span, TypedProgram, VarSpec } from "./ast.ts";
+import type { Call, NameRef, Program, Span, TypedProgram, VarSpec } from "./ast.ts";
 import { canCast, type DType, dtypeKind } from "./dtype.ts";
 import { ExpressionError } from "./errors.ts";
 
@@ -73,13 +75,14 @@ export function reductionDtype(name: ReductionName, dtype: DType): DType {
   }
 }
 
-/** The error for a reduction that is not the outermost operation of the last statement. */
+/** The error for a reduction that is not the outermost operation of a statement. */
 export function misplacedReduction(source: string, call: Call): ExpressionError {
+  const f = call.callee;
   return new ExpressionError(
     source,
     call.calleeSpan,
-    `${call.callee}() must be the outermost operation of the last statement, as in ` +
-      `'${call.callee}(x * y)' or 's = ${call.callee}(x, axis=0)'; compute the rest in another call`,
+    `${f}() must be the outermost operation of a statement, as in '${f}(x * y)' or ` +
+      `'m = ${f}(x); x - m'`,
   );
 }
 
@@ -106,32 +109,14 @@ export interface Split {
   readonly site: ReductionSite | undefined;
 }
 
-function findReduction(e: Expr): Call | undefined {
-  switch (e.type) {
-    case "unary":
-      return findReduction(e.operand);
-    case "binary":
-      return findReduction(e.left) ?? findReduction(e.right);
-    case "call":
-      if (isReduction(e.callee)) return e;
-      for (const a of e.args) {
-        const found = findReduction(a);
-        if (found !== undefined) return found;
-      }
-      return undefined;
-    default:
-      return undefined;
-  }
-}
-
 /**
  * Splits a program that ends with a reduction into the element-wise
  * program computing its argument and the reduction; returns the program as
- * it is when it does not end with one. A reduction in an earlier statement
- * is an error here; one nested in the last statement is refused by the type
- * checker ({@linkcode misplacedReduction}).
+ * it is when it does not end with one. A reduction anywhere else is refused
+ * by the type checker ({@linkcode misplacedReduction}): the API splits a
+ * program after each statement that assigns one (`src/phases.ts`).
  *
- * @throws {ExpressionError} on a reduction in an earlier statement or a call of a reduction with a wrong argument count
+ * @throws {ExpressionError} on a call of a reduction with a wrong argument count
  *
  * @example
  * ```ts
@@ -149,17 +134,6 @@ export function splitReduction(
   source: string,
 ): Split {
   const body = program.body;
-  for (const s of body.slice(0, -1)) {
-    const call = findReduction(s.type === "assign" ? s.value : s);
-    if (call !== undefined) {
-      throw new ExpressionError(
-        source,
-        call.calleeSpan,
-        `${call.callee}() may only end a program, as the outermost operation of its last ` +
-          `statement; compute what uses its value in another call`,
-      );
-    }
-  }
   const last = body[body.length - 1];
   const target = last.type === "assign" ? last.target : undefined;
   const value = last.type === "assign" ? last.value : last;
