@@ -1219,14 +1219,8 @@ function run(
   const given = options?.out;
   const shaped = given === undefined || ArrayBuffer.isView(given) ? undefined : ndOut(given);
   const out = shaped === undefined ? given as NumericArray | undefined : shaped.data;
-  const v = variantFor(
-    expression,
-    entry,
-    variables,
-    declared,
-    out,
-    options?.casting ?? "same_kind",
-  );
+  const casting = options?.casting ?? "same_kind";
+  const v = variantFor(expression, entry, variables, declared, out, casting);
   return dispatch(v, out, shaped);
 }
 
@@ -1418,14 +1412,8 @@ async function runAsync(
   const given = options?.out;
   const shaped = given === undefined || ArrayBuffer.isView(given) ? undefined : ndOut(given);
   const out = shaped === undefined ? given as NumericArray | undefined : shaped.data;
-  const v = variantFor(
-    expression,
-    entry,
-    variables,
-    declared,
-    out,
-    options?.casting ?? "same_kind",
-  );
+  const casting = options?.casting ?? "same_kind";
+  const v = variantFor(expression, entry, variables, declared, out, casting);
   if (v.reduction !== undefined) return runReductionAsync(v);
   if (ndCall || shaped !== undefined) {
     const nd = prepareNd(v, v.names, shaped ?? out, true);
@@ -1703,14 +1691,8 @@ function check(
   const given = options?.out;
   const shaped = given === undefined || ArrayBuffer.isView(given) ? undefined : ndOut(given);
   const out = shaped === undefined ? given as NumericArray | undefined : shaped.data;
-  const v = variantFor(
-    expression,
-    entry,
-    variables,
-    declared,
-    out,
-    options?.casting ?? "same_kind",
-  );
+  const casting = options?.casting ?? "same_kind";
+  const v = variantFor(expression, entry, variables, declared, out, casting);
   try {
     const r = v.reduction;
     if (r !== undefined) {
@@ -1830,27 +1812,44 @@ function bound(v: Variant, value: Reduced | undefined): Bound | undefined {
   return typeof value === "object" ? value : new Strong(value, v.reduction!.resultDtype);
 }
 
-/**
- * Runs a program's phases one after another, once all are checked (so an
- * error in any of them writes nothing); the last takes the call's options.
- */
+/** The phases of a call, all checked before the first is yielded (so an error in any writes nothing). */
+function checkedSteps(
+  entry: Entry,
+  variables: Variables,
+  options: EvaluateOptions | undefined,
+  declared: Readonly<Record<string, DType>> | undefined,
+): Generator<PhaseStep, PhaseStep, Bound | undefined> {
+  const given = snapshot(entry, variables);
+  checkPhaseSteps(entry, given, options, declared);
+  return phaseSteps(entry, given, declared);
+}
+
+/** The variant of a phase that ends with a reduction. */
+function phaseVariant(step: PhaseStep, declared: Readonly<Record<string, DType>> | undefined) {
+  return variantFor(
+    step.source,
+    entryFor(step.source),
+    step.variables,
+    declared,
+    undefined,
+    "same_kind",
+  );
+}
+
+/** Runs a program's phases one after another; the last takes the call's options. */
 function runPhases(
   entry: Entry,
   variables: Variables,
   options: EvaluateOptions | undefined,
   declared: Readonly<Record<string, DType>> | undefined,
 ): NumericArray | NdArray | Reduced | undefined {
-  const given = snapshot(entry, variables);
-  checkPhaseSteps(entry, given, options, declared);
-  const steps = phaseSteps(entry, given, declared);
+  const steps = checkedSteps(entry, variables, options, declared);
   let step = steps.next();
   while (!step.done) {
-    const { source, variables: vars } = step.value;
-    const v = variantFor(source, entryFor(source), vars, declared, undefined, "same_kind");
+    const v = phaseVariant(step.value, declared);
     step = steps.next(bound(v, runReduction(v)));
   }
-  const last = step.value;
-  return run(last.source, last.variables, options, declared);
+  return run(step.value.source, step.value.variables, options, declared);
 }
 
 /** As `runPhases`, each phase off the JS thread. */
@@ -1860,17 +1859,13 @@ async function runPhasesAsync(
   options: EvaluateOptions | undefined,
   declared: Readonly<Record<string, DType>> | undefined,
 ): Promise<NumericArray | NdArray | Reduced | undefined> {
-  const given = snapshot(entry, variables);
-  checkPhaseSteps(entry, given, options, declared);
-  const steps = phaseSteps(entry, given, declared);
+  const steps = checkedSteps(entry, variables, options, declared);
   let step = steps.next();
   while (!step.done) {
-    const { source, variables: vars } = step.value;
-    const v = variantFor(source, entryFor(source), vars, declared, undefined, "same_kind");
+    const v = phaseVariant(step.value, declared);
     step = steps.next(bound(v, await runReductionAsync(v)));
   }
-  const last = step.value;
-  return await runAsync(last.source, last.variables, options, declared);
+  return await runAsync(step.value.source, step.value.variables, options, declared);
 }
 
 // ---- Reductions: a reduction statement ends the program (src/reduce.ts) ----
