@@ -38,6 +38,7 @@ mod loops {
         arcsinh_f64_avx512: "avx512f", f64, vm::arcsinh_f64;
         exp_f32_avx2: "avx2,fma", f32, vm::exp_f32;
         sin_f32_avx2: "avx2,fma", f32, vm::sin_f32;
+        tanh_f32_avx2: "avx2,fma", f32, vm::tanh_f32;
         exp_f64_avx2: "avx2,fma", f64, vm::exp_f64;
         log_f64_avx2: "avx2,fma", f64, vm::log_f64;
     }
@@ -105,6 +106,7 @@ fn main() {
             unsafe {
                 exp_f32_avx2(&x32, &mut o32);
                 sin_f32_avx2(&x32, &mut o32);
+                tanh_f32_avx2(&x32, &mut o32);
                 exp_f64_avx2(&x64, &mut o64);
                 log_f64_avx2(&x64, &mut o64);
             }

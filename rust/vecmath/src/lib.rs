@@ -16,12 +16,14 @@
 //! (pow, arccosh, tanh, the trig reduction) exact products come from Dekker's
 //! split and sums from Knuth's TwoSum.
 //!
-//! **float32** is evaluated in f64 internally: the widening is exact (f32
-//! subnormals become normal), the final `as f32` rounds once and handles
-//! overflow to inf and gradual underflow. exp, log, sin, cos, tan, tanh and
+//! **float32** is evaluated in f64 internally, except tanh: the widening is
+//! exact (f32 subnormals become normal), the final `as f32` rounds once and
+//! handles overflow to inf and gradual underflow. exp, log, sin, cos, tan and
 //! pow have dedicated short kernels (~2^-32 relative error before the final
-//! rounding); the other f32 functions run the f64 kernel on the widened
-//! argument (accurate, but about as slow as the f64 version).
+//! rounding); tanh has a kernel in f32 arithmetic (16 lanes per zmm, no
+//! widening; its error analysis is at `tanh_f32`); the other f32 functions run
+//! the f64 kernel on the widened argument (accurate, but about as slow as the
+//! f64 version).
 //!
 //! Special values follow C99 Annex F / NumPy: NaN in gives NaN out, +-inf,
 //! -0 preserved where C preserves it (sin, tan, tanh, sinh, expm1, log1p,
@@ -42,7 +44,7 @@
 //! | `log10` | as log2 with 1/ln10 and log10(2) split | 0 | 0.698 |
 //! | `sin`, `cos` | f64: 4x25-bit + tail Cody-Waite pi/2 reduction kept as double-double, minimax sin/cos kernels, quadrant by bit flips; f32: 28+28+53-bit Cody-Waite below 2^25, Payne-Hanek (five exact 24x24-bit products with 2/pi) above | 1 / 1 (sin, cos) | 1 / 1 (vs std) |
 //! | `tan` | sin/cos kernels of the reduced argument, one division (-cos/sin in odd quadrants) | 1 | 2 (vs std) |
-//! | `tanh` | f64: -E/(E+2), E = expm1(-2\|x\|) for \|x\| < 0.55, else 1 - 2/(E+2), E = expm1(2\|x\|), in double-double; f32: E/(E+2) | 1 / 1 | 0.759 |
+//! | `tanh` | f64: -E/(E+2), E = expm1(-2\|x\|) for \|x\| < 0.55, else 1 - 2/(E+2), E = expm1(2\|x\|), in double-double; f32 (in f32): x + x^3 P(x^2) below \|x\| = 0.625, else 1 - 2/(E+1), E = 2^k e^(2r) from a Cody-Waite ln2/2 reduction | 1 / 1 | 0.759 |
 //! | `sinh` | \|x\| < 1: minimax odd polynomial; else 2^(n-1) (p - 2^-2n / p) from the exp parts | 0 | 1.536 |
 //! | `cosh` | \|x\| < 1: minimax even polynomial; else 2^(n-1) (p + 2^-2n / p) | 0 | 1.384 |
 //! | `arcsinh` | log1p(\|x\| + x^2/(1 + sqrt(1 + x^2))), log1p(\|x\|) + ln2 above 1e150 | 0 | 1.495 |

@@ -1,9 +1,9 @@
 //! Branch-free building blocks shared by the f32 and f64 kernels.
 
-/// `c ? a : b` on already computed values; LLVM lowers it to a `select`
-/// (a blend in vector code), never to a branch.
+/// `c ? a : b` on already computed values (f64 or f32); LLVM lowers it to a
+/// `select` (a blend in vector code), never to a branch.
 #[inline(always)]
-pub(crate) fn sel(c: bool, a: f64, b: f64) -> f64 {
+pub(crate) fn sel<T>(c: bool, a: T, b: T) -> T {
     if c {
         a
     } else {
