@@ -80,10 +80,11 @@ function symbols(): Record<string, Deno.ForeignFunction> {
     defs[name] = { parameters, result: "i32" };
     defs[`${name}_async`] = { name, parameters, result: "i32", nonblocking: true };
   }
-  // handle, threads, meta, its length, [geometry, its length,] then k arrays.
+  // handle, threads, meta, its length, [geometry, its length,] then k arrays; a
+  // 1-D run's meta is the binding's staging block, a pointer made once.
   for (let k = 1; k <= MAX_FIXED; k++) {
     const arrays = " buffer".repeat(k);
-    defs[`nf_run_${k}`] = { parameters: params(`u32 u32 buffer u32${arrays}`), result: "i32" };
+    defs[`nf_run_${k}`] = { parameters: params(`u32 u32 pointer u32${arrays}`), result: "i32" };
     defs[`nf_run_nd_${k}`] = {
       parameters: params(`u32 u32 buffer u32 buffer u32${arrays}`),
       result: "i32",
@@ -137,6 +138,21 @@ export function openDenoBinding(): NativeBinding {
     fixed[k] = sym[`nf_run_${k}`];
     fixedNd[k] = sym[`nf_run_nd_${k}`];
   }
+  // A `buffer` parameter costs the fast call several nanoseconds (more than
+  // copying a run's few meta slots); a pointer made once costs next to none.
+  // The staging block is an ArrayBuffer of its own (never on the JS heap, so
+  // it never moves) that nothing else can reach, detach or resize.
+  let stage = new Float64Array(new ArrayBuffer(8 * 64));
+  let stagePointer = Deno.UnsafePointer.of(stage);
+  /** Copies a 1-D run's meta into the staging block; returns its pointer. */
+  const staged = (meta: Float64Array) => {
+    if (meta.length > stage.length) {
+      stage = new Float64Array(new ArrayBuffer(16 * meta.length));
+      stagePointer = Deno.UnsafePointer.of(stage);
+    }
+    for (let i = 0; i < meta.length; i++) stage[i] = meta[i];
+    return stagePointer;
+  };
   const pointerTable = (arrays: readonly NumericArray[]) =>
     BigUint64Array.from(arrays, (a) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a))));
 
@@ -154,17 +170,25 @@ export function openDenoBinding(): NativeBinding {
       let status: number;
       switch (k) {
         case 1:
-          status = fixed[1](handle, threads, meta, meta.length, arrays[0]);
+          status = fixed[1](handle, threads, staged(meta), meta.length, arrays[0]);
           break;
         case 2:
-          status = fixed[2](handle, threads, meta, meta.length, arrays[0], arrays[1]);
+          status = fixed[2](handle, threads, staged(meta), meta.length, arrays[0], arrays[1]);
           break;
         case 3:
-          status = fixed[3](handle, threads, meta, meta.length, arrays[0], arrays[1], arrays[2]);
+          status = fixed[3](
+            handle,
+            threads,
+            staged(meta),
+            meta.length,
+            arrays[0],
+            arrays[1],
+            arrays[2],
+          );
           break;
         default:
           status = k <= MAX_FIXED
-            ? fixed[k](handle, threads, meta, meta.length, ...arrays)
+            ? fixed[k](handle, threads, staged(meta), meta.length, ...arrays)
             : sym.nf_run_table(
               handle,
               threads,
