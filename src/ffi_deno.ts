@@ -4,8 +4,11 @@
  * The library is found at `NUMFUSE_LIB` if set, else next to the sources in
  * `rust/target/release/`. Runs go through fixed-arity symbols (`nf_run_1` …
  * `nf_run_8`) whose array parameters are `buffer`s, so V8 takes the fast-call
- * path and no pointer is materialised in JS; more arrays go through a pointer
- * table (`nf_run_table`), which costs one `Deno.UnsafePointer.of` per array.
+ * path and no pointer is materialised in JS (their `meta` is copied into a
+ * staging block of the binding's own, passed as a pointer made once, which
+ * the fast call passes for less than a `buffer`); more arrays go through a
+ * pointer table (`nf_run_table`), which costs one `Deno.UnsafePointer.of` per
+ * array.
  * Async runs always use the table: a `nonblocking` call runs on another
  * thread, so its error message comes back in a buffer of its own rather than
  * through the thread-local `nf_last_error`. N-d runs take the geometry block
