@@ -21,6 +21,8 @@ import { type CompiledProgram, compileProgram } from "./compiler.ts";
 import { disassemble as disassembleCode } from "./disasm.ts";
 import {
   allocArray,
+  arrayLength,
+  arrayTag,
   canCast,
   type Casting,
   CASTINGS,
@@ -865,7 +867,7 @@ function prepare(
   }
   const meta = v.meta;
   meta[0] = n;
-  for (let s = 0; s < v.args.length; s++) meta[1 + s] = v.args[s].length;
+  for (let s = 0; s < v.args.length; s++) meta[1 + s] = arrayLength(v.args[s]);
   const base = 1 + v.args.length;
   for (let s = 0; s < v.scalarIndex.length; s++) {
     writeScalar(v, base + s, s, scratchValues[v.scalarIndex[s]] as Scalar, names);
@@ -1087,7 +1089,7 @@ function prepareNd(
   for (let k = 0; k < operands.length; k++) {
     const { data, view } = operands[k];
     v.args[k] = data;
-    meta[1 + k] = data.length;
+    meta[1 + k] = arrayLength(data);
     const base = 1 + ndim + k * (1 + ndim);
     geometry[base] = view.offset;
     // Aligned on the right; a dimension broadcast from extent 1 has stride 0.
@@ -1275,13 +1277,10 @@ function execute(v: Variant, out: NumericArray | undefined): NumericArray | Redu
   }
 }
 
-/** An array class, as `instanceof` takes it. */
-type ArrayClass = abstract new (length: number) => NumericArray;
-
 /**
  * A kernel's positional calls: the variant its last call ran, so that the
  * next call only checks each argument against it (an array of the same
- * class, or a scalar) instead of classifying variables by name.
+ * type, or a scalar) instead of classifying variables by name.
  */
 interface Positional {
   readonly expression: string;
@@ -1291,29 +1290,39 @@ interface Positional {
   variant: Variant | undefined;
   /** For each variable of the variant (`names` order), its argument's index; -1 if absent. */
   position: Int32Array;
-  /** For each variable, the class its array must be; undefined for a scalar or an absent one. */
-  classes: (ArrayClass | undefined)[];
-  /** The class of an `out` the variant writes without a cast; undefined without a result. */
-  outClass: ArrayClass | undefined;
+  /** For each variable, the `arrayTag` its array must have; undefined for a scalar or an absent one. */
+  tags: (string | undefined)[];
+  /** For each array slot of the variant (outputs first), its argument's index; -1 for the result. */
+  slotArg: Int32Array;
+  /** For each array slot, the `arrayTag` its array must have (the result's: an `out` written without a cast). */
+  slotTag: string[];
+  /** For each scalar slot of the variant, its argument's index. */
+  scalarArg: Int32Array;
 }
 
-function classOf(dtype: DType): ArrayClass {
-  return allocArray(dtype, 0).constructor as ArrayClass;
+function tagOf(dtype: DType): string {
+  return arrayTag(allocArray(dtype, 0))!;
 }
 
 /** Binds a kernel's positional calls to a variant (one writing its own result dtype). */
 function bind(k: Positional, v: Variant): void {
-  k.position = Int32Array.from(v.names, (name) => k.params.indexOf(name));
-  k.classes = Array.from(v.codes, (c) => c < STRONG_SCALAR ? classOf(DTYPES[c]) : undefined);
-  k.outClass = v.resultDtype === undefined || v.reduction !== undefined
-    ? undefined
-    : classOf(v.resultDtype);
+  const position = Int32Array.from(v.names, (name) => k.params.indexOf(name));
+  const variable = (slot: number) =>
+    slot < v.nOut ? v.outputIndex[slot] : v.inputIndex[slot - v.nOut];
+  k.position = position;
+  k.tags = Array.from(v.codes, (c) => c < STRONG_SCALAR ? tagOf(DTYPES[c]) : undefined);
+  k.slotArg = Int32Array.from(v.args, (_, s) => variable(s) < 0 ? -1 : position[variable(s)]);
+  k.slotTag = Array.from(v.args, (_, s) => {
+    const dtype = variable(s) < 0 ? v.resultDtype! : DTYPES[v.codes[variable(s)]];
+    return tagOf(dtype);
+  });
+  k.scalarArg = Int32Array.from(v.scalarIndex, (i) => position[i]);
   k.variant = v;
 }
 
 /**
  * A positional call: when every argument matches the bound variant (and
- * `out`, if given, is of the result's class), runs it directly; otherwise
+ * `out`, if given, is of the result's type), runs it directly; otherwise
  * takes the by-name path, which checks everything and rebinds.
  */
 function callPositional(
@@ -1326,27 +1335,88 @@ function callPositional(
   if (v === undefined || v.freed || args.length !== k.params.length) {
     return callByName(k, args, out, into);
   }
-  if (into && (k.outClass === undefined || !(out instanceof k.outClass))) {
-    return callByName(k, args, out, into);
-  }
+  if (v.reduction === undefined) return callDirect(k, v, args, out, into);
+  if (into) return callByName(k, args, out, into);
   // A new call with no shapes: no view classified before applies to it.
   callCount++;
   ndCall = false;
-  const codes = v.codes, position = k.position, classes = k.classes;
+  const codes = v.codes, position = k.position, tags = k.tags;
   for (let i = 0; i < codes.length; i++) {
     const code = codes[i];
     if (code === ABSENT) continue;
     const a = args[position[i]];
     if (code < STRONG_SCALAR) {
-      if (!(a instanceof classes[i]!) || !ArrayBuffer.isView(a)) {
-        return callByName(k, args, out, into);
-      }
+      if (arrayTag(a) !== tags[i]) return callByName(k, args, out, into);
     } else if (typeof a !== "number" && typeof a !== "bigint" && typeof a !== "boolean") {
       return callByName(k, args, out, into);
     }
     scratchValues[i] = a;
   }
   return execute(v, out);
+}
+
+/**
+ * A positional call of a variant without a reduction, checked and run slot
+ * by slot: each array's type and length are read from its internal slots
+ * (`arrayTag`, `arrayLength`), so what passes is what the VM is told.
+ * Anything else (another type, unequal lengths, a detached array, an
+ * overlap the VM refuses before writing) goes by name, which checks
+ * everything, names the fault or resolves the overlap, and rebinds.
+ */
+function callDirect(
+  k: Positional,
+  v: Variant,
+  args: ArrayLike<unknown>,
+  out: NumericArray | undefined,
+  into: boolean,
+): NumericArray | NdArray | Reduced | undefined {
+  // A list of its own (not the variant's `args`): nothing to clear after
+  // the run, and a young object's stores are cheaper than clearing a kept one.
+  const arrays: NumericArray[] = new Array(v.args.length);
+  const meta = v.meta, slotArg = k.slotArg, slotTag = k.slotTag;
+  const hasResult = v.resultDtype !== undefined;
+  let n = -1;
+  if (into) {
+    if (!hasResult || arrayTag(out) !== slotTag[0]) return callByName(k, args, out, into);
+    n = arrayLength(out!);
+  }
+  // Scalars first: writing one may throw (an integer out of range) before any array is held.
+  const scalarArg = k.scalarArg;
+  for (let s = 0; s < scalarArg.length; s++) {
+    const a = args[scalarArg[s]];
+    if (typeof a !== "number" && typeof a !== "bigint" && typeof a !== "boolean") {
+      return callByName(k, args, out, into);
+    }
+    writeScalar(v, 1 + arrays.length + s, s, a, v.names);
+  }
+  for (let s = hasResult ? 1 : 0; s < arrays.length; s++) {
+    const a = args[slotArg[s]];
+    // `out` itself as an input of its type (an update in place) is checked already.
+    if (!into || a !== out || slotTag[s] !== slotTag[0]) {
+      if (arrayTag(a) !== slotTag[s]) return callByName(k, args, out, into);
+      const length = arrayLength(a as NumericArray);
+      if (n < 0) n = length;
+      else if (length !== n) return callByName(k, args, out, into);
+    }
+    arrays[s] = a as NumericArray;
+  }
+  if (n === 0 && (into && isDetached(out!) || arrays.some(isDetached))) {
+    return callByName(k, args, out, into);
+  }
+  if (hasResult) {
+    if (n < 0) n = 1;
+    out = into ? out : fresh(v.resultDtype!, n);
+    arrays[0] = out!;
+  }
+  meta[0] = n;
+  for (let s = 0; s < arrays.length; s++) meta[1 + s] = n;
+  try {
+    native().run(v.handle, getNumThreads(), meta, arrays);
+  } catch (e) {
+    if (!isOverlapError(e)) throw e;
+    return callByName(k, args, out, into);
+  }
+  return out;
 }
 
 /** A positional call through `variantFor`, with its checks and messages; binds the variant. */
@@ -1594,8 +1664,10 @@ export function compile<E extends string, const S extends Signature>(
     params,
     variant: undefined,
     position: new Int32Array(0),
-    classes: [],
-    outClass: undefined,
+    tags: [],
+    slotArg: new Int32Array(0),
+    slotTag: [],
+    scalarArg: new Int32Array(0),
   };
   return {
     expression,

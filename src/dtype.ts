@@ -166,20 +166,52 @@ export type NumericArray =
 const FLOAT16_ARRAY = (globalThis as { Float16Array?: new (n: number) => ArrayBufferView })
   .Float16Array;
 
+/** `%TypedArray%.prototype`, whose getters read a typed array's internal slots. */
+const TYPED_ARRAY_PROTOTYPE = Object.getPrototypeOf(Uint8Array.prototype) as object;
+
+function typedArrayGetter<T>(key: PropertyKey): (this: unknown) => T {
+  return Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTOTYPE, key)!.get!;
+}
+
+const TAG_GETTER = typedArrayGetter<string | undefined>(Symbol.toStringTag);
+const LENGTH_GETTER = typedArrayGetter<number>("length");
+
+/**
+ * The name of a typed array's own type (`"Float32Array"`), read from its
+ * internal slot, or undefined for anything else: a changed prototype or an
+ * own `Symbol.toStringTag` cannot make one array pass for another type.
+ */
+export function arrayTag(a: unknown): string | undefined {
+  return TAG_GETTER.call(a);
+}
+
+/**
+ * A typed array's length in elements, read from its internal slot (an own
+ * `length` property cannot change it): the lengths a run tells the VM,
+ * which cannot see the arrays' sizes, come from here.
+ */
+export function arrayLength(a: NumericArray): number {
+  return LENGTH_GETTER.call(a);
+}
+
+const DTYPE_OF_TAG: Readonly<Record<string, DType>> = {
+  Float64Array: "float64",
+  Float32Array: "float32",
+  Float16Array: "float16",
+  Int32Array: "int32",
+  BigInt64Array: "int64",
+  Uint8Array: "uint8",
+  Int8Array: "int8",
+  Int16Array: "int16",
+  Uint16Array: "uint16",
+  Uint32Array: "uint32",
+  BigUint64Array: "uint64",
+};
+
 /** The dtype of a TypedArray, or undefined for arrays numfuse does not take (Uint8ClampedArray, DataView). */
 export function dtypeOfArray(a: unknown): DType | undefined {
-  if (a instanceof Float64Array) return "float64";
-  if (a instanceof Float32Array) return "float32";
-  if (a instanceof Int32Array) return "int32";
-  if (a instanceof BigInt64Array) return "int64";
-  if (a instanceof Uint8Array) return "uint8";
-  if (a instanceof Int8Array) return "int8";
-  if (a instanceof Int16Array) return "int16";
-  if (a instanceof Uint16Array) return "uint16";
-  if (a instanceof Uint32Array) return "uint32";
-  if (a instanceof BigUint64Array) return "uint64";
-  if (FLOAT16_ARRAY !== undefined && a instanceof FLOAT16_ARRAY) return "float16";
-  return undefined;
+  const tag = arrayTag(a);
+  return tag === undefined ? undefined : DTYPE_OF_TAG[tag];
 }
 
 /**

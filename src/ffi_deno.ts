@@ -4,8 +4,11 @@
  * The library is found at `NUMFUSE_LIB` if set, else next to the sources in
  * `rust/target/release/`. Runs go through fixed-arity symbols (`nf_run_1` …
  * `nf_run_8`) whose array parameters are `buffer`s, so V8 takes the fast-call
- * path and no pointer is materialised in JS; more arrays go through a pointer
- * table (`nf_run_table`), which costs one `Deno.UnsafePointer.of` per array.
+ * path and no pointer is materialised in JS (their `meta` is copied into a
+ * staging block of the binding's own, passed as a pointer made once, which
+ * the fast call passes for less than a `buffer`); more arrays go through a
+ * pointer table (`nf_run_table`), which costs one `Deno.UnsafePointer.of` per
+ * array.
  * Async runs always use the table: a `nonblocking` call runs on another
  * thread, so its error message comes back in a buffer of its own rather than
  * through the thread-local `nf_last_error`. N-d runs take the geometry block
@@ -80,10 +83,11 @@ function symbols(): Record<string, Deno.ForeignFunction> {
     defs[name] = { parameters, result: "i32" };
     defs[`${name}_async`] = { name, parameters, result: "i32", nonblocking: true };
   }
-  // handle, threads, meta, its length, [geometry, its length,] then k arrays.
+  // handle, threads, meta, its length, [geometry, its length,] then k arrays; a
+  // 1-D run's meta is the binding's staging block, a pointer made once.
   for (let k = 1; k <= MAX_FIXED; k++) {
     const arrays = " buffer".repeat(k);
-    defs[`nf_run_${k}`] = { parameters: params(`u32 u32 buffer u32${arrays}`), result: "i32" };
+    defs[`nf_run_${k}`] = { parameters: params(`u32 u32 pointer u32${arrays}`), result: "i32" };
     defs[`nf_run_nd_${k}`] = {
       parameters: params(`u32 u32 buffer u32 buffer u32${arrays}`),
       result: "i32",
@@ -137,6 +141,21 @@ export function openDenoBinding(): NativeBinding {
     fixed[k] = sym[`nf_run_${k}`];
     fixedNd[k] = sym[`nf_run_nd_${k}`];
   }
+  // A `buffer` parameter costs the fast call several nanoseconds (more than
+  // copying a run's few meta slots); a pointer made once costs next to none.
+  // The staging block is an ArrayBuffer of its own (never on the JS heap, so
+  // it never moves) that nothing else can reach, detach or resize.
+  let stage = new Float64Array(new ArrayBuffer(8 * 64));
+  let stagePointer = Deno.UnsafePointer.of(stage);
+  /** Copies a 1-D run's meta into the staging block; returns its pointer. */
+  const staged = (meta: Float64Array) => {
+    if (meta.length > stage.length) {
+      stage = new Float64Array(new ArrayBuffer(16 * meta.length));
+      stagePointer = Deno.UnsafePointer.of(stage);
+    }
+    for (let i = 0; i < meta.length; i++) stage[i] = meta[i];
+    return stagePointer;
+  };
   const pointerTable = (arrays: readonly NumericArray[]) =>
     BigUint64Array.from(arrays, (a) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a))));
 
@@ -154,17 +173,25 @@ export function openDenoBinding(): NativeBinding {
       let status: number;
       switch (k) {
         case 1:
-          status = fixed[1](handle, threads, meta, meta.length, arrays[0]);
+          status = fixed[1](handle, threads, staged(meta), meta.length, arrays[0]);
           break;
         case 2:
-          status = fixed[2](handle, threads, meta, meta.length, arrays[0], arrays[1]);
+          status = fixed[2](handle, threads, staged(meta), meta.length, arrays[0], arrays[1]);
           break;
         case 3:
-          status = fixed[3](handle, threads, meta, meta.length, arrays[0], arrays[1], arrays[2]);
+          status = fixed[3](
+            handle,
+            threads,
+            staged(meta),
+            meta.length,
+            arrays[0],
+            arrays[1],
+            arrays[2],
+          );
           break;
         default:
           status = k <= MAX_FIXED
-            ? fixed[k](handle, threads, meta, meta.length, ...arrays)
+            ? fixed[k](handle, threads, staged(meta), meta.length, ...arrays)
             : sym.nf_run_table(
               handle,
               threads,

@@ -194,6 +194,31 @@ test("positional errors name the parameter, as evaluate's name the variable", ()
   assert.deepEqual(k.call(new Float32Array([3]), new Float32Array([1]), 2), new Float64Array([1]));
 });
 
+test("arrays are taken for what they are, whatever their own properties or prototype say", () => {
+  const k = compile("p - g", { p: "float64", g: "float64" });
+  const p = new Float64Array(4), g = new Float64Array([1, 2, 3, 4]);
+  k.callInto(p, p, g); // bind, so the calls below take the positional path first
+  // An own `length` cannot make the VM read past the end of an array.
+  const lying = new Float64Array(4);
+  Object.defineProperty(lying, "length", { value: 1 << 20 });
+  const big = new Float64Array(1 << 20);
+  assert.throws(() => k.callInto(big, big, lying), RangeError);
+  assert.throws(() => k.call(lying, big), RangeError);
+  assert.throws(() => evaluate("p - g", { p: big, g: lying }), RangeError);
+  // A Float32Array given Float64Array's prototype is still a float32 array.
+  const disguised = new Float32Array([1, 2, 3, 4]);
+  Object.setPrototypeOf(disguised, Float64Array.prototype);
+  const call = k.call as (...args: unknown[]) => unknown;
+  throwsExactly(
+    () => call(disguised, g),
+    TypeError,
+    "Variable 'p' is declared float64 but is a float32 array",
+  );
+  const doubled = evaluate("x * 2", { x: disguised });
+  assert.ok(doubled instanceof Float32Array);
+  assert.deepEqual(doubled, new Float32Array([2, 4, 6, 8]));
+});
+
 test("a kernel keeps working when the cache evicts its compiled variant", () => {
   const k = compile("x * y + 1", { x: "float64", y: "float64" });
   const x = new Float64Array([1, 2]), y = new Float64Array([3, 4]);

@@ -1,6 +1,6 @@
 //! Running a program: argument checks, the thread plan and the block loop.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::ptr;
 
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
@@ -69,33 +69,46 @@ fn blocks(n: usize) -> usize {
 /// Every non-null `ptr` is valid for reads (inputs) / writes (outputs) of
 /// `len` elements of its slot's dtype for the whole call, and no other thread
 /// writes them meanwhile.
+#[inline(always)]
 pub unsafe fn run(program: &Program, args: &RunArgs) -> Result<(), Error> {
     check(program, args)?;
-    if args.n == 0 {
-        return Ok(());
-    }
     let job = Job {
         program,
         arrays: args.arrays,
         scalars: args.scalars,
         n: args.n,
     };
+    // SAFETY: the arguments were checked and the caller guarantees the
+    // arrays; the ranges `split_blocks` runs are disjoint.
+    status_result(split_blocks(program, args, |lo, hi| unsafe {
+        job.blocks(lo, hi)
+    }))
+}
+
+/// Runs `range(lo, hi)` over the blocks of a run of `args.n` elements, each
+/// block once: all on this thread (no rayon) when [`Program::plan_threads`]
+/// says 1, else split into disjoint ranges run in parallel (the runs' safety
+/// rests on this: no two calls of `range` share a block). Returns the first
+/// nonzero kernel status, or 0.
+#[inline(always)]
+fn split_blocks(
+    program: &Program,
+    args: &RunArgs,
+    range: impl Fn(usize, usize) -> u32 + Sync,
+) -> u32 {
     let n_blocks = blocks(args.n);
     let parts = program.plan_threads(args.n, args.threads);
-    let status = if parts <= 1 {
-        // SAFETY: the arguments were checked and the caller guarantees the
-        // arrays; the one range covers every block.
-        unsafe { job.blocks(0, n_blocks) }
+    if n_blocks == 0 {
+        0
+    } else if parts <= 1 {
+        range(0, n_blocks)
     } else {
         let split = |p: usize| (p as u128 * n_blocks as u128 / parts as u128) as usize;
         (0..parts)
             .into_par_iter()
-            // SAFETY: the ranges [split(p), split(p + 1)) are disjoint, so
-            // each part writes elements no other part touches.
-            .map(|p| unsafe { job.blocks(split(p), split(p + 1)) })
+            .map(|p| range(split(p), split(p + 1)))
             .reduce(|| 0, |first, next| if first != 0 { first } else { next })
-    };
-    status_result(status)
+    }
 }
 
 /// Runs `program` over an N-d `geometry`: `args.n` must be the product of its
@@ -116,31 +129,17 @@ pub unsafe fn run(program: &Program, args: &RunArgs) -> Result<(), Error> {
 /// writes them meanwhile.
 pub unsafe fn run_nd(program: &Program, args: &RunArgs, geometry: &Geometry) -> Result<(), Error> {
     let plan = check_nd(program, args, geometry)?;
-    if args.n == 0 {
-        return Ok(());
-    }
     let job = NdJob {
         program,
         plan: &plan,
         scalars: args.scalars,
         n: args.n,
     };
-    let n_blocks = blocks(args.n);
-    let parts = program.plan_threads(args.n, args.threads);
-    let status = if parts <= 1 {
-        // SAFETY: the arguments were checked and the caller guarantees the
-        // arrays; the one range covers every block.
-        unsafe { job.blocks(0, n_blocks) }
-    } else {
-        let split = |p: usize| (p as u128 * n_blocks as u128 / parts as u128) as usize;
-        (0..parts)
-            .into_par_iter()
-            // SAFETY: the ranges [split(p), split(p + 1)) are disjoint, so
-            // each part writes elements no other part touches.
-            .map(|p| unsafe { job.blocks(split(p), split(p + 1)) })
-            .reduce(|| 0, |first, next| if first != 0 { first } else { next })
-    };
-    status_result(status)
+    // SAFETY: the arguments were checked and the caller guarantees the
+    // arrays; the ranges `split_blocks` runs are disjoint.
+    status_result(split_blocks(program, args, |lo, hi| unsafe {
+        job.blocks(lo, hi)
+    }))
 }
 
 /// Runs `program` and reduces its one output with `op`, whole, into `out`
@@ -178,10 +177,7 @@ pub unsafe fn run_reduce(
     // Only the job is shared between threads (it is Sync).
     let job = &job;
     let compute = move |lo: usize, hi: usize, visit: &mut dyn FnMut(*const u8, usize)| {
-        with_scratch(job.plan.scratch_bytes, |scratch| {
-            // SAFETY: `scratch` covers the program's scratch, the gathers'
-            // and the chunk's.
-            unsafe { fill_broadcasts(job.program, job.scalars, scratch, job.n.min(BLOCK)) };
+        let chunks = |scratch: *mut u8| {
             let mut bases = vec![ptr::null_mut::<u8>(); job.plan.access.len()];
             for chunk in lo..hi {
                 let start = chunk * SUM_CHUNK;
@@ -198,7 +194,11 @@ pub unsafe fn run_reduce(
                 visit(unsafe { scratch.add(job.plan.chunk) }, end - start);
             }
             0
-        })
+        };
+        let bytes = job.plan.scratch_bytes;
+        // SAFETY: the plan's scratch covers the program's, the gathers' and
+        // the chunk's.
+        unsafe { with_broadcasts(job.program, job.scalars, bytes, job.n, chunks) }
     };
     let parts = program.plan_threads(n, args.threads);
     let dtype = program.output_dtype(0);
@@ -208,17 +208,28 @@ pub unsafe fn run_reduce(
     status_result(status)
 }
 
+#[inline(always)]
 fn status_result(status: u32) -> Result<(), Error> {
-    match status {
-        0 => Ok(()),
-        s if s & STATUS_NEGATIVE_POWER != 0 => Err(Error::new(
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(status_error(status))
+    }
+}
+
+/// The error of a nonzero kernel status.
+#[cold]
+fn status_error(status: u32) -> Error {
+    if status & STATUS_NEGATIVE_POWER != 0 {
+        Error::new(
             ErrorCode::Domain,
             "integers to negative integer powers are not allowed",
-        )),
-        s => Err(Error::new(
+        )
+    } else {
+        Error::new(
             ErrorCode::Domain,
-            format!("a kernel reported domain error status {s:#x}"),
-        )),
+            format!("a kernel reported domain error status {status:#x}"),
+        )
     }
 }
 
@@ -243,6 +254,7 @@ fn byte_range(arg: &ArrayArg, size: usize) -> (usize, usize) {
 }
 
 /// Checks the numbers of arrays and scalars of a run.
+#[inline(always)]
 fn check_counts(program: &Program, args: &RunArgs) -> Result<(), Error> {
     let (n_outputs, n_inputs) = (program.n_outputs(), program.n_inputs());
     if args.arrays.len() != n_outputs + n_inputs {
@@ -252,6 +264,12 @@ fn check_counts(program: &Program, args: &RunArgs) -> Result<(), Error> {
             args.arrays.len()
         )));
     }
+    check_scalars(program, args)
+}
+
+/// Checks the number of scalars of a run.
+#[inline(always)]
+fn check_scalars(program: &Program, args: &RunArgs) -> Result<(), Error> {
     if args.scalars.len() != program.n_scalars() {
         return Err(bad_args(format!(
             "the program takes {} scalars, got {}",
@@ -295,6 +313,7 @@ fn check_pointer(program: &Program, k: usize, arg: &ArrayArg, len: usize) -> Res
     Ok(())
 }
 
+#[inline(always)]
 fn check(program: &Program, args: &RunArgs) -> Result<(), Error> {
     check_counts(program, args)?;
     let (n, n_outputs) = (args.n, program.n_outputs());
@@ -393,53 +412,95 @@ impl Job<'_> {
     ///
     /// The job's arguments passed `check`, `run`'s contract holds, and no
     /// other thread runs an overlapping block range of this job.
+    #[inline(always)]
     unsafe fn blocks(&self, lo: usize, hi: usize) -> u32 {
-        with_scratch(self.program.scratch_bytes, |scratch| {
-            // SAFETY: `scratch` is this thread's scratch of the program's size.
-            unsafe { fill_broadcasts(self.program, self.scalars, scratch, self.n.min(BLOCK)) };
+        let (program, n) = (self.program, self.n);
+        let run = |scratch: *mut u8| {
             for block in lo..hi {
                 let start = block * BLOCK;
-                let len = BLOCK.min(self.n - start);
-                for ins in &self.program.instrs {
-                    // SAFETY: each location holds `len` elements from `start`
-                    // (arrays have n elements, scratch blocks BLOCK, and
-                    // broadcasts were filled with min(n, BLOCK)); the kernel
-                    // matches the registers' dtypes (validated); dst is
-                    // disjoint from or exactly a source: scratch registers are
-                    // disjoint, and `check` refused inexact array overlaps.
-                    let status = unsafe {
-                        (ins.kernel)(
-                            len,
-                            self.at(ins.dst, start, scratch),
-                            self.at(ins.src[0], start, scratch),
-                            self.at(ins.src[1], start, scratch),
-                            self.at(ins.src[2], start, scratch),
-                        )
-                    };
-                    if status != 0 {
-                        return status;
-                    }
+                let at = |loc: Loc| match loc {
+                    // SAFETY: the array has n > start elements of `size` bytes.
+                    Loc::Array { arg, size } => unsafe { self.arrays[arg].ptr.add(start * size) },
+                    _ => scratch_at(loc, scratch),
+                };
+                // SAFETY: as this function's contract; arrays have n
+                // elements, so `len` from `start`; `check` refused inexact
+                // array overlaps.
+                let status = unsafe { run_block(program, BLOCK.min(n - start), at) };
+                if status != 0 {
+                    return status;
                 }
             }
             0
-        })
+        };
+        // SAFETY: the scratch is the program's size.
+        unsafe { with_broadcasts(program, self.scalars, program.scratch_bytes, n, run) }
     }
+}
 
-    /// The address of a register's block starting at element `start`.
-    ///
-    /// # Safety
-    ///
-    /// `start < n`, and `scratch` is this thread's scratch of the program's size.
-    #[inline(always)]
-    unsafe fn at(&self, loc: Loc, start: usize, scratch: *mut u8) -> *mut u8 {
-        match loc {
-            Loc::Unused => ptr::null_mut(),
-            // SAFETY: the array has n > start elements of `size` bytes.
-            Loc::Array { arg, size } => unsafe { self.arrays[arg].ptr.add(start * size) },
-            // SAFETY: the layout put the register inside the scratch.
-            Loc::Scratch(offset) => unsafe { scratch.add(offset) },
+/// Where a register in the scratch is: at its offset in `scratch` (null for
+/// no operand; the callers place array registers themselves).
+#[inline(always)]
+fn scratch_at(loc: Loc, scratch: *mut u8) -> *mut u8 {
+    match loc {
+        // The layout put the register inside the scratch, which the caller
+        // passes whole: the offset stays in bounds.
+        Loc::Scratch(offset) => scratch.wrapping_add(offset),
+        Loc::Unused | Loc::Array { .. } => ptr::null_mut(),
+    }
+}
+
+/// Runs the program's instructions over one block of `len` elements, each
+/// register's block at `at(loc)`; returns the first nonzero kernel status,
+/// or 0.
+///
+/// # Safety
+///
+/// Each location `at` gives holds `len` elements of its register's dtype
+/// (arrays and gathers `len` from the block's start, scratch blocks
+/// `BLOCK`, broadcasts filled for min(n, BLOCK)); each instruction's
+/// destination is disjoint from or exactly one of its sources (scratch
+/// registers are disjoint, and the run's check refused inexact overlaps).
+#[inline(always)]
+unsafe fn run_block(program: &Program, len: usize, at: impl Fn(Loc) -> *mut u8) -> u32 {
+    for ins in &program.instrs {
+        // SAFETY: as this function's contract; the kernel matches the
+        // registers' dtypes (validated).
+        let status = unsafe {
+            (ins.kernel)(
+                len,
+                at(ins.dst),
+                at(ins.src[0]),
+                at(ins.src[1]),
+                at(ins.src[2]),
+            )
+        };
+        if status != 0 {
+            return status;
         }
     }
+    0
+}
+
+/// Calls `f` with this thread's scratch of `bytes`, the program's scalar
+/// and constant registers filled for a run of `n` elements.
+///
+/// # Safety
+///
+/// `bytes` is at least the program's `scratch_bytes`.
+#[inline(always)]
+unsafe fn with_broadcasts<R>(
+    program: &Program,
+    scalars: &[[u8; 8]],
+    bytes: usize,
+    n: usize,
+    f: impl FnOnce(*mut u8) -> R,
+) -> R {
+    with_scratch(bytes, |scratch| {
+        // SAFETY: the scratch holds the program's, and min(n, BLOCK) <= BLOCK.
+        unsafe { fill_broadcasts(program, scalars, scratch, n.min(BLOCK)) };
+        f(scratch)
+    })
 }
 
 /// Fills the first `count` elements of every scalar and constant register.
@@ -606,13 +667,7 @@ fn check_reduce(
             args.arrays.len()
         )));
     }
-    if args.scalars.len() != program.n_scalars() {
-        return Err(bad_args(format!(
-            "the program takes {} scalars, got {}",
-            program.n_scalars(),
-            args.scalars.len()
-        )));
-    }
+    check_scalars(program, args)?;
     if let Some(geometry) = geometry {
         if geometry.n_arrays() != 1 + n_inputs {
             return Err(bad_args(format!(
@@ -694,13 +749,14 @@ impl NdJob<'_> {
     /// The job passed `check_nd`, `run_nd`'s contract holds, and no other
     /// thread runs an overlapping block range of this job.
     unsafe fn blocks(&self, lo: usize, hi: usize) -> u32 {
-        with_scratch(self.plan.scratch_bytes, |scratch| {
-            // SAFETY: `scratch` covers the program's scratch and the gathers'.
-            unsafe { fill_broadcasts(self.program, self.scalars, scratch, self.n.min(BLOCK)) };
+        let run = |scratch: *mut u8| {
             let mut bases = vec![ptr::null_mut::<u8>(); self.plan.access.len()];
             // SAFETY: as this function's contract; the broadcasts are filled.
             unsafe { self.run_blocks(scratch, &mut bases, lo, hi) }
-        })
+        };
+        let bytes = self.plan.scratch_bytes;
+        // SAFETY: the plan's scratch covers the program's and the gathers'.
+        unsafe { with_broadcasts(self.program, self.scalars, bytes, self.n, run) }
     }
 
     /// Runs blocks `lo..hi` in `scratch`, whose broadcasts are filled, with
@@ -750,30 +806,16 @@ impl NdJob<'_> {
                     },
                 };
             }
-            for ins in &self.program.instrs {
-                let at = |loc: Loc| match loc {
-                    Loc::Unused => ptr::null_mut(),
-                    Loc::Array { arg, .. } => bases[arg],
-                    // SAFETY: the layout put the register inside the scratch.
-                    Loc::Scratch(offset) => unsafe { scratch.add(offset) },
-                };
-                // SAFETY: each location holds `len` elements (arrays and
-                // gathers as above, scratch blocks BLOCK, broadcasts
-                // min(n, BLOCK)); the kernel matches the registers'
-                // dtypes (validated); dst is disjoint from or exactly a
-                // source, as in `Job::blocks`.
-                let status = unsafe {
-                    (ins.kernel)(
-                        len,
-                        at(ins.dst),
-                        at(ins.src[0]),
-                        at(ins.src[1]),
-                        at(ins.src[2]),
-                    )
-                };
-                if status != 0 {
-                    return status;
-                }
+            let at = |loc: Loc| match loc {
+                Loc::Array { arg, .. } => bases[arg],
+                _ => scratch_at(loc, scratch),
+            };
+            // SAFETY: arrays and gathers hold `len` elements from `start`
+            // (as above); `check_nd` or `check_reduce` refused inexact
+            // overlaps.
+            let status = unsafe { run_block(self.program, len, at) };
+            if status != 0 {
+                return status;
             }
         }
         0
@@ -787,19 +829,30 @@ struct Line([u8; 64]);
 
 thread_local! {
     /// Each thread's scratch, kept between runs so steady state allocates nothing.
-    static SCRATCH: Cell<Vec<Line>> = const { Cell::new(Vec::new()) };
+    static SCRATCH: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Calls `f` with at least `bytes` of 64-byte-aligned scratch: this thread's
-/// buffer, or a fresh one if it is in use (re-entry) or gone (thread exit).
+/// Calls `f` with at least `bytes` of 64-byte-aligned scratch: none for 0
+/// bytes (a dangling pointer, never dereferenced), else this thread's
+/// buffer, borrowed in place, or a fresh one if it is in use (re-entry) or
+/// gone (thread exit).
+#[inline(always)]
 fn with_scratch<R>(bytes: usize, f: impl FnOnce(*mut u8) -> R) -> R {
-    let lines = bytes / 64 + usize::from(bytes % 64 != 0);
-    let mut buf = SCRATCH.try_with(Cell::take).unwrap_or_default();
-    if buf.len() < lines {
-        buf.resize(lines, Line([0; 64]));
+    if bytes == 0 {
+        return f(ptr::NonNull::<Line>::dangling().as_ptr().cast());
     }
-    let result = f(buf.as_mut_ptr().cast());
-    // If the thread-local is gone, the buffer is simply dropped.
-    let _ = SCRATCH.try_with(|cell| cell.set(buf));
-    result
+    let lines = bytes / 64 + usize::from(bytes % 64 != 0);
+    let mut f = Some(f);
+    let kept = SCRATCH.try_with(|cell| {
+        let mut buf = cell.try_borrow_mut().ok()?;
+        if buf.len() < lines {
+            buf.resize(lines, Line([0; 64]));
+        }
+        f.take().map(|f| f(buf.as_mut_ptr().cast()))
+    });
+    match (kept, f) {
+        (Ok(Some(result)), _) => result,
+        (_, Some(f)) => f(vec![Line([0; 64]); lines].as_mut_ptr().cast()),
+        (_, None) => unreachable!("the scratch's closure ran but returned nothing"),
+    }
 }

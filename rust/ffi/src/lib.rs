@@ -139,15 +139,23 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
 
 /// Runs `f`, turning an error into `-(code)` and a panic into `-5`, each with
 /// its message stored for `nf_last_error`.
+///
+/// The result becomes a status inside the unwinding guard, so what crosses
+/// it is one `i32` in a register, not an `Error` through memory.
+#[inline(always)]
 fn guard(f: impl FnOnce() -> Result<i32, Error>) -> i32 {
-    let error = match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(value)) => return value,
-        Ok(Err(e)) => e,
-        Err(payload) => Error::new(
+    match catch_unwind(AssertUnwindSafe(|| f().unwrap_or_else(failed))) {
+        Ok(status) => status,
+        Err(payload) => failed(Error::new(
             ErrorCode::Panic,
             format!("internal panic: {}", panic_message(payload.as_ref())),
-        ),
-    };
+        )),
+    }
+}
+
+/// Stores an error's message for `nf_last_error`; returns `-(its code)`.
+#[cold]
+fn failed(error: Error) -> i32 {
     set_last_error(error.message);
     -(error.code as i32)
 }
@@ -180,10 +188,8 @@ fn lookup(handle: u32) -> Result<Arc<Program>, Error> {
 /// registry's lock and reference count, a large share of a small run. (A
 /// freed program may so outlive its handle until this thread's next lookup,
 /// at most one per thread; the freeing thread drops its own at once.)
-fn with_program<R>(
-    handle: u32,
-    mut f: impl FnMut(&Program) -> Result<R, Error>,
-) -> Result<R, Error> {
+#[inline(always)]
+fn with_program<R>(handle: u32, f: impl FnOnce(&Program) -> Result<R, Error>) -> Result<R, Error> {
     let frees = FREES.load(Ordering::Acquire);
     let cached = LAST_PROGRAM.try_with(|cell| {
         let mut last = cell.try_borrow_mut().ok()?;
@@ -193,13 +199,23 @@ fn with_program<R>(
                 Err(e) => return Some(Err(e)),
             };
         }
-        last.as_ref().map(|(_, _, program)| f(program))
+        last.as_ref()
+            .map(|(_, _, program)| Ok(Arc::as_ptr(program)))
     });
-    match cached {
-        Ok(Some(result)) => result,
-        // The thread-local is gone (the thread is exiting): the registry alone.
-        _ => f(&*lookup(handle)?),
-    }
+    let owned;
+    let program = match cached {
+        // SAFETY: this thread's cache holds an Arc of the program, and only
+        // this thread's next lookup or free replaces it: `f` runs the VM,
+        // which does neither.
+        Ok(Some(Ok(program))) => unsafe { &*program },
+        Ok(Some(Err(e))) => return Err(e),
+        // The thread-local is gone (the thread is exiting) or borrowed: the registry alone.
+        _ => {
+            owned = lookup(handle)?;
+            &*owned
+        }
+    };
+    f(program)
 }
 
 fn register(program: Program) -> Result<i32, Error> {
@@ -396,6 +412,7 @@ unsafe fn run_arrays(
 /// # Safety
 ///
 /// As [`run_arrays`], for what `runner` reads and writes.
+#[inline(always)]
 unsafe fn run_arrays_with(
     handle: u32,
     threads: u32,
@@ -423,10 +440,14 @@ unsafe fn run_arrays_with(
         }
         let n = count(meta, 0, "n")?;
         for (i, array) in arrays.iter_mut().enumerate() {
-            *array = ArrayArg {
-                ptr: ptrs(i),
-                len: count(meta, 1 + i, "an array length")?,
+            // A length with the very bits of n is n (already checked): the
+            // common case skips the float checks.
+            let len = if meta[1 + i] == meta[0] {
+                n
+            } else {
+                count(meta, 1 + i, "an array length")?
             };
+            *array = ArrayArg { ptr: ptrs(i), len };
         }
         let args = RunArgs {
             n,
