@@ -38,8 +38,8 @@ const TYPESCRIPT = `typescript@${Deno.version.typescript}`;
 const TSC = ["-y", "-p", TYPESCRIPT, "tsc"];
 /** The shared tests that run under Node (they import only `node:` modules and the sources). */
 const SHARED_TESTS = ["e2e_test.ts", "dtype_test.ts", "nd_test.ts", "call_test.ts"];
-/** Data files the shared tests read, under `tests/`. */
-const TEST_DATA = ["goldens/nd.json"];
+/** Data files the shared and addon tests read, under `tests/`. */
+const TEST_DATA = ["goldens/nd.json", "goldens/reduce.json"];
 /** Files the shared tests import besides the package. */
 const TEST_HELPERS = ["reference.ts"];
 /** The seed workloads and their timing, which `bench/node_seed.mjs` runs under Node. */
