@@ -43,8 +43,8 @@ const SHARED_TESTS = [
   "call_test.ts",
   "phases_test.ts",
 ];
-/** Data files the shared tests read, under `tests/`. */
-const TEST_DATA = ["goldens/nd.json"];
+/** Data files the shared and addon tests read, under `tests/`. */
+const TEST_DATA = ["goldens/nd.json", "goldens/reduce.json"];
 /** Files the shared tests import besides the package. */
 const TEST_HELPERS = ["reference.ts"];
 /** The seed workloads and their timing, which `bench/node_seed.mjs` runs under Node. */

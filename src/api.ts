@@ -2030,42 +2030,21 @@ function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
     return undefined;
   };
   if (fused) {
-    // The run's meta without the output's length: n, the inputs' lengths, the scalars.
-    const meta = new Float64Array(v.meta.length - 1);
-    meta[0] = v.meta[0];
-    meta.set(v.meta.subarray(2), 1);
-    const out = () => direct ? target! : allocArray(r.resultDtype, 1);
+    // The run's own meta and arrays, the one-element result in the output's slot.
+    v.meta[1] = 1;
     return {
       geometry,
       fused,
       shape,
       finish(args) {
-        const o = out();
-        native().runReduce(
-          v.handle,
-          getNumThreads(),
-          r.code,
-          meta,
-          geometry,
-          args.slice(1),
-          o,
-          r.dtype,
-        );
+        // Read at once: a result array of the dtype serves every synchronous call.
+        const o = args[0] = direct ? target! : resultScratch(r.resultDtype);
+        native().runReduce(v.handle, getNumThreads(), r.code, v.meta, geometry, args);
         return end(o);
       },
       async finishAsync(args) {
-        const o = out();
-        const inputs = args.slice(1);
-        await native().runReduceAsync(
-          v.handle,
-          getNumThreads(),
-          r.code,
-          meta,
-          geometry,
-          inputs,
-          o,
-          r.dtype,
-        );
+        const o = args[0] = direct ? target! : allocArray(r.resultDtype, 1);
+        await native().runReduceAsync(v.handle, getNumThreads(), r.code, v.meta, geometry, args);
         return end(o);
       },
     };
@@ -2097,12 +2076,21 @@ interface ReductionJob {
   readonly shape: readonly number[];
   /**
    * Reduces on this thread, given the element-wise program's arrays
-   * (outputs first); returns the value (undefined when it is assigned to an
-   * array).
+   * (outputs first; fused, the output's slot is overwritten); returns the
+   * value (undefined when it is assigned to an array).
    */
-  finish(args: readonly NumericArray[]): Reduced | undefined;
+  finish(args: NumericArray[]): Reduced | undefined;
   /** As `finish`, off the JS thread. */
-  finishAsync(args: readonly NumericArray[]): Promise<Reduced | undefined>;
+  finishAsync(args: NumericArray[]): Promise<Reduced | undefined>;
+}
+
+const resultScratches = new Map<DType, NumericArray>();
+
+/** A one-element array of `dtype` for results read as soon as they are written (reused). */
+function resultScratch(dtype: DType): NumericArray {
+  let scratch = resultScratches.get(dtype);
+  if (scratch === undefined) resultScratches.set(dtype, scratch = allocArray(dtype, 1));
+  return scratch;
 }
 
 /**

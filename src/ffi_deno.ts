@@ -56,11 +56,9 @@ const REDUCE_PARAMS = params("u32 u32 buffer f64 buffer u32 buffer f64 u32 buffe
 const ND_PARAMS = params("u32 u32 buffer u32 buffer u32 buffer u32 buffer u32");
 /**
  * handle, threads, op, meta, its length, geometry (NULL: 1-D), its length,
- * pointer table, count, out, its bytes, error buffer, its capacity.
+ * pointer table, count, error buffer, its capacity.
  */
-const RUN_REDUCE_PARAMS = params(
-  "u32 u32 u32 buffer u32 buffer u32 buffer u32 buffer f64 buffer u32",
-);
+const RUN_REDUCE_PARAMS = params("u32 u32 u32 buffer u32 buffer u32 buffer u32 buffer u32");
 type AsyncFn = (...args: unknown[]) => Promise<number>;
 
 function symbols(): Record<string, Deno.ForeignFunction> {
@@ -83,8 +81,8 @@ function symbols(): Record<string, Deno.ForeignFunction> {
     defs[name] = { parameters, result: "i32" };
     defs[`${name}_async`] = { name, parameters, result: "i32", nonblocking: true };
   }
-  // handle, threads, meta, its length, [geometry, its length,] then k arrays; a
-  // 1-D run's meta is the binding's staging block, a pointer made once.
+  // handle, threads, [op,] meta, its length, [geometry, its length,] then k
+  // arrays; a 1-D run's meta is the binding's staging block, a pointer made once.
   for (let k = 1; k <= MAX_FIXED; k++) {
     const arrays = " buffer".repeat(k);
     defs[`nf_run_${k}`] = { parameters: params(`u32 u32 pointer u32${arrays}`), result: "i32" };
@@ -92,11 +90,15 @@ function symbols(): Record<string, Deno.ForeignFunction> {
       parameters: params(`u32 u32 buffer u32 buffer u32${arrays}`),
       result: "i32",
     };
+    defs[`nf_run_reduce_${k}`] = {
+      parameters: params(`u32 u32 u32 buffer u32${arrays}`),
+      result: "i32",
+    };
   }
   return defs;
 }
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 
 /** Decodes a NUL-terminated (or full) UTF-8 message buffer. */
 function decodeMessage(buf: Uint8Array): string {
@@ -137,9 +139,11 @@ export function openDenoBinding(): NativeBinding {
   };
   const fixed: Fn[] = [];
   const fixedNd: Fn[] = [];
+  const fixedReduce: Fn[] = [];
   for (let k = 1; k <= MAX_FIXED; k++) {
     fixed[k] = sym[`nf_run_${k}`];
     fixedNd[k] = sym[`nf_run_nd_${k}`];
+    fixedReduce[k] = sym[`nf_run_reduce_${k}`];
   }
   // A `buffer` parameter costs the fast call several nanoseconds (more than
   // copying a run's few meta slots); a pointer made once costs next to none.
@@ -311,7 +315,17 @@ export function openDenoBinding(): NativeBinding {
       );
       check(status, errors);
     },
-    runReduce(handle, threads, op, meta, geometry, inputs, out) {
+    runReduce(handle, threads, op, meta, geometry, arrays) {
+      const k = arrays.length;
+      if (geometry === undefined && k >= 1 && k <= MAX_FIXED) {
+        const status = k === 3
+          ? fixedReduce[3](handle, threads, op, meta, meta.length, arrays[0], arrays[1], arrays[2])
+          : k === 2
+          ? fixedReduce[2](handle, threads, op, meta, meta.length, arrays[0], arrays[1])
+          : fixedReduce[k](handle, threads, op, meta, meta.length, ...arrays);
+        if (status !== 0) fail(status);
+        return;
+      }
       const status = sym.nf_run_reduce(
         handle,
         threads,
@@ -320,16 +334,14 @@ export function openDenoBinding(): NativeBinding {
         meta.length,
         geometry ?? null,
         geometry?.length ?? 0,
-        pointerTable(inputs),
-        inputs.length,
-        out,
-        out.byteLength,
+        pointerTable(arrays),
+        k,
         errorBuf,
         errorBuf.length,
       );
       check(status, errorBuf);
     },
-    async runReduceAsync(handle, threads, op, meta, geometry, inputs, out) {
+    async runReduceAsync(handle, threads, op, meta, geometry, arrays) {
       // The closure keeps the arrays (and so their buffers) alive until it settles.
       const ownMeta = meta.slice();
       const ownGeometry = geometry?.slice();
@@ -342,10 +354,8 @@ export function openDenoBinding(): NativeBinding {
         ownMeta.length,
         ownGeometry ?? null,
         ownGeometry?.length ?? 0,
-        pointerTable(inputs),
-        inputs.length,
-        out,
-        out.byteLength,
+        pointerTable(arrays),
+        arrays.length,
         errors,
         errors.length,
       );

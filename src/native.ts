@@ -50,12 +50,11 @@ export type RunNdParams = [
 ];
 
 /**
- * The arguments of `runReduce` and `runReduceAsync`: a program whose one
- * output is reduced whole by reduction `op` as it is computed, never stored.
- * `meta` is a run's for the inputs alone (`n`, their lengths, the scalars);
- * `geometry` an N-d run's block (the output's entry included, not read) or
- * undefined for a 1-D run; `out` one element of the result dtype; `dtype`
- * the program output's (the reduction's argument's).
+ * The arguments of `runReduce` and `runReduceAsync`: a run's (`geometry` an
+ * N-d run's block, or undefined for a 1-D run) whose one output is reduced
+ * whole by reduction `op` as it is computed, never stored. The output's
+ * array is where the result goes: one element of the reduction's result
+ * dtype, so its length in `meta` is 1.
  */
 export type RunReduceParams = [
   handle: number,
@@ -63,9 +62,7 @@ export type RunReduceParams = [
   op: number,
   meta: Float64Array,
   geometry: Float64Array | undefined,
-  inputs: readonly NumericArray[],
-  out: NumericArray,
-  dtype: DType,
+  arrays: readonly NumericArray[],
 ];
 
 /**

@@ -16,7 +16,7 @@
  */
 
 import { createRequire } from "node:module";
-import { allocArray, dtypeCode, type NumericArray } from "./dtype.ts";
+import { dtypeCode, type NumericArray } from "./dtype.ts";
 import {
   NATIVE_ERROR,
   type NativeBinding,
@@ -24,7 +24,6 @@ import {
   reduceGeometry,
   type RunNdParams,
   type RunParams,
-  type RunReduceParams,
 } from "./native.ts";
 
 /**
@@ -42,7 +41,7 @@ type AddonReduceParams = [
 ];
 
 /**
- * What the addon exports (see `rust/node/src/lib.rs`). `run` and `runAsync`
+ * What the addon exports (see `rust/node/src/lib.rs`). The run functions
  * take the arrays as one JS Array or as the remaining arguments; the latter
  * saves the addon a property read per array.
  */
@@ -64,22 +63,36 @@ interface Addon {
   adviseFresh(array: NumericArray): void;
   reduce(...args: AddonReduceParams): void;
   reduceAsync(...args: AddonReduceParams): Promise<void>;
-}
-
-/**
- * A fused reduction as the addon runs it for now: the program into a new
- * array (`run`'s arrays and meta), then that array's geometry for `reduce`
- * (the same result, materialized).
- */
-function unfused(...[, , , meta, , inputs, , dtype]: RunReduceParams) {
-  const n = meta[0];
-  const temp = allocArray(dtype, n);
-  const runMeta = new Float64Array(meta.length + 1);
-  runMeta[0] = n;
-  runMeta[1] = n;
-  runMeta.set(meta.subarray(1), 2);
-  const geom = reduceGeometry({ shape: [n], strides: [1], offset: 0 }, undefined);
-  return { temp, runMeta, arrays: [temp, ...inputs], geom };
+  runReduce(
+    handle: number,
+    threads: number,
+    op: number,
+    meta: Float64Array,
+    ...arrays: NumericArray[]
+  ): void;
+  runReduceAsync(
+    handle: number,
+    threads: number,
+    op: number,
+    meta: Float64Array,
+    arrays: readonly NumericArray[],
+  ): Promise<void>;
+  runReduceNd(
+    handle: number,
+    threads: number,
+    op: number,
+    meta: Float64Array,
+    geometry: Float64Array,
+    ...arrays: NumericArray[]
+  ): void;
+  runReduceNdAsync(
+    handle: number,
+    threads: number,
+    op: number,
+    meta: Float64Array,
+    geometry: Float64Array,
+    arrays: readonly NumericArray[],
+  ): Promise<void>;
 }
 
 /** The bits of Node's `process` this module reads (typed here, so no Node typings are needed). */
@@ -274,24 +287,19 @@ export function openNodeBinding(): NativeBinding {
         throw translate(e);
       }
     },
-    runReduce(...args) {
-      const [handle, threads, op, , geometry, , out, dtype] = args;
+    runReduce(handle, threads, op, meta, geometry, arrays) {
       try {
-        const { temp, runMeta, arrays, geom } = unfused(...args);
-        if (geometry === undefined) addon.run(handle, threads, runMeta, ...arrays);
-        else addon.runNd(handle, threads, runMeta, geometry, ...arrays);
-        addon.reduce(op, dtypeCode(dtype), temp, geom, out, threads);
+        if (geometry === undefined) addon.runReduce(handle, threads, op, meta, ...arrays);
+        else addon.runReduceNd(handle, threads, op, meta, geometry, ...arrays);
       } catch (e) {
         throw translate(e);
       }
     },
-    async runReduceAsync(...args) {
-      const [handle, threads, op, , geometry, , out, dtype] = args;
+    async runReduceAsync(handle, threads, op, meta, geometry, arrays) {
+      // The addon copies `meta` and the geometry and holds references to the arrays.
       try {
-        const { temp, runMeta, arrays, geom } = unfused(...args);
-        if (geometry === undefined) await addon.runAsync(handle, threads, runMeta, arrays);
-        else await addon.runNdAsync(handle, threads, runMeta, geometry, arrays);
-        await addon.reduceAsync(op, dtypeCode(dtype), temp, geom, out, threads);
+        if (geometry === undefined) await addon.runReduceAsync(handle, threads, op, meta, arrays);
+        else await addon.runReduceNdAsync(handle, threads, op, meta, geometry, arrays);
       } catch (e) {
         throw translate(e);
       }

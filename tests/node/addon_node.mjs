@@ -66,6 +66,10 @@ test("the addon exports the NativeBinding operations", () => {
     "runAsync",
     "runNd",
     "runNdAsync",
+    "runReduce",
+    "runReduceAsync",
+    "runReduceNd",
+    "runReduceNdAsync",
   ]);
   assert.ok(Number.isInteger(addon.numCpus()) && addon.numCpus() >= 1);
 });

@@ -150,23 +150,25 @@ pub unsafe fn run_nd(program: &Program, args: &RunArgs, geometry: &Geometry) -> 
 /// that of [`run`] / [`run_nd`] into an array and then [`crate::reduce`]
 /// over it, whatever the thread count.
 ///
-/// `args.arrays` holds the input slots' arrays only. With a `geometry` (its
-/// output entry is not read; inputs as [`run_nd`] takes them) the run is
-/// N-d, else every input has `args.n` elements.
+/// `args` are the run's own: `args.arrays[0]`, in the output's slot, is
+/// where the result goes (one element of the result dtype, so `len` 1),
+/// then the input slots' arrays. With a `geometry` (its output entry is not
+/// read; inputs as [`run_nd`] takes them) the run is N-d, else every input
+/// has `args.n` elements.
 ///
 /// # Safety
 ///
 /// Every non-null input `ptr` is valid for reads of `len` elements of its
-/// slot's dtype, and `out` for writes of one element of the result dtype,
-/// for the whole call, and no other thread writes them meanwhile.
+/// slot's dtype, and the result's for writes of one element of the result
+/// dtype, for the whole call, and no other thread writes them meanwhile.
 pub unsafe fn run_reduce(
     program: &Program,
     args: &RunArgs,
     geometry: Option<&Geometry>,
     op: ReduceOp,
-    out: *mut u8,
 ) -> Result<(), Error> {
     let plan = check_reduce(program, args, geometry)?;
+    let out = args.arrays[0].ptr;
     let n = args.n;
     let job = NdJob {
         program,
@@ -647,8 +649,9 @@ fn plan_access(
     Ok((access, bytes))
 }
 
-/// Checks a fused reduction's run (one output; the inputs, against `n` or
-/// the geometry) and plans its accesses, the output's a chunk in scratch.
+/// Checks a fused reduction's run (one output, whose array holds the one
+/// result element; the inputs, against `n` or the geometry) and plans its
+/// accesses, the output's a chunk in scratch.
 fn check_reduce(
     program: &Program,
     args: &RunArgs,
@@ -661,10 +664,17 @@ fn check_reduce(
             program.n_outputs()
         )));
     }
-    if args.arrays.len() != n_inputs {
+    if args.arrays.len() != 1 + n_inputs {
         return Err(bad_args(format!(
-            "the program takes {n_inputs} input arrays, got {}",
+            "the program takes {} arrays (the result, then {n_inputs} inputs), got {}",
+            1 + n_inputs,
             args.arrays.len()
+        )));
+    }
+    if args.arrays[0].len != 1 {
+        return Err(bad_args(format!(
+            "the result array has {} elements, a whole reduction writes 1",
+            args.arrays[0].len
         )));
     }
     check_scalars(program, args)?;
@@ -690,7 +700,7 @@ fn check_reduce(
         chunk: 0,
     };
     plan.access.push(Access::Chunk { size, buf: 0 });
-    for (i, arg) in args.arrays.iter().enumerate() {
+    for (i, arg) in args.arrays[1..].iter().enumerate() {
         let k = 1 + i;
         match geometry {
             None if arg.len != n => {

@@ -6,7 +6,7 @@
 //! thread-local string read with `nf_last_error`.
 //!
 //! ```text
-//! u32 nf_abi_version(void)                              1
+//! u32 nf_abi_version(void)                              2
 //! u32 nf_num_cpus(void)                                 std::thread::available_parallelism
 //! void nf_advise_fresh(void* buf, f64 byte_len)         huge pages for a fresh result buffer
 //! i32 nf_program_new(const u8* code, u32 code_len)      > 0 a handle; < 0 -(error code)
@@ -34,13 +34,20 @@
 //! i32 nf_run_reduce(u32 handle, u32 threads, u32 op,
 //!                   const f64* meta, u32 meta_len,   a program whose one output
 //!                   const f64* geom, u32 geom_len,   is reduced whole as it is
-//!                   const u64* ptrs, u32 count,      computed: the arrays are the
-//!                   void* out, f64 out_bytes,        inputs only; geom NULL (1-D)
+//!                   const u64* ptrs, u32 count,      computed; geom NULL (1-D)
 //!                   u8* err, u32 err_cap)            or as nf_run_nd's
+//! i32 nf_run_reduce_K(u32 handle, u32 threads, u32 op,
+//!                     const f64* meta, u32 meta_len,
+//!                     void* a0, ..., void* a{K-1})   K = 1..=8, 1-D
 //! ```
 //!
 //! `nf_run_table`'s own error buffer serves `nonblocking` calls, which run on
 //! another thread than the one that would read `nf_last_error`.
+//!
+//! **Fused reductions** (`nf_run_reduce*`, `op` a `ReduceOp` code) take the
+//! run's own `meta` and arrays, but for the output's slot: its array is where
+//! the result goes, one element of the reduction's result dtype (its length
+//! in `meta` is 1), and no array of the output is ever stored.
 //!
 //! Error codes (returned negated): 1 bad program, 2 bad arguments, 3 overlap,
 //! 4 domain error, 5 panic, 6 bad handle. A run returns 0 on success.
@@ -83,7 +90,7 @@ use numfuse_core::{
 };
 
 /// The version of this ABI; bumped on any incompatible change.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// `nf_run_table` builds its argument list on the stack up to this many arrays.
 const TABLE_ON_STACK: usize = 16;
@@ -719,8 +726,7 @@ pub unsafe extern "C" fn nf_reduce(
     err_cap: u32,
 ) -> i32 {
     let status = guard(|| {
-        let op = numfuse_core::ReduceOp::from_code(op)
-            .ok_or_else(|| bad_args(format!("unknown reduction code {op}")))?;
+        let op = reduce_op(op)?;
         let dtype = numfuse_core::DType::from_code(dtype)
             .ok_or_else(|| bad_args(format!("unknown dtype code {dtype}")))?;
         if geom.is_null() {
@@ -769,17 +775,16 @@ pub unsafe extern "C" fn nf_reduce(
 
 /// Runs a program and reduces its one output whole as it is computed (see
 /// `numfuse_core::run_reduce`), without an array for it: `op` is a
-/// `ReduceOp` code; `ptrs` holds the `count` input arrays' addresses (no
-/// output), `meta` `n`, their lengths and the scalars as for `nf_run_table`;
-/// `geom` is NULL for a 1-D run, else a geometry block as `nf_run_nd`'s (for
-/// the output and the inputs); `out` is `out_bytes` bytes, exactly one
-/// element of the result dtype. Errors as `nf_run_nd`.
+/// `ReduceOp` code; `ptrs` holds the `count` arrays' addresses and `meta`
+/// `n`, their lengths and the scalars as for `nf_run_table`, the output's
+/// slot being the result's (one element of the result dtype); `geom` is NULL
+/// for a 1-D run, else a geometry block as `nf_run_nd`'s. Errors as
+/// `nf_run_nd`.
 ///
 /// # Safety
 ///
-/// `geom` is NULL or valid for reads of `geom_len` 8-byte slots; `out` is
-/// NULL or valid for writes of `out_bytes` bytes; `ptrs`, `err`, `meta` and
-/// the arrays as for `nf_run_table`.
+/// `geom` is NULL or valid for reads of `geom_len` 8-byte slots; `ptrs`,
+/// `err`, `meta` and the arrays as for `nf_run_table`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn nf_run_reduce(
@@ -792,21 +797,17 @@ pub unsafe extern "C" fn nf_run_reduce(
     geom_len: u32,
     ptrs: *const u64,
     count: u32,
-    out: *mut c_void,
-    out_bytes: f64,
     err: *mut u8,
     err_cap: u32,
 ) -> i32 {
     let status = guard(|| {
-        let op = numfuse_core::ReduceOp::from_code(op)
-            .ok_or_else(|| bad_args(format!("unknown reduction code {op}")))?;
+        let op = reduce_op(op)?;
         let geometry = if geom.is_null() {
             None
         } else {
             // SAFETY: forwarded from this function's contract.
-            Some(unsafe { geometry(geom, geom_len, count as usize + 1) }?)
+            Some(unsafe { geometry(geom, geom_len, count as usize) }?)
         };
-        let out_bytes = byte_length(out_bytes, "out_bytes")?;
         // SAFETY: forwarded from this function's contract.
         unsafe {
             with_table(ptrs, count, |ptrs, arrays| {
@@ -817,19 +818,7 @@ pub unsafe extern "C" fn nf_run_reduce(
                     meta_len,
                     ptrs,
                     arrays,
-                    |program, args| {
-                        if program.n_outputs() == 1 {
-                            let result = op.result_dtype(program.output_dtype(0));
-                            if out_bytes != result.size() {
-                                return Err(bad_args(format!(
-                                    "out has {out_bytes} bytes, not one {} element",
-                                    result.name()
-                                )));
-                            }
-                        }
-                        // out holds one element of the result dtype (checked).
-                        run_reduce(program, args, geometry.as_ref(), op, out.cast())
-                    },
+                    |program, args| run_reduce(program, args, geometry.as_ref(), op),
                 )
             })
         }
@@ -837,4 +826,76 @@ pub unsafe extern "C" fn nf_run_reduce(
     // SAFETY: forwarded from this function's contract.
     unsafe { copy_error(status, err, err_cap) };
     status
+}
+
+/// A reduction's code, checked.
+fn reduce_op(op: u32) -> Result<numfuse_core::ReduceOp, Error> {
+    numfuse_core::ReduceOp::from_code(op)
+        .ok_or_else(|| bad_args(format!("unknown reduction code {op}")))
+}
+
+/// The body of `nf_run_reduce_K`, over its `K` arrays.
+///
+/// # Safety
+///
+/// As `nf_run_reduce_K`'s.
+unsafe fn run_reduce_fixed<const K: usize>(
+    handle: u32,
+    threads: u32,
+    op: u32,
+    meta: *const f64,
+    meta_len: u32,
+    ptrs: [*mut c_void; K],
+) -> i32 {
+    guard(|| {
+        let op = reduce_op(op)?;
+        let mut arrays = [ArrayArg {
+            ptr: std::ptr::null_mut(),
+            len: 0,
+        }; K];
+        let ptrs = |i: usize| ptrs[i].cast();
+        // SAFETY: forwarded from this function's contract (for the arrays).
+        let runner =
+            |program: &Program, args: &RunArgs| unsafe { run_reduce(program, args, None, op) };
+        // SAFETY: forwarded from this function's contract.
+        unsafe { run_arrays_with(handle, threads, meta, meta_len, ptrs, &mut arrays, runner) }
+    })
+}
+
+/// `nf_run_reduce_K`: `nf_run_reduce` of a 1-D run with its arrays as
+/// arguments, for each arity K.
+macro_rules! run_reduce_k {
+    ($($name:ident: $k:literal => [$($a:ident),*];)*) => {$(
+        /// Runs a program and reduces its output whole over
+        #[doc = concat!(stringify!($k), " arrays (the result, then the inputs); see `nf_run_reduce`.")]
+        ///
+        /// # Safety
+        ///
+        /// `meta` is NULL or valid for reads of `meta_len` 8-byte slots; each
+        /// array is valid as `numfuse_core::run_reduce` requires for the
+        /// length in `meta`.
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(
+            handle: u32,
+            threads: u32,
+            op: u32,
+            meta: *const f64,
+            meta_len: u32,
+            $($a: *mut c_void),*
+        ) -> i32 {
+            // SAFETY: forwarded from this function's contract.
+            unsafe { run_reduce_fixed(handle, threads, op, meta, meta_len, [$($a),*]) }
+        }
+    )*};
+}
+
+run_reduce_k! {
+    nf_run_reduce_1: 1 => [a0];
+    nf_run_reduce_2: 2 => [a0, a1];
+    nf_run_reduce_3: 3 => [a0, a1, a2];
+    nf_run_reduce_4: 4 => [a0, a1, a2, a3];
+    nf_run_reduce_5: 5 => [a0, a1, a2, a3, a4];
+    nf_run_reduce_6: 6 => [a0, a1, a2, a3, a4, a5];
+    nf_run_reduce_7: 7 => [a0, a1, a2, a3, a4, a5, a6];
+    nf_run_reduce_8: 8 => [a0, a1, a2, a3, a4, a5, a6, a7];
 }

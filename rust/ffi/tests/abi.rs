@@ -88,7 +88,7 @@ fn vp(v: &mut [f64]) -> *mut c_void {
 
 #[test]
 fn version_and_cpus() {
-    assert_eq!(nf_abi_version(), 1);
+    assert_eq!(nf_abi_version(), 2);
     assert!(nf_num_cpus() >= 1);
 }
 
@@ -578,17 +578,19 @@ fn a_program_freed_on_another_thread_is_not_run_from_a_cached_lookup() {
     );
 }
 
-/// Calls `nf_run_reduce` with op `op` on `square` (1-D) over `x`; returns
-/// the status and the error buffer's message.
-fn run_reduce_square(op: u32, x: &mut [f64], out: &mut [f64]) -> (i32, String) {
-    let h = new_program(&square());
-    let meta = [x.len() as f64, x.len() as f64];
-    let table = [x.as_mut_ptr() as u64];
+/// Calls `nf_run_reduce` with op `op` on `square` (1-D) over `x` into
+/// `out` (its length in meta `out_len`), and `nf_run_reduce_2` likewise;
+/// returns the status and message of each (the error buffer's, then
+/// `nf_last_error`).
+fn run_reduce_square(op: u32, x: &mut [f64], out: &mut [f64], out_len: f64) -> [(i32, String); 2] {
+    let h = new_program(&square()) as u32;
+    let meta = [x.len() as f64, out_len, x.len() as f64];
+    let table = [out.as_mut_ptr() as u64, x.as_mut_ptr() as u64];
     let mut err = [0u8; 256];
     // SAFETY: every buffer is valid for the length passed with it.
     let status = unsafe {
         nf_run_reduce(
-            h as u32,
+            h,
             2,
             op,
             meta.as_ptr(),
@@ -596,16 +598,33 @@ fn run_reduce_square(op: u32, x: &mut [f64], out: &mut [f64]) -> (i32, String) {
             ptr::null(),
             0,
             table.as_ptr(),
-            1,
-            vp(out),
-            std::mem::size_of_val(out) as f64,
+            2,
             err.as_mut_ptr(),
             err.len() as u32,
         )
     };
-    assert_eq!(nf_program_free(h as u32), 0);
     let end = err.iter().position(|&b| b == 0).unwrap_or(err.len());
-    (status, String::from_utf8_lossy(&err[..end]).into_owned())
+    let table_result = (status, String::from_utf8_lossy(&err[..end]).into_owned());
+    let first = out[0];
+    // SAFETY: as above.
+    let status = unsafe { nf_run_reduce_2(h, 2, op, meta.as_ptr(), 3, vp(out), vp(x)) };
+    let positional = (
+        status,
+        if status == 0 {
+            String::new()
+        } else {
+            last_error()
+        },
+    );
+    if table_result.0 == 0 {
+        assert_eq!(
+            out[0].to_bits(),
+            first.to_bits(),
+            "the two entry points agree"
+        );
+    }
+    assert_eq!(nf_program_free(h), 0);
+    [table_result, positional]
 }
 
 #[test]
@@ -613,19 +632,29 @@ fn run_reduce_reduces_without_an_output_array() {
     let mut x: Vec<f64> = (0..20_000).map(|i| (i % 7) as f64 - 3.0).collect();
     let squares: f64 = x.iter().map(|v| v * v).sum();
     let mut out = [0.0f64];
-    assert_eq!(run_reduce_square(0, &mut x, &mut out), (0, String::new()));
+    let ok = [(0, String::new()), (0, String::new())];
+    assert_eq!(run_reduce_square(0, &mut x, &mut out, 1.0), ok);
     assert_eq!(out[0], squares);
-    assert_eq!(run_reduce_square(3, &mut x, &mut out), (0, String::new()));
+    assert_eq!(run_reduce_square(3, &mut x, &mut out, 1.0), ok);
     assert_eq!(out[0], 9.0);
-    let (status, message) = run_reduce_square(0, &mut x, &mut [0.0; 2]);
-    assert_eq!(status, -2);
-    assert_eq!(message, "out has 16 bytes, not one float64 element");
-    let (status, message) = run_reduce_square(8, &mut x, &mut out);
-    assert_eq!((status, message.as_str()), (-2, "unknown reduction code 8"));
-    let (status, message) = run_reduce_square(3, &mut [], &mut out);
-    assert_eq!(status, -4);
+    let both =
+        |status: i32, message: &str| [(status, message.to_string()), (status, message.to_string())];
     assert_eq!(
-        message,
-        "zero-size array to reduction operation maximum which has no identity"
+        run_reduce_square(0, &mut x, &mut [0.0; 2], 2.0),
+        both(
+            -2,
+            "the result array has 2 elements, a whole reduction writes 1"
+        )
+    );
+    assert_eq!(
+        run_reduce_square(8, &mut x, &mut out, 1.0),
+        both(-2, "unknown reduction code 8")
+    );
+    assert_eq!(
+        run_reduce_square(3, &mut [], &mut out, 1.0),
+        both(
+            -4,
+            "zero-size array to reduction operation maximum which has no identity"
+        )
     );
 }

@@ -16,10 +16,15 @@
 //! - `reduce(op, dtype, data, geom, out, threads)`: a reduction (see [`reduce`])
 //! - `reduceAsync(op, dtype, data, geom, out, threads): Promise<void>` — the
 //!   same on a libuv worker thread
+//! - `runReduce(handle, threads, op, meta, arrays)`, `runReduceNd(handle,
+//!   threads, op, meta, geometry, arrays)` and their `...Async` twins: a run
+//!   whose one output is reduced whole by reduction `op` as it is computed
+//!   (`numfuse_core::run_reduce`), never stored; the output's array is the
+//!   result's, one element of the reduction's result dtype
 //!
-//! `run` and `runAsync` also take the arrays as the remaining arguments
+//! The run functions also take the arrays as the remaining arguments
 //! (`run(handle, threads, meta, out, a, b)`), which spares a property read
-//! per array: the binding calls them that way. Each array is checked against
+//! per array: the binding calls the synchronous ones that way. Each array is checked against
 //! its slot's dtype (Float32Array for float32, Uint8Array for bool, ...) and
 //! its length in `meta`.
 //!
@@ -45,7 +50,7 @@ use std::ptr;
 use std::sync::{Arc, OnceLock};
 
 use napi::*;
-use numfuse_core::{ArrayArg, DType, Error, ErrorCode, Geometry, Program, RunArgs};
+use numfuse_core::{ArrayArg, DType, Error, ErrorCode, Geometry, Program, ReduceOp, RunArgs};
 
 /// An error on its way to JS.
 struct JsError {
@@ -337,8 +342,9 @@ fn kind_of(dtype: DType) -> Option<napi_typedarray_type> {
     })
 }
 
-/// Arguments kept on the stack: a handle, threads, meta and [`INLINE`] arrays.
-const INLINE_VALUES: usize = 3 + INLINE;
+/// Arguments kept on the stack: a handle, threads, a reduction code, meta, a
+/// geometry and [`INLINE`] arrays.
+const INLINE_VALUES: usize = 5 + INLINE;
 
 /// A few JS values: on the stack up to [`INLINE_VALUES`], else on the heap.
 struct Values {
@@ -432,7 +438,15 @@ unsafe fn is_array(env: napi_env, value: napi_value) -> bool {
     status == Status::napi_ok && result
 }
 
-/// The checked, decoded head of a `run`/`runAsync` call; the arrays are read one by one.
+/// The kind of a run call: N-d (a geometry after `meta`) or 1-D, and
+/// whether it reduces the output whole (a reduction code after `threads`).
+#[derive(Clone, Copy)]
+struct Form {
+    nd: bool,
+    reduce: bool,
+}
+
+/// The checked, decoded head of a run call; the arrays are read one by one.
 struct Call<'a> {
     program: Arc<Program>,
     threads: usize,
@@ -445,6 +459,8 @@ struct Call<'a> {
     meta: *const u8,
     /// The geometry of an N-d call.
     geometry: Option<Geometry>,
+    /// The reduction of a fused one.
+    op: Option<ReduceOp>,
 }
 
 /// A count stored in `meta` as a float64.
@@ -462,9 +478,9 @@ fn meta_count(x: f64, what: &dyn Fn() -> String) -> Result<usize> {
 
 impl<'a> Call<'a> {
     /// Reads `handle, threads, meta, ...arrays` (or `handle, threads, meta,
-    /// [arrays]`, then read into `scratch`), with a geometry after `meta` for
-    /// an N-d call (`nd`); checks `meta` and the array count and decodes the
-    /// geometry.
+    /// [arrays]`, then read into `scratch`), with a reduction code before
+    /// `meta` and a geometry after it as `form` says; checks `meta` and the
+    /// array count and decodes the geometry.
     ///
     /// # Safety
     ///
@@ -476,16 +492,20 @@ impl<'a> Call<'a> {
         args: &'a [napi_value],
         scratch: &'a mut Values,
         function: &str,
-        nd: bool,
+        form: Form,
     ) -> Result<Call<'a>> {
-        let (takes, head) = if nd {
-            ("a handle, threads, meta, a geometry and the arrays", 4)
-        } else {
-            ("a handle, threads, meta and the arrays", 3)
-        };
+        // Where meta is: after the reduction code of a fused reduction.
+        let at = 2 + usize::from(form.reduce);
+        let head = at + 1 + usize::from(form.nd);
         if args.len() <= head {
             return Err(JsError::bad_args(format!(
-                "{function} takes {takes}, got {} arguments",
+                "{function} takes a handle, threads, {}meta{} and the arrays, got {} arguments",
+                if form.reduce {
+                    "a reduction code, "
+                } else {
+                    ""
+                },
+                if form.nd { ", a geometry" } else { "" },
                 args.len()
             )));
         }
@@ -497,8 +517,21 @@ impl<'a> Call<'a> {
             )
         };
         let program = registry::get(handle)?;
+        let op = if form.reduce {
+            // SAFETY: as above.
+            let code = unsafe { get_u32(env, args[2], "op") }?;
+            if program.n_outputs() != 1 {
+                return Err(JsError::bad_args(format!(
+                    "{function} reduces a program's one output, this one has {}",
+                    program.n_outputs()
+                )));
+            }
+            Some(ReduceOp::from_code(code).ok_or_else(|| unknown_reduction(code))?)
+        } else {
+            None
+        };
         // SAFETY: as above.
-        let meta = unsafe { typed_array(env, args[2], &|| format!("{function}'s meta"))? };
+        let meta = unsafe { typed_array(env, args[at], &|| format!("{function}'s meta"))? };
         if meta.kind != TypedarrayType::float64_array {
             return Err(JsError::bad_args(format!(
                 "{function}'s meta must be a Float64Array, got a {}",
@@ -555,9 +588,9 @@ impl<'a> Call<'a> {
         // SAFETY: meta has `1 + k + n_scalars >= 1` elements at `meta.data`.
         let n = f64::from_ne_bytes(unsafe { ptr::read_unaligned(meta.data.cast::<[u8; 8]>()) });
         let n = meta_count(n, &|| "meta[0] (n)".to_string())?;
-        let geometry = if nd {
+        let geometry = if form.nd {
             // SAFETY: as this function's contract.
-            Some(unsafe { geometry(env, args[3], k, function) }?)
+            Some(unsafe { geometry(env, args[at + 1], k, function) }?)
         } else {
             None
         };
@@ -569,6 +602,7 @@ impl<'a> Call<'a> {
             k,
             meta: meta.data,
             geometry,
+            op,
         })
     }
 
@@ -593,7 +627,8 @@ impl<'a> Call<'a> {
     }
 
     /// Array `i` of the call (outputs first), checked against its slot's dtype
-    /// and its length in `meta`.
+    /// (a fused reduction's result: the reduction's result dtype) and its
+    /// length in `meta`.
     ///
     /// # Safety
     ///
@@ -601,7 +636,9 @@ impl<'a> Call<'a> {
     unsafe fn array(&self, env: napi_env, i: usize) -> Result<ArrayArg> {
         let value = self.arrays[i];
         let n_outputs = self.program.n_outputs();
-        let (role, slot, dtype) = if i < n_outputs {
+        let (role, slot, dtype) = if let Some(op) = self.op.filter(|_| i == 0) {
+            ("result", 0, op.result_dtype(self.program.output_dtype(0)))
+        } else if i < n_outputs {
             ("output", i, self.program.output_dtype(i))
         } else {
             (
@@ -652,30 +689,6 @@ const NO_ARRAY: ArrayArg = ArrayArg {
     len: 0,
 };
 
-/// `run(handle, threads, meta, arrays)`.
-unsafe extern "C" fn run(env: napi_env, info: napi_callback_info) -> napi_value {
-    // SAFETY: Node calls this on the JS thread with its env and call info.
-    unsafe {
-        js_function(env, || {
-            let args = call_arguments(env, info)?;
-            run_call(env, args.as_slice(), "run", false)
-        })
-    }
-}
-
-/// `runNd(handle, threads, meta, geometry: Float64Array, arrays)`: an N-d run
-/// (the geometry block of `numfuse_core::Geometry`; the lengths in `meta` are
-/// the arrays' whole lengths).
-unsafe extern "C" fn run_nd(env: napi_env, info: napi_callback_info) -> napi_value {
-    // SAFETY: Node calls this on the JS thread with its env and call info.
-    unsafe {
-        js_function(env, || {
-            let args = call_arguments(env, info)?;
-            run_call(env, args.as_slice(), "runNd", true)
-        })
-    }
-}
-
 /// The geometry of an N-d call for `k` arrays, from its Float64Array.
 ///
 /// # Safety
@@ -700,7 +713,7 @@ unsafe fn geometry(env: napi_env, value: napi_value, k: usize, function: &str) -
     Ok(Geometry::decode(slots, k)?)
 }
 
-/// A synchronous run, 1-D or (`nd`) N-d.
+/// A synchronous run, of the kind `form` says.
 ///
 /// # Safety
 ///
@@ -709,12 +722,12 @@ unsafe fn run_call(
     env: napi_env,
     args: &[napi_value],
     function: &str,
-    nd: bool,
+    form: Form,
 ) -> Result<napi_value> {
     // SAFETY: as this function's contract (for every call below).
     unsafe {
         let mut scratch = Values::new(0);
-        let call = Call::new(env, args, &mut scratch, function, nd)?;
+        let call = Call::new(env, args, &mut scratch, function, form)?;
         let n_scalars = call.program.n_scalars();
         let (mut inline_arrays, mut inline_scalars);
         let (mut heap_arrays, mut heap_scalars);
@@ -743,12 +756,32 @@ unsafe fn run_call(
         };
         // The arrays are JS values of this synchronous call: nothing else
         // runs JS (so nothing detaches or resizes them) until it returns.
-        match &call.geometry {
-            None => numfuse_core::run(&call.program, &args)?,
-            Some(geometry) => numfuse_core::run_nd(&call.program, &args, geometry)?,
-        }
+        perform_run(&call.program, &args, call.geometry.as_ref(), call.op)?;
         // Node returns `undefined` for a null result.
         Ok(ptr::null_mut())
+    }
+}
+
+/// Runs checked arguments: 1-D or N-d (`geometry`), the output stored or
+/// reduced whole by `op`.
+///
+/// # Safety
+///
+/// The arrays were checked against their TypedArrays (dtype and length),
+/// which stay alive and are not changed until this returns.
+unsafe fn perform_run(
+    program: &Program,
+    args: &RunArgs,
+    geometry: Option<&Geometry>,
+    op: Option<ReduceOp>,
+) -> std::result::Result<(), Error> {
+    // SAFETY: as this function's contract.
+    unsafe {
+        match (op, geometry) {
+            (Some(op), geometry) => numfuse_core::run_reduce(program, args, geometry, op),
+            (None, None) => numfuse_core::run(program, args),
+            (None, Some(geometry)) => numfuse_core::run_nd(program, args, geometry),
+        }
     }
 }
 
@@ -768,7 +801,7 @@ unsafe fn undefined(env: napi_env) -> Result<napi_value> {
 
 /// The work of an async job, done on a libuv worker thread.
 enum Task {
-    /// A run, 1-D or (with a geometry) N-d.
+    /// A run, 1-D or (with a geometry) N-d, its output reduced by `op` if any.
     Run {
         program: Arc<Program>,
         n: usize,
@@ -776,6 +809,7 @@ enum Task {
         arrays: Vec<ArrayArg>,
         scalars: Vec<[u8; 8]>,
         geometry: Option<Geometry>,
+        op: Option<ReduceOp>,
     },
     /// A reduction.
     Reduce(ReduceCall),
@@ -793,7 +827,8 @@ impl Task {
     /// The async resource name Node reports for the work item.
     fn resource_name(&self) -> &'static str {
         match self {
-            Task::Run { .. } => "numfuse.runAsync",
+            Task::Run { op: None, .. } => "numfuse.runAsync",
+            Task::Run { op: Some(_), .. } => "numfuse.runReduceAsync",
             Task::Reduce(_) => "numfuse.reduceAsync",
         }
     }
@@ -813,6 +848,7 @@ impl Task {
                 arrays,
                 scalars,
                 geometry,
+                op,
             } => {
                 let args = RunArgs {
                     n: *n,
@@ -821,12 +857,7 @@ impl Task {
                     threads: *threads,
                 };
                 // SAFETY: as this function's contract.
-                unsafe {
-                    match geometry {
-                        None => numfuse_core::run(program, &args),
-                        Some(geometry) => numfuse_core::run_nd(program, &args, geometry),
-                    }
-                }
+                unsafe { perform_run(program, &args, geometry.as_ref(), *op) }
             }
             // SAFETY: as this function's contract.
             Task::Reduce(call) => unsafe { numfuse_core::reduce(&call.args()) },
@@ -1013,29 +1044,36 @@ unsafe fn start(
     Ok(promise)
 }
 
-/// `runAsync(handle, threads, meta, arrays): Promise<void>`.
-unsafe extern "C" fn run_async(env: napi_env, info: napi_callback_info) -> napi_value {
-    // SAFETY: Node calls this on the JS thread with its env and call info.
-    unsafe {
-        js_function(env, || {
-            let args = call_arguments(env, info)?;
-            async_call(env, args.as_slice(), "runAsync", false)
-        })
-    }
+/// The run functions: each reads its arguments and hands them to `run_call`
+/// (synchronous) or `async_call` with its JS name and kind (see the crate docs).
+macro_rules! run_functions {
+    ($($name:ident: $js:literal => $call:ident(nd: $nd:literal, reduce: $reduce:literal);)*) => {$(
+        #[doc = concat!("`", $js, "`.")]
+        unsafe extern "C" fn $name(env: napi_env, info: napi_callback_info) -> napi_value {
+            // SAFETY: Node calls this on the JS thread with its env and call info.
+            unsafe {
+                js_function(env, || {
+                    let args = call_arguments(env, info)?;
+                    let form = Form { nd: $nd, reduce: $reduce };
+                    $call(env, args.as_slice(), $js, form)
+                })
+            }
+        }
+    )*};
 }
 
-/// `runNdAsync(handle, threads, meta, geometry, arrays): Promise<void>`.
-unsafe extern "C" fn run_nd_async(env: napi_env, info: napi_callback_info) -> napi_value {
-    // SAFETY: Node calls this on the JS thread with its env and call info.
-    unsafe {
-        js_function(env, || {
-            let args = call_arguments(env, info)?;
-            async_call(env, args.as_slice(), "runNdAsync", true)
-        })
-    }
+run_functions! {
+    run: "run" => run_call(nd: false, reduce: false);
+    run_nd: "runNd" => run_call(nd: true, reduce: false);
+    run_reduce: "runReduce" => run_call(nd: false, reduce: true);
+    run_reduce_nd: "runReduceNd" => run_call(nd: true, reduce: true);
+    run_async: "runAsync" => async_call(nd: false, reduce: false);
+    run_nd_async: "runNdAsync" => async_call(nd: true, reduce: false);
+    run_reduce_async: "runReduceAsync" => async_call(nd: false, reduce: true);
+    run_reduce_nd_async: "runReduceNdAsync" => async_call(nd: true, reduce: true);
 }
 
-/// Queues an async run, 1-D or (`nd`) N-d; returns its promise.
+/// Queues an async run of the kind `form` says; returns its promise.
 ///
 /// # Safety
 ///
@@ -1044,12 +1082,12 @@ unsafe fn async_call(
     env: napi_env,
     args: &[napi_value],
     function: &str,
-    nd: bool,
+    form: Form,
 ) -> Result<napi_value> {
     // SAFETY: as this function's contract (for every call below).
     unsafe {
         let mut scratch = Values::new(0);
-        let call = Call::new(env, args, &mut scratch, function, nd)?;
+        let call = Call::new(env, args, &mut scratch, function, form)?;
         let mut scalars = vec![[0u8; 8]; call.program.n_scalars()];
         call.scalars(&mut scalars);
         let arrays = (0..call.k)
@@ -1063,6 +1101,7 @@ unsafe fn async_call(
             arrays,
             scalars,
             geometry: call.geometry,
+            op: call.op,
         };
         queue(env, task, values)
     }
@@ -1159,10 +1198,15 @@ unsafe extern "C" fn advise_fresh(env: napi_env, info: napi_callback_info) -> na
     }
 }
 
+/// The error for a reduction code no reduction has.
+fn unknown_reduction(code: u32) -> JsError {
+    JsError::bad_args(format!("unknown reduction code {code}"))
+}
+
 /// The decoded arguments of `reduce`/`reduceAsync`: everything but the
 /// borrow of the view, which [`ReduceCall::args`] lends.
 struct ReduceCall {
-    op: numfuse_core::ReduceOp,
+    op: ReduceOp,
     dtype: DType,
     data: TypedArray,
     out: TypedArray,
@@ -1185,8 +1229,7 @@ impl ReduceCall {
         unsafe {
             let [op, dtype, data, geom, out, threads] = arguments::<6>(env, info, function)?;
             let op_code = get_u32(env, op, "op")?;
-            let op = numfuse_core::ReduceOp::from_code(op_code)
-                .ok_or_else(|| JsError::bad_args(format!("unknown reduction code {op_code}")))?;
+            let op = ReduceOp::from_code(op_code).ok_or_else(|| unknown_reduction(op_code))?;
             let dtype_code = get_u32(env, dtype, "dtype")?;
             let dtype = DType::from_code(dtype_code)
                 .ok_or_else(|| JsError::bad_args(format!("unknown dtype code {dtype_code}")))?;
@@ -1285,6 +1328,10 @@ const EXPORTS: &[(&str, napi_callback)] = &[
     ("runAsync\0", Some(run_async)),
     ("runNd\0", Some(run_nd)),
     ("runNdAsync\0", Some(run_nd_async)),
+    ("runReduce\0", Some(run_reduce)),
+    ("runReduceNd\0", Some(run_reduce_nd)),
+    ("runReduceAsync\0", Some(run_reduce_async)),
+    ("runReduceNdAsync\0", Some(run_reduce_nd_async)),
     ("numCpus\0", Some(num_cpus)),
     ("adviseFresh\0", Some(advise_fresh)),
     ("reduce\0", Some(reduce)),

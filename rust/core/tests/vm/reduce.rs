@@ -75,12 +75,12 @@ fn both(
     let inputs = [a.arg(), b.arg()];
     let args = RunArgs {
         n,
-        arrays: &inputs,
+        arrays: &[out.arg(), inputs[0], inputs[1]],
         scalars: &[],
         threads,
     };
     // SAFETY: the buffers are owned here and hold their lengths.
-    let fused = unsafe { run_reduce(&program, &args, geometry, op, out.arg().ptr) }
+    let fused = unsafe { run_reduce(&program, &args, geometry, op) }
         .map(|()| out.get(0))
         .map_err(|e| e.code);
     let mut values = Buf::zeros(DType::Float32, n);
@@ -140,8 +140,8 @@ fn fused_nd_reductions_equal_materialized_ones() {
 fn fused_reductions_refuse_bad_runs() {
     let program = mul_program();
     let (mut a, mut b) = (data(10, 1, false), data(9, 2, false));
-    let mut out = Buf::zeros(DType::Float32, 1);
-    let run_with = |arrays: &[ArrayArg], out: *mut u8| {
+    let mut out = Buf::zeros(DType::Float32, 2);
+    let run_with = |arrays: &[ArrayArg]| {
         let args = RunArgs {
             n: 10,
             arrays,
@@ -149,26 +149,42 @@ fn fused_reductions_refuse_bad_runs() {
             threads: 1,
         };
         // SAFETY: the buffers are owned by the test and hold their lengths.
-        unsafe { run_reduce(&program, &args, None, ReduceOp::Sum, out) }.unwrap_err()
+        unsafe { run_reduce(&program, &args, None, ReduceOp::Sum) }.unwrap_err()
     };
-    let e = run_with(&[a.arg(), b.arg()], out.arg().ptr);
+    let one = ArrayArg {
+        len: 1,
+        ..out.arg()
+    };
+    let e = run_with(&[one, a.arg(), b.arg()]);
     assert_eq!(
         e.message,
         "input slot 1: array has 9 elements, the run has n = 10"
     );
-    let e = run_with(&[a.arg()], out.arg().ptr);
-    assert_eq!(e.message, "the program takes 2 input arrays, got 1");
+    let e = run_with(&[one, a.arg()]);
+    assert_eq!(
+        e.message,
+        "the program takes 3 arrays (the result, then 2 inputs), got 2"
+    );
     let mut b = data(10, 2, false);
-    let e = run_with(&[a.arg(), b.arg()], std::ptr::null_mut());
+    let e = run_with(&[out.arg(), a.arg(), b.arg()]);
+    assert_eq!(
+        e.message,
+        "the result array has 2 elements, a whole reduction writes 1"
+    );
+    let null = ArrayArg {
+        ptr: std::ptr::null_mut(),
+        len: 1,
+    };
+    let e = run_with(&[null, a.arg(), b.arg()]);
     assert_eq!(e.message, "out is null but has 1 elements");
     let (mut e0, mut e1) = (data(0, 1, false), data(0, 2, false));
     let args = RunArgs {
         n: 0,
-        arrays: &[e0.arg(), e1.arg()],
+        arrays: &[one, e0.arg(), e1.arg()],
         scalars: &[],
         threads: 1,
     };
     // SAFETY: as above.
-    let e = unsafe { run_reduce(&program, &args, None, ReduceOp::Max, out.arg().ptr) }.unwrap_err();
+    let e = unsafe { run_reduce(&program, &args, None, ReduceOp::Max) }.unwrap_err();
     assert_eq!(e.code, ErrorCode::Domain);
 }
