@@ -580,7 +580,7 @@ function viewOf(what: string, op: ArrayOperand): View {
   if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0) {
     throw new RangeError(`${what} has offset ${String(offset)}: it must be a non-negative integer`);
   }
-  const length = op.data.length;
+  const length = arrayLength(op.data);
   const size = elements(shape);
   if (op.strides === undefined && op.offset === undefined && size !== length) {
     throw new RangeError(
@@ -839,25 +839,27 @@ function prepare(
   for (let s = 0; s < inputs.length + nOut - firstNamed; s++) {
     const index = s < inputs.length ? inputs[s] : v.outputIndex[firstNamed + s - inputs.length];
     const a = scratchValues[index] as NumericArray;
-    if (a.length === 0 && isDetached(a)) throw detached(`Variable '${names[index]}'`);
+    const length = arrayLength(a);
+    if (length === 0 && isDetached(a)) throw detached(`Variable '${names[index]}'`);
     if (n < 0) {
-      n = a.length;
+      n = length;
       first = index;
-    } else if (a.length !== n) {
+    } else if (length !== n) {
       throw new RangeError(
         `Arrays must have the same length: '${names[first]}' has ${n} elements, '${
           names[index]
-        }' has ${a.length}`,
+        }' has ${length}`,
       );
     }
     if (s < inputs.length) v.args[nOut + s] = a;
     else v.args[firstNamed + s - inputs.length] = a;
   }
   if (out !== undefined) {
-    if (out.length === 0 && isDetached(out)) throw detached("Option 'out'");
-    if (n < 0) n = out.length;
-    else if (out.length !== n) {
-      throw new RangeError(`Option 'out' has ${out.length} elements, the result has ${n}`);
+    const length = arrayLength(out);
+    if (length === 0 && isDetached(out)) throw detached("Option 'out'");
+    if (n < 0) n = length;
+    else if (length !== n) {
+      throw new RangeError(`Option 'out' has ${length} elements, the result has ${n}`);
     }
     v.args[0] = out;
   } else if (firstNamed === 1) {
@@ -987,7 +989,7 @@ function prepareNd(
     return {
       label: `'${names[index]}'`,
       data,
-      view: view !== undefined && view.call === callCount ? view : flatView(data.length),
+      view: view !== undefined && view.call === callCount ? view : flatView(arrayLength(data)),
     };
   };
   const operands = new Array<NdOperand>(v.args.length);
@@ -1040,9 +1042,9 @@ function prepareNd(
       result = outOperand.data;
     } else {
       result = out as NumericArray;
-      if (result.length !== n) {
+      if (arrayLength(result) !== n) {
         throw new RangeError(
-          `Option 'out' has ${result.length} elements, the result has ${n} (shape ${
+          `Option 'out' has ${arrayLength(result)} elements, the result has ${n} (shape ${
             shapeText(shape)
           })`,
         );
@@ -1983,7 +1985,7 @@ function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
     input = scratchValues[index] as NumericArray;
     if (input.length === 0 && isDetached(input)) throw detached(`Variable '${r.input}'`);
     const given = scratchGeometry[index];
-    view = given !== undefined && given.call === callCount ? given : flatView(input.length);
+    view = given !== undefined && given.call === callCount ? given : flatView(arrayLength(input));
   } else if (ndCall) {
     const nd = prepareNd(v, names, undefined, allocate && !fused);
     input = nd.result!.data;
@@ -2011,11 +2013,11 @@ function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
       } which has no identity`,
     );
   }
-  if (target !== undefined && target.length !== count) {
+  if (target !== undefined && arrayLength(target) !== count) {
     throw new RangeError(
-      `Variable '${
-        r.target!.name
-      }' has ${target.length} elements; ${r.name}() gives ${count} (shape [${shape}])`,
+      `Variable '${r.target!.name}' has ${
+        arrayLength(target)
+      } elements; ${r.name}() gives ${count} (shape [${shape}])`,
     );
   }
   const direct = target !== undefined && r.target!.dtype === r.resultDtype;

@@ -175,6 +175,7 @@ function typedArrayGetter<T>(key: PropertyKey): (this: unknown) => T {
 
 const TAG_GETTER = typedArrayGetter<string | undefined>(Symbol.toStringTag);
 const LENGTH_GETTER = typedArrayGetter<number>("length");
+const BYTE_LENGTH_GETTER = typedArrayGetter<number>("byteLength");
 
 /**
  * The name of a typed array's own type (`"Float32Array"`), read from its
@@ -192,6 +193,11 @@ export function arrayTag(a: unknown): string | undefined {
  */
 export function arrayLength(a: NumericArray): number {
   return LENGTH_GETTER.call(a);
+}
+
+/** A typed array's size in bytes, read from its internal slot, as {@linkcode arrayLength}. */
+export function arrayByteLength(a: NumericArray): number {
+  return BYTE_LENGTH_GETTER.call(a);
 }
 
 const DTYPE_OF_TAG: Readonly<Record<string, DType>> = {

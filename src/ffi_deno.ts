@@ -18,7 +18,7 @@
  * @module
  */
 
-import { dtypeCode, type NumericArray } from "./dtype.ts";
+import { arrayByteLength, dtypeCode, type NumericArray } from "./dtype.ts";
 import { type NativeBinding, nativeError, reduceGeometry } from "./native.ts";
 
 /** The most arrays a fixed-arity run symbol takes. */
@@ -277,7 +277,7 @@ export function openDenoBinding(): NativeBinding {
       return sym.nf_num_cpus();
     },
     adviseFresh(array) {
-      sym.nf_advise_fresh(array, array.byteLength);
+      sym.nf_advise_fresh(array, arrayByteLength(array));
     },
     reduce(op, dtype, data, view, axis, out, threads) {
       const geom = reduceGeometry(view, axis);
@@ -285,11 +285,11 @@ export function openDenoBinding(): NativeBinding {
         op,
         dtypeCode(dtype),
         data,
-        data.byteLength,
+        arrayByteLength(data),
         geom,
         geom.length,
         out,
-        out.byteLength,
+        arrayByteLength(out),
         threads,
         errorBuf,
         errorBuf.length,
@@ -304,11 +304,11 @@ export function openDenoBinding(): NativeBinding {
         op,
         dtypeCode(dtype),
         data,
-        data.byteLength,
+        arrayByteLength(data),
         geom,
         geom.length,
         out,
-        out.byteLength,
+        arrayByteLength(out),
         threads,
         errors,
         errors.length,

@@ -367,6 +367,25 @@ test("a reduction assigned to an array passed in writes it, cast same_kind", () 
   );
 });
 
+test("a reduction reads an array's own size, whatever its length and byteLength properties say", () => {
+  // Before, nf_reduce was told the byteLength property: this one read far past the end.
+  const x = Float64Array.of(1, 2, 3, 4);
+  Object.defineProperty(x, "byteLength", { value: 1 << 30 });
+  Object.defineProperty(x, "length", { value: 1 << 27 });
+  assert.equal(evaluate("sum(x)", { x }), 10);
+  assert.equal(evaluate("max(x * 2)", { x }), 8);
+  assert.equal(evaluate("sum(x, axis=0)", { x: { data: x, shape: [4] } }), 10);
+  throwsExactly(
+    () => evaluate("max(x)", { x: { data: x, shape: [1 << 27] } }),
+    RangeError,
+    "Variable 'x' has shape (134217728) (134217728 elements) but its data has 4 elements",
+  );
+  const s = new Float64Array(1);
+  Object.defineProperty(s, "length", { value: 1 << 20 });
+  assert.equal(evaluate("s = sum(x)", { x, s }), undefined);
+  assert.deepEqual(Array.from(Float64Array.prototype.values.call(s)), [10]);
+});
+
 test("a reduction inside another operation is an error at its position", () => {
   const x = Float64Array.of(1, 2);
   const table: [string, string][] = [
