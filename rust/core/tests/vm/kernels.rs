@@ -183,7 +183,8 @@ fn cast(v: V, to: DType) -> V {
     }
 }
 
-/// Integer ops of a dtype in i128, wrapped to the width at the end.
+/// Integer ops of a dtype in i128, wrapped to the width at the end (a
+/// product of two uint64 values may exceed i128; its low bits are exact).
 fn int_op(d: DType, op: Op, a: i128, b: i128) -> Result<i128, ()> {
     let bits = int_layout(d).unwrap().0;
     let floor_div = |a: i128, b: i128| a.div_euclid(b) - i128::from(b < 0 && a.rem_euclid(b) != 0);
@@ -192,7 +193,7 @@ fn int_op(d: DType, op: Op, a: i128, b: i128) -> Result<i128, ()> {
         match op {
             Op::Add => a + b,
             Op::Sub => a - b,
-            Op::Mul => a * b,
+            Op::Mul => a.wrapping_mul(b),
             Op::Mod | Op::Floordiv | Op::Fmod if b == 0 => 0,
             Op::Mod => a - b * floor_div(a, b),
             Op::Floordiv => floor_div(a, b),
@@ -201,7 +202,7 @@ fn int_op(d: DType, op: Op, a: i128, b: i128) -> Result<i128, ()> {
             Op::Pow => {
                 let mut r: i128 = 1;
                 for _ in 0..b {
-                    r = wrap(d, r * a);
+                    r = wrap(d, r.wrapping_mul(a));
                 }
                 r
             }
