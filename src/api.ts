@@ -1133,7 +1133,7 @@ function overlaps(a: NumericArray, b: NumericArray): boolean {
 
 /** A new result array; a large one gets huge pages before the VM first writes it. */
 function fresh(dtype: DType, n: number): NumericArray {
-  const array = allocArray(dtype, n);
+  const array = native().allocate(dtype, n);
   if (array.byteLength >= ADVISE_MIN_BYTES) native().adviseFresh(array);
   return array;
 }

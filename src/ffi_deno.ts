@@ -18,7 +18,7 @@
  * @module
  */
 
-import { arrayByteLength, dtypeCode, type NumericArray } from "./dtype.ts";
+import { allocArray, arrayByteLength, dtypeCode, type NumericArray } from "./dtype.ts";
 import { type NativeBinding, nativeError, reduceGeometry } from "./native.ts";
 
 /** The most arrays a fixed-arity run symbol takes. */
@@ -276,6 +276,7 @@ export function openDenoBinding(): NativeBinding {
     numCpus() {
       return sym.nf_num_cpus();
     },
+    allocate: allocArray,
     adviseFresh(array) {
       sym.nf_advise_fresh(array, arrayByteLength(array));
     },

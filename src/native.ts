@@ -97,6 +97,13 @@ export interface NativeBinding {
   /** Logical CPUs the VM can use. */
   numCpus(): number;
   /**
+   * A new array of a result dtype for the VM to write in full before anyone
+   * reads it: Node gives one of uninitialized memory from a size up (as
+   * `Buffer.allocUnsafeSlow`: no zeroing, no fresh pages to fault in); Deno
+   * has no such allocation, and gives a zeroed one.
+   */
+  allocate(dtype: DType, length: number): NumericArray;
+  /**
    * Asks the OS for huge pages on a fresh result array before the VM first
    * writes it (advisory: page faults on a new 64 MB array cost more than the
    * computation). Called only for arrays of `ADVISE_MIN_BYTES` or more.

@@ -16,7 +16,7 @@
  */
 
 import { createRequire } from "node:module";
-import { dtypeCode, type NumericArray } from "./dtype.ts";
+import { allocArray, DTYPE_SIZE, dtypeCode, type NumericArray } from "./dtype.ts";
 import {
   NATIVE_ERROR,
   type NativeBinding,
@@ -102,6 +102,14 @@ interface NodeProcess {
   readonly env: Record<string, string | undefined>;
   readonly report?: { getReport?(): unknown };
 }
+
+/** The bit of Node's `Buffer` this module uses: a new buffer of its own, not zeroed. */
+interface NodeBuffer {
+  allocUnsafeSlow(size: number): { readonly buffer: ArrayBuffer };
+}
+
+/** Results at least this large are allocated without zeroing (smaller ones cost the same either way). */
+const UNINITIALIZED_MIN_BYTES = 4096;
 
 function nodeProcess(): NodeProcess | undefined {
   return (globalThis as { process?: NodeProcess }).process;
@@ -267,6 +275,16 @@ export function openNodeBinding(): NativeBinding {
     },
     numCpus() {
       return addon.numCpus();
+    },
+    allocate(dtype, length) {
+      const bytes = length * DTYPE_SIZE[dtype];
+      if (bytes < UNINITIALIZED_MIN_BYTES) return allocArray(dtype, length);
+      // The class from an empty array (and float16's error where there is no
+      // Float16Array), over a buffer of its own: never the shared pool of
+      // `Buffer.allocUnsafe`, and every byte written by the run.
+      const ArrayOf = allocArray(dtype, 0).constructor as new (buffer: ArrayBuffer) => NumericArray;
+      const buffer = (globalThis as unknown as { Buffer: NodeBuffer }).Buffer;
+      return new ArrayOf(buffer.allocUnsafeSlow(bytes).buffer);
     },
     adviseFresh(array) {
       addon.adviseFresh(array);
