@@ -1,7 +1,10 @@
 /**
  * The code generator: turns a typed tree into bytecode (the format drawn in
  * `opcodes.ts`). Structurally identical subtrees are computed once (value
- * numbering); temporaries are allocated stack-like and reused once dead.
+ * numbering); a comparison used only as a `where`'s condition is fused into
+ * it (`where(a < b, x, y)` is one `where_lt` instruction, see
+ * {@linkcode fuseWheres}); temporaries are allocated stack-like and reused
+ * once dead.
  *
  * A program's statements run in one pass: every instruction of every
  * statement, block by block.
@@ -17,10 +20,12 @@ import {
   BYTECODE_VERSION,
   findCast,
   findOpcode,
+  FUSED_WHERE,
   HEADER_WORDS,
   INSTR_WORDS,
   MAGIC,
   NO_REG,
+  OPCODES,
   REG_KINDS,
   type RegKind,
 } from "./opcodes.ts";
@@ -238,6 +243,8 @@ export function generateProgram(program: TypedProgram, outDtype?: DType): Genera
     if (live[id] && v.kind === "instr") { for (const a of v.args) live[a] = 1; }
   }
 
+  fuseWheres(values, live, slots);
+
   // A slot is written by its value's own instruction when that instruction is its
   // statement's last (new in the statement, of the slot's dtype, no other slot's).
   const direct = new Map<number, number>();
@@ -369,6 +376,38 @@ export function generateProgram(program: TypedProgram, outDtype?: DType): Genera
   };
 }
 
+/**
+ * Fuses each live `where(c, x, y)` whose condition `c` is a comparison
+ * `a CMP b` read nowhere else (no other instruction, no output slot) and of
+ * the `where`'s dtype into one `where_CMP(a, b, x, y)`, and marks `c` dead:
+ * the comparison's bool block is neither written nor read back.
+ */
+function fuseWheres(values: Value[], live: Uint8Array, slots: readonly OutSlot[]): void {
+  const uses = new Uint32Array(values.length);
+  for (const o of slots) uses[o.value]++;
+  values.forEach((v, id) => {
+    if (live[id] && v.kind === "instr") { for (const a of v.args) uses[a]++; }
+  });
+  values.forEach((v, id) => {
+    if (!live[id] || v.kind !== "instr" || OPCODES[v.opcode].op !== "where") return;
+    const [c, x, y] = v.args;
+    const cond = values[c];
+    if (cond.kind !== "instr" || uses[c] !== 1) return;
+    const cmp = OPCODES[cond.opcode].op;
+    if (!Object.hasOwn(FUSED_WHERE, cmp)) return;
+    const [a, b] = cond.args;
+    const opcode = findOpcode(FUSED_WHERE[cmp as keyof typeof FUSED_WHERE], [
+      values[a].dtype,
+      values[b].dtype,
+      v.dtype,
+      v.dtype,
+    ]);
+    if (opcode === undefined) return;
+    values[id] = { ...v, opcode, args: [a, b, x, y] };
+    live[c] = 0;
+  });
+}
+
 function heapPush(heap: number[], x: number): void {
   let i = heap.push(x) - 1;
   while (i > 0) {
@@ -430,10 +469,10 @@ function encode(
     code[w++] = bytes.getUint32(4, true);
   });
   for (const ins of program) {
-    const [a = NO_REG, b = NO_REG, c = NO_REG] = ins.args;
+    const [a = NO_REG, b = NO_REG, c = NO_REG, d = NO_REG] = ins.args;
     code[w++] = ((ins.dst << 16) | ins.opcode) >>> 0;
     code[w++] = ((b << 16) | a) >>> 0;
-    code[w++] = c;
+    code[w++] = ((d << 16) | c) >>> 0;
   }
   return code;
 }

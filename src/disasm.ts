@@ -81,7 +81,12 @@ export function disassemble(code: Uint32Array): string {
     const w = constBase + 2 * nConsts + INSTR_WORDS * i;
     const op = OPCODES[code[w] & 0xffff];
     if (op === undefined) fail(`instruction ${i} has unknown opcode ${code[w] & 0xffff}`);
-    const operands = [code[w + 1] & 0xffff, code[w + 1] >>> 16, code[w + 2] & 0xffff]
+    const operands = [
+      code[w + 1] & 0xffff,
+      code[w + 1] >>> 16,
+      code[w + 2] & 0xffff,
+      code[w + 2] >>> 16,
+    ]
       .filter((reg) => reg !== NO_REG)
       .map((reg) => register(i, reg));
     lines.push(`${i}: ${op.name} ${[register(i, code[w] >>> 16), ...operands].join(", ")}`);

@@ -37,10 +37,9 @@
  *   +----------------+----------------+
  *   |       b        |       a        |  word 1
  *   +----------------+----------------+
- *   |    reserved    |       c        |  word 2
+ *   |       d        |       c        |  word 2
  *   +----------------+----------------+
- *   a, b, c are source registers; an unused one is NO_REG (0xFFFF);
- *   reserved is 0.
+ *   a, b, c, d are source registers; an unused one is NO_REG (0xFFFF).
  * ```
  *
  * Arrays are passed to a run as one list: the output slots first, then the
@@ -62,7 +61,7 @@ import { type DType, DTYPE_CHAR, dtypeKind, DTYPES } from "./dtype.ts";
 /** Bytecode magic number, "NFB1" read as a little-endian u32. */
 export const MAGIC = 0x3142464e;
 /** Bytecode version; bump on any change to the format or the table order. */
-export const BYTECODE_VERSION = 4;
+export const BYTECODE_VERSION = 5;
 /** Words in the header. */
 export const HEADER_WORDS = 8;
 /** Words per instruction. */
@@ -82,7 +81,7 @@ export interface OpInfo {
   readonly op: string;
   /** Result dtype. */
   readonly ret: DType;
-  /** Operand dtypes (1 to 3). */
+  /** Operand dtypes (1 to 4). */
   readonly args: readonly DType[];
   /** Estimated cost per element, in units of one `add` (for the thread planner). */
   readonly cost: number;
@@ -158,6 +157,12 @@ const OPS = {
   invert: ["R[dst] := ~R[a] (bitwise)", 1],
   nextafter: ["R[dst] := the next representable value after R[a] toward R[b]", 2],
   reciprocal: ["R[dst] := 1 / R[a] in integers, as NumPy (0 gives the cast of inf)", 1],
+  where_lt: ["R[dst] := R[a] < R[b] ? R[c] : R[d] (where of lt, fused)", 1],
+  where_le: ["R[dst] := R[a] <= R[b] ? R[c] : R[d] (where of le, fused)", 1],
+  where_gt: ["R[dst] := R[a] > R[b] ? R[c] : R[d] (where of gt, fused)", 1],
+  where_ge: ["R[dst] := R[a] >= R[b] ? R[c] : R[d] (where of ge, fused)", 1],
+  where_eq: ["R[dst] := R[a] == R[b] ? R[c] : R[d] (where of eq, fused)", 1],
+  where_ne: ["R[dst] := R[a] != R[b] ? R[c] : R[d] (where of ne, fused)", 1],
 } as const satisfies Record<string, readonly [string, number]>;
 
 /** An operation name. */
@@ -181,6 +186,19 @@ const UNARY_FLOAT_FUNCTIONS = [
   "exp2",
 ] as const;
 
+/**
+ * Per comparison, the operation computing `where(a CMP b, c, d)` in one pass
+ * (the code generator fuses a comparison used only as a `where`'s condition).
+ */
+export const FUSED_WHERE = {
+  lt: "where_lt",
+  le: "where_le",
+  gt: "where_gt",
+  ge: "where_ge",
+  eq: "where_eq",
+  ne: "where_ne",
+} as const satisfies Partial<Record<OpName, OpName>>;
+
 const BOOL: DType[] = ["bool"];
 const FLOATS: DType[] = ["float32", "float64"];
 /** The integer dtypes of the first table (version 1). */
@@ -199,19 +217,23 @@ function buildTable(): OpInfo[] {
   for (const ints of [FIRST_INTS, ALL_INTS]) buildPass(ints, table, seen);
   // float16 is stored and converted: the compiler computes its other
   // operations in float32 and rounds each result back (as NumPy does).
-  const f16 = (op: OpName, ret: DType, args: DType[]) => {
+  const append = (op: OpName, ret: DType, args: DType[]) => {
     const [doc, cost] = OPS[op];
     const name = `${op}_${DTYPE_CHAR[ret]}${args.map((a) => DTYPE_CHAR[a]).join("")}`;
     table.push({ name, op, ret, args, cost, doc });
   };
-  f16("copy", "float16", ["float16"]);
+  append("copy", "float16", ["float16"]);
   for (const t of [...BOOL, ...ALL_INTS, ...FLOATS]) {
-    f16("cast", "float16", [t]);
-    f16("cast", t, ["float16"]);
+    append("cast", "float16", [t]);
+    append("cast", t, ["float16"]);
   }
-  f16("where", "float16", ["bool", "float16", "float16"]);
+  append("where", "float16", ["bool", "float16", "float16"]);
   // nextafter steps in float16's own bits: float32 cannot stand in for it.
-  f16("nextafter", "float16", ["float16", "float16"]);
+  append("nextafter", "float16", ["float16", "float16"]);
+  // where of a comparison in one pass, over the dtypes with comparisons.
+  for (const op of Object.values(FUSED_WHERE)) {
+    for (const t of [...BOOL, ...ALL_INTS, ...FLOATS]) append(op, t, [t, t, t, t]);
+  }
   return table;
 }
 

@@ -121,15 +121,46 @@ const GOLDEN: [string, DType | undefined, string[]][] = [
     "4: add_fff r4, r2, r3",
   ]],
   // One register for the constant 0 used twice; temps are only reused within a dtype.
+  // where of a comparison is one fused instruction: no bool block.
   ["tanh(where(x > 0, x, 0))", undefined, [
     "r0 input[0] float32",
     "r1 const float32 0",
-    "r2 temp bool",
-    "r3 temp float32",
-    "r4 output[0] float32",
-    "0: gt_bff r2, r0, r1",
-    "1: where_fbff r3, r2, r0, r1",
-    "2: tanh_ff r4, r3",
+    "r2 temp float32",
+    "r3 output[0] float32",
+    "0: where_gt_fffff r2, r0, r1, r0, r1",
+    "1: tanh_ff r3, r2",
+  ]],
+  ["where(x <= y, 1, y)", undefined, [
+    "r0 input[0] float32",
+    "r1 input[1] float32",
+    "r2 const float32 1",
+    "r3 output[0] float32",
+    "0: where_le_fffff r3, r0, r1, r2, r1",
+  ]],
+  // A comparison read elsewhere too keeps its own instruction.
+  ["m = x != 0; where(m, x, y) + m", undefined, [
+    "r0 input[0] float32",
+    "r1 input[1] float32",
+    "r2 const float32 0",
+    "r3 temp bool",
+    "r4 temp float32",
+    "r5 temp float32",
+    "r6 output[0] float32",
+    "0: ne_bff r3, r0, r2",
+    "1: where_fbff r4, r3, r0, r1",
+    "2: cast_fb r5, r3",
+    "3: add_fff r6, r4, r5",
+  ]],
+  // Compared at another dtype than selected: not fused.
+  ["where(i < 3, x, y)", undefined, [
+    "r0 input[0] int32",
+    "r1 input[1] float32",
+    "r2 input[2] float32",
+    "r3 const int32 3",
+    "r4 temp bool",
+    "r5 output[0] float32",
+    "0: lt_bii r4, r0, r3",
+    "1: where_fbff r5, r4, r1, r2",
   ]],
   // A weak scalar used at two dtypes gets two slots; the live float64 r5 is not reused.
   ["k * x + k * i", undefined, [
@@ -274,7 +305,7 @@ Deno.test("bytecode words follow the format in opcodes.ts", () => {
     0x3fe00000, // 0.5 as binary64
     (2 << 16) | add,
     (1 << 16) | 0,
-    0xffff, // add_fff r2, r0, r1
+    0xffffffff, // add_fff r2, r0, r1 (no c, no d)
   ]);
 });
 

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { VarSpec } from "../src/ast.ts";
 import { compileProgram } from "../src/compiler.ts";
+import { disassemble } from "../src/disasm.ts";
 import {
   allocArray,
   type DType,
@@ -398,6 +399,48 @@ for (
 
 test("operators and functions on bool match the reference", () => {
   for (const c of BOOL_CASES) for (const n of SHORT_LENGTHS) check(c, n, n + 9);
+});
+
+test("where of every comparison, fused into one instruction, matches the reference", () => {
+  const comparisons = { "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne" };
+  const dtypes = [
+    "float32",
+    "float64",
+    "int8",
+    "uint8",
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "int64",
+    "uint64",
+    "bool",
+  ] as const;
+  for (const t of dtypes) {
+    for (const [cmp, op] of Object.entries(comparisons)) {
+      // NaN, ±0 (also against the constant 0 and against -a), ±inf and the
+      // integer extremes are in the data; a == a is false only for NaN.
+      const cases: Case[] = [
+        { expr: `where(a ${cmp} b, a, b)`, arrays: { a: t, b: t } },
+        { expr: `where(a ${cmp} b, b, c)`, arrays: { a: t, b: t, c: t } },
+        { expr: `where(a ${cmp} a, a, b)`, arrays: { a: t, b: t } },
+      ];
+      if (t !== "bool") {
+        cases.push(
+          { expr: `where(a ${cmp} 0, a, 0)`, arrays: { a: t } },
+          { expr: `where(0 ${cmp} a, 1, a)`, arrays: { a: t } },
+        );
+      }
+      if (t.startsWith("float")) {
+        cases.push({ expr: `where(a ${cmp} -a, a, -b)`, arrays: { a: t, b: t } });
+      }
+      for (const c of cases) {
+        const listing = disassemble(compileProgram(c.expr, specsOf(c)).code);
+        assert.match(listing, new RegExp(`: where_${op}_`), `${c.expr} [${t}] is fused`);
+        for (const n of SHORT_LENGTHS) check(c, n, n + 17);
+      }
+    }
+  }
 });
 
 test("mixed dtypes promote as NumPy 2 and match the reference", () => {

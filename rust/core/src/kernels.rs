@@ -1,4 +1,4 @@
-//! Kernels: one generic loop per arity ([`map1`], [`map2`], [`map3`]), one
+//! Kernels: one generic loop per arity ([`map1`] ... [`map4`]), one
 //! zero-sized type per operation ([`ops`]), and element traits that say what
 //! each operation means for each element type. [`kernel_for`] instantiates
 //! the loop for an opcode's signature and an [`Isa`]; nothing is written per
@@ -23,7 +23,7 @@ use crate::opcodes::{DType, Op, OpInfo};
 use numfuse_vecmath as vm;
 
 /// A pre-decoded instruction's work: `n` elements from the sources `a`, `b`,
-/// `c` (null when unused) into `dst`. Returns 0, or a nonzero status for a
+/// `c`, `d` (null when unused) into `dst`. Returns 0, or a nonzero status for a
 /// domain error (see [`STATUS_NEGATIVE_POWER`]).
 ///
 /// # Safety
@@ -33,8 +33,14 @@ use numfuse_vecmath as vm;
 /// disjoint or start at the same address with the same element size. The CPU
 /// runs the ISA the kernel was instantiated for ([`kernel_for`] is only asked
 /// for available ones).
-pub(crate) type Kernel =
-    unsafe fn(n: usize, dst: *mut u8, a: *const u8, b: *const u8, c: *const u8) -> u32;
+pub(crate) type Kernel = unsafe fn(
+    n: usize,
+    dst: *mut u8,
+    a: *const u8,
+    b: *const u8,
+    c: *const u8,
+    d: *const u8,
+) -> u32;
 
 /// Writes `n` copies of a pool or scalar value (its 8 raw little-endian
 /// bytes) into a register buffer.
@@ -952,9 +958,15 @@ pub(crate) trait Fn3<A, B, C, R> {
     fn call(a: A, b: B, c: C) -> R;
 }
 
+/// One operation on four elements.
+pub(crate) trait Fn4<A, B, C, D, R> {
+    fn call(a: A, b: B, c: C, d: D) -> R;
+}
+
 /// The operations, one zero-sized type each, generic over their element types.
 pub(crate) mod ops {
-    use super::{Arith, Bool, Elem, Float, Fn1, Fn2, Fn3, Int, Ordered, F16};
+    use super::{Arith, Bool, Elem, Float, Fn1, Fn2, Fn3, Fn4, Int, Ordered, F16};
+    use std::marker::PhantomData;
 
     macro_rules! unary {
         ($($name:ident: $bound:ident, |$a:ident| $e:expr;)*) => {$(
@@ -1172,6 +1184,16 @@ pub(crate) mod ops {
             }
         }
     }
+
+    /// `where(a CMP b, c, d)` in one step: exactly [`Where`] of the
+    /// comparison `Cmp`'s result, without storing it.
+    pub(crate) struct WhereOf<Cmp>(PhantomData<Cmp>);
+    impl<T: Ordered, Cmp: Fn2<T, T, Bool>> Fn4<T, T, T, T, T> for WhereOf<Cmp> {
+        #[inline(always)]
+        fn call(a: T, b: T, c: T, d: T) -> T {
+            Where::call(Cmp::call(a, b), c, d)
+        }
+    }
 }
 
 /// An empty `asm!` statement in the chunk loops: LLVM cannot vectorize a
@@ -1196,6 +1218,7 @@ unsafe fn map1<A: Elem, R: Elem, F: Fn1<A, R>>(
     n: usize,
     dst: *mut u8,
     a: *const u8,
+    _: *const u8,
     _: *const u8,
     _: *const u8,
 ) -> u32 {
@@ -1243,6 +1266,7 @@ unsafe fn map2<A: Elem, B: Elem, R: Elem, F: Fn2<A, B, R>>(
     a: *const u8,
     b: *const u8,
     _: *const u8,
+    _: *const u8,
 ) -> u32 {
     let (dst, a, b) = (dst.cast::<R>(), a.cast::<A>(), b.cast::<B>());
     let mut status = 0;
@@ -1287,6 +1311,7 @@ unsafe fn map3<A: Elem, B: Elem, C: Elem, R: Elem, F: Fn3<A, B, C, R>>(
     a: *const u8,
     b: *const u8,
     c: *const u8,
+    _: *const u8,
 ) -> u32 {
     let (dst, a, b, c) = (dst.cast::<R>(), a.cast::<A>(), b.cast::<B>(), c.cast::<C>());
     let mut i = 0;
@@ -1311,6 +1336,52 @@ unsafe fn map3<A: Elem, B: Elem, C: Elem, R: Elem, F: Fn3<A, B, C, R>>(
         unsafe {
             let (x, y, z) = (a.add(i).read(), b.add(i).read(), c.add(i).read());
             dst.add(i).write(F::call(x, y, z));
+        }
+        i += 1;
+    }
+    0
+}
+
+/// `dst[i] := F(a[i], b[i], c[i], d[i])`.
+///
+/// # Safety
+///
+/// As [`Kernel`].
+#[inline(always)]
+unsafe fn map4<A: Elem, B: Elem, C: Elem, D: Elem, R: Elem, F: Fn4<A, B, C, D, R>>(
+    n: usize,
+    dst: *mut u8,
+    a: *const u8,
+    b: *const u8,
+    c: *const u8,
+    d: *const u8,
+) -> u32 {
+    let (dst, a, b) = (dst.cast::<R>(), a.cast::<A>(), b.cast::<B>());
+    let (c, d) = (c.cast::<C>(), d.cast::<D>());
+    let mut i = 0;
+    while n - i >= CHUNK {
+        // SAFETY: as in map1: in bounds, aligned, all sources read whole
+        // before dst is written.
+        unsafe {
+            let x = a.add(i).cast::<[A; CHUNK]>().read();
+            let y = b.add(i).cast::<[B; CHUNK]>().read();
+            let z = c.add(i).cast::<[C; CHUNK]>().read();
+            let w = d.add(i).cast::<[D; CHUNK]>().read();
+            let mut r = [R::ZERO; CHUNK];
+            for j in 0..CHUNK {
+                r[j] = F::call(x[j], y[j], z[j], w[j]);
+            }
+            dst.add(i).cast::<[R; CHUNK]>().write(r);
+        }
+        i += CHUNK;
+        keep_chunked();
+    }
+    while i < n {
+        // SAFETY: i < n; element i of each source is read before dst's is written.
+        unsafe {
+            let (x, y) = (a.add(i).read(), b.add(i).read());
+            let (z, w) = (c.add(i).read(), d.add(i).read());
+            dst.add(i).write(F::call(x, y, z, w));
         }
         i += 1;
     }
@@ -1388,7 +1459,14 @@ pub(crate) fn fill_for(dtype: DType) -> Option<Fill> {
     all_types!(dtype, |T| fill::<T> as Fill)
 }
 
-/// The opcode table over the loops `map1`, `map2`, `map3` in scope: the
+/// The kernel of `where(a CMP b, c, d)` on dtype `$dt`, `CMP` the comparison `$cmp`.
+macro_rules! where_of {
+    ($dt:expr, $cmp:ty) => {
+        ordered_types!($dt, |T| map4::<T, T, T, T, T, ops::WhereOf<$cmp>> as Kernel)
+    };
+}
+
+/// The opcode table over the loops `map1` ... `map4` in scope: the
 /// kernel of an opcode, from its operation and signature; `None` if this VM
 /// has none (a test checks every entry of `OPCODES` has one).
 macro_rules! kernel_table {
@@ -1469,6 +1547,12 @@ macro_rules! kernel_table {
                 _ => float_types!(ret, |T| map2::<T, T, T, ops::Nextafter> as Kernel),
             },
             Op::Reciprocal => int_types!(ret, |T| map1::<T, T, ops::Recip> as Kernel),
+            Op::WhereLt => where_of!(ret, ops::Lt),
+            Op::WhereLe => where_of!(ret, ops::Le),
+            Op::WhereGt => where_of!(ret, ops::Gt),
+            Op::WhereGe => where_of!(ret, ops::Ge),
+            Op::WhereEq => where_of!(ret, ops::Eq),
+            Op::WhereNe => where_of!(ret, ops::Ne),
         }
     }};
 }
@@ -1479,7 +1563,7 @@ macro_rules! instantiate {
     ($($(#[$cfg:meta])* $isa:ident $(: $features:literal)?;)*) => {$(
         $(#[$cfg])*
         mod $isa {
-            use super::{ops, Bool, DType, Elem, Fn1, Fn2, Fn3, Kernel, Op, OpInfo, F16};
+            use super::{ops, Bool, DType, Elem, Fn1, Fn2, Fn3, Fn4, Kernel, Op, OpInfo, F16};
 
             /// [`super::map1`] compiled for this ISA.
             ///
@@ -1493,9 +1577,10 @@ macro_rules! instantiate {
                 a: *const u8,
                 b: *const u8,
                 c: *const u8,
+                d: *const u8,
             ) -> u32 {
                 // SAFETY: our caller keeps the Kernel contract, which is map1's.
-                unsafe { super::map1::<A, R, F>(n, dst, a, b, c) }
+                unsafe { super::map1::<A, R, F>(n, dst, a, b, c, d) }
             }
 
             /// [`super::map2`] compiled for this ISA.
@@ -1510,9 +1595,10 @@ macro_rules! instantiate {
                 a: *const u8,
                 b: *const u8,
                 c: *const u8,
+                d: *const u8,
             ) -> u32 {
                 // SAFETY: our caller keeps the Kernel contract, which is map2's.
-                unsafe { super::map2::<A, B, R, F>(n, dst, a, b, c) }
+                unsafe { super::map2::<A, B, R, F>(n, dst, a, b, c, d) }
             }
 
             /// [`super::map3`] compiled for this ISA.
@@ -1527,9 +1613,35 @@ macro_rules! instantiate {
                 a: *const u8,
                 b: *const u8,
                 c: *const u8,
+                d: *const u8,
             ) -> u32 {
                 // SAFETY: our caller keeps the Kernel contract, which is map3's.
-                unsafe { super::map3::<A, B, C, R, F>(n, dst, a, b, c) }
+                unsafe { super::map3::<A, B, C, R, F>(n, dst, a, b, c, d) }
+            }
+
+            /// [`super::map4`] compiled for this ISA.
+            ///
+            /// # Safety
+            ///
+            /// As [`Kernel`].
+            $(#[target_feature(enable = $features)])*
+            unsafe fn map4<
+                A: Elem,
+                B: Elem,
+                C: Elem,
+                D: Elem,
+                R: Elem,
+                F: Fn4<A, B, C, D, R>,
+            >(
+                n: usize,
+                dst: *mut u8,
+                a: *const u8,
+                b: *const u8,
+                c: *const u8,
+                d: *const u8,
+            ) -> u32 {
+                // SAFETY: our caller keeps the Kernel contract, which is map4's.
+                unsafe { super::map4::<A, B, C, D, R, F>(n, dst, a, b, c, d) }
             }
 
             /// This ISA's kernel of an opcode. The pointers need this ISA's

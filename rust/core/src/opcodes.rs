@@ -5,7 +5,7 @@
 /// Bytecode magic number, "NFB1" read as a little-endian u32.
 pub const MAGIC: u32 = 0x3142464E;
 /// Bytecode version.
-pub const BYTECODE_VERSION: u32 = 4;
+pub const BYTECODE_VERSION: u32 = 5;
 /// Words in the header.
 pub const HEADER_WORDS: usize = 8;
 /// Words per instruction.
@@ -184,6 +184,12 @@ pub enum Op {
     Invert,
     Nextafter,
     Reciprocal,
+    WhereLt,
+    WhereLe,
+    WhereGt,
+    WhereGe,
+    WhereEq,
+    WhereNe,
 }
 
 /// One opcode: its name, operation, typed signature and cost per element.
@@ -202,7 +208,7 @@ pub struct OpInfo {
 }
 
 /// Every opcode; an opcode's number is its index.
-pub static OPCODES: [OpInfo; 512] = [
+pub static OPCODES: [OpInfo; 578] = [
     // 0: R[dst] := R[a]
     OpInfo { name: "copy_bb", op: Op::Copy, ret: DType::Bool, args: &[DType::Bool], cost: 1 },
     // 1: R[dst] := R[a]
@@ -1227,4 +1233,136 @@ pub static OPCODES: [OpInfo; 512] = [
     OpInfo { name: "where_ebee", op: Op::Where, ret: DType::Float16, args: &[DType::Bool, DType::Float16, DType::Float16], cost: 1 },
     // 511: R[dst] := the next representable value after R[a] toward R[b]
     OpInfo { name: "nextafter_eee", op: Op::Nextafter, ret: DType::Float16, args: &[DType::Float16, DType::Float16], cost: 2 },
+    // 512: R[dst] := R[a] < R[b] ? R[c] : R[d] (where of lt, fused)
+    OpInfo { name: "where_lt_bbbbb", op: Op::WhereLt, ret: DType::Bool, args: &[DType::Bool, DType::Bool, DType::Bool, DType::Bool], cost: 1 },
+    // 513: R[dst] := R[a] < R[b] ? R[c] : R[d] (where of lt, fused)
+    OpInfo { name: "where_lt_ccccc", op: Op::WhereLt, ret: DType::Int8, args: &[DType::Int8, DType::Int8, DType::Int8, DType::Int8], cost: 1 },
+    // 514: R[dst] := R[a] < R[b] ? R[c] : R[d] (where of lt, fused)
+    OpInfo { name: "where_lt_BBBBB", op: Op::WhereLt, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8, DType::Uint8, DType::Uint8], cost: 1 },
+    // 515: R[dst] := R[a] < R[b] ? R[c] : R[d] (where of lt, fused)
+    OpInfo { name: "where_lt_hhhhh", op: Op::WhereLt, ret: DType::Int16, args: &[DType::Int16, DType::Int16, DType::Int16, DType::Int16], cost: 1 },
+    // 516: R[dst] := R[a] < R[b] ? R[c] : R[d] (where of lt, fused)
+    OpInfo { name: "where_lt_HHHHH", op: Op::WhereLt, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16, DType::Uint16, DType::Uint16], cost: 1 },
+    // 517: R[dst] := R[a] < R[b] ? R[c] : R[d] (where of lt, fused)
+    OpInfo { name: "where_lt_iiiii", op: Op::WhereLt, ret: DType::Int32, args: &[DType::Int32, DType::Int32, DType::Int32, DType::Int32], cost: 1 },
+    // 518: R[dst] := R[a] < R[b] ? R[c] : R[d] (where of lt, fused)
+    OpInfo { name: "where_lt_IIIII", op: Op::WhereLt, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32, DType::Uint32, DType::Uint32], cost: 1 },
+    // 519: R[dst] := R[a] < R[b] ? R[c] : R[d] (where of lt, fused)
+    OpInfo { name: "where_lt_lllll", op: Op::WhereLt, ret: DType::Int64, args: &[DType::Int64, DType::Int64, DType::Int64, DType::Int64], cost: 1 },
+    // 520: R[dst] := R[a] < R[b] ? R[c] : R[d] (where of lt, fused)
+    OpInfo { name: "where_lt_LLLLL", op: Op::WhereLt, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64, DType::Uint64, DType::Uint64], cost: 1 },
+    // 521: R[dst] := R[a] < R[b] ? R[c] : R[d] (where of lt, fused)
+    OpInfo { name: "where_lt_fffff", op: Op::WhereLt, ret: DType::Float32, args: &[DType::Float32, DType::Float32, DType::Float32, DType::Float32], cost: 1 },
+    // 522: R[dst] := R[a] < R[b] ? R[c] : R[d] (where of lt, fused)
+    OpInfo { name: "where_lt_ddddd", op: Op::WhereLt, ret: DType::Float64, args: &[DType::Float64, DType::Float64, DType::Float64, DType::Float64], cost: 1 },
+    // 523: R[dst] := R[a] <= R[b] ? R[c] : R[d] (where of le, fused)
+    OpInfo { name: "where_le_bbbbb", op: Op::WhereLe, ret: DType::Bool, args: &[DType::Bool, DType::Bool, DType::Bool, DType::Bool], cost: 1 },
+    // 524: R[dst] := R[a] <= R[b] ? R[c] : R[d] (where of le, fused)
+    OpInfo { name: "where_le_ccccc", op: Op::WhereLe, ret: DType::Int8, args: &[DType::Int8, DType::Int8, DType::Int8, DType::Int8], cost: 1 },
+    // 525: R[dst] := R[a] <= R[b] ? R[c] : R[d] (where of le, fused)
+    OpInfo { name: "where_le_BBBBB", op: Op::WhereLe, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8, DType::Uint8, DType::Uint8], cost: 1 },
+    // 526: R[dst] := R[a] <= R[b] ? R[c] : R[d] (where of le, fused)
+    OpInfo { name: "where_le_hhhhh", op: Op::WhereLe, ret: DType::Int16, args: &[DType::Int16, DType::Int16, DType::Int16, DType::Int16], cost: 1 },
+    // 527: R[dst] := R[a] <= R[b] ? R[c] : R[d] (where of le, fused)
+    OpInfo { name: "where_le_HHHHH", op: Op::WhereLe, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16, DType::Uint16, DType::Uint16], cost: 1 },
+    // 528: R[dst] := R[a] <= R[b] ? R[c] : R[d] (where of le, fused)
+    OpInfo { name: "where_le_iiiii", op: Op::WhereLe, ret: DType::Int32, args: &[DType::Int32, DType::Int32, DType::Int32, DType::Int32], cost: 1 },
+    // 529: R[dst] := R[a] <= R[b] ? R[c] : R[d] (where of le, fused)
+    OpInfo { name: "where_le_IIIII", op: Op::WhereLe, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32, DType::Uint32, DType::Uint32], cost: 1 },
+    // 530: R[dst] := R[a] <= R[b] ? R[c] : R[d] (where of le, fused)
+    OpInfo { name: "where_le_lllll", op: Op::WhereLe, ret: DType::Int64, args: &[DType::Int64, DType::Int64, DType::Int64, DType::Int64], cost: 1 },
+    // 531: R[dst] := R[a] <= R[b] ? R[c] : R[d] (where of le, fused)
+    OpInfo { name: "where_le_LLLLL", op: Op::WhereLe, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64, DType::Uint64, DType::Uint64], cost: 1 },
+    // 532: R[dst] := R[a] <= R[b] ? R[c] : R[d] (where of le, fused)
+    OpInfo { name: "where_le_fffff", op: Op::WhereLe, ret: DType::Float32, args: &[DType::Float32, DType::Float32, DType::Float32, DType::Float32], cost: 1 },
+    // 533: R[dst] := R[a] <= R[b] ? R[c] : R[d] (where of le, fused)
+    OpInfo { name: "where_le_ddddd", op: Op::WhereLe, ret: DType::Float64, args: &[DType::Float64, DType::Float64, DType::Float64, DType::Float64], cost: 1 },
+    // 534: R[dst] := R[a] > R[b] ? R[c] : R[d] (where of gt, fused)
+    OpInfo { name: "where_gt_bbbbb", op: Op::WhereGt, ret: DType::Bool, args: &[DType::Bool, DType::Bool, DType::Bool, DType::Bool], cost: 1 },
+    // 535: R[dst] := R[a] > R[b] ? R[c] : R[d] (where of gt, fused)
+    OpInfo { name: "where_gt_ccccc", op: Op::WhereGt, ret: DType::Int8, args: &[DType::Int8, DType::Int8, DType::Int8, DType::Int8], cost: 1 },
+    // 536: R[dst] := R[a] > R[b] ? R[c] : R[d] (where of gt, fused)
+    OpInfo { name: "where_gt_BBBBB", op: Op::WhereGt, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8, DType::Uint8, DType::Uint8], cost: 1 },
+    // 537: R[dst] := R[a] > R[b] ? R[c] : R[d] (where of gt, fused)
+    OpInfo { name: "where_gt_hhhhh", op: Op::WhereGt, ret: DType::Int16, args: &[DType::Int16, DType::Int16, DType::Int16, DType::Int16], cost: 1 },
+    // 538: R[dst] := R[a] > R[b] ? R[c] : R[d] (where of gt, fused)
+    OpInfo { name: "where_gt_HHHHH", op: Op::WhereGt, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16, DType::Uint16, DType::Uint16], cost: 1 },
+    // 539: R[dst] := R[a] > R[b] ? R[c] : R[d] (where of gt, fused)
+    OpInfo { name: "where_gt_iiiii", op: Op::WhereGt, ret: DType::Int32, args: &[DType::Int32, DType::Int32, DType::Int32, DType::Int32], cost: 1 },
+    // 540: R[dst] := R[a] > R[b] ? R[c] : R[d] (where of gt, fused)
+    OpInfo { name: "where_gt_IIIII", op: Op::WhereGt, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32, DType::Uint32, DType::Uint32], cost: 1 },
+    // 541: R[dst] := R[a] > R[b] ? R[c] : R[d] (where of gt, fused)
+    OpInfo { name: "where_gt_lllll", op: Op::WhereGt, ret: DType::Int64, args: &[DType::Int64, DType::Int64, DType::Int64, DType::Int64], cost: 1 },
+    // 542: R[dst] := R[a] > R[b] ? R[c] : R[d] (where of gt, fused)
+    OpInfo { name: "where_gt_LLLLL", op: Op::WhereGt, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64, DType::Uint64, DType::Uint64], cost: 1 },
+    // 543: R[dst] := R[a] > R[b] ? R[c] : R[d] (where of gt, fused)
+    OpInfo { name: "where_gt_fffff", op: Op::WhereGt, ret: DType::Float32, args: &[DType::Float32, DType::Float32, DType::Float32, DType::Float32], cost: 1 },
+    // 544: R[dst] := R[a] > R[b] ? R[c] : R[d] (where of gt, fused)
+    OpInfo { name: "where_gt_ddddd", op: Op::WhereGt, ret: DType::Float64, args: &[DType::Float64, DType::Float64, DType::Float64, DType::Float64], cost: 1 },
+    // 545: R[dst] := R[a] >= R[b] ? R[c] : R[d] (where of ge, fused)
+    OpInfo { name: "where_ge_bbbbb", op: Op::WhereGe, ret: DType::Bool, args: &[DType::Bool, DType::Bool, DType::Bool, DType::Bool], cost: 1 },
+    // 546: R[dst] := R[a] >= R[b] ? R[c] : R[d] (where of ge, fused)
+    OpInfo { name: "where_ge_ccccc", op: Op::WhereGe, ret: DType::Int8, args: &[DType::Int8, DType::Int8, DType::Int8, DType::Int8], cost: 1 },
+    // 547: R[dst] := R[a] >= R[b] ? R[c] : R[d] (where of ge, fused)
+    OpInfo { name: "where_ge_BBBBB", op: Op::WhereGe, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8, DType::Uint8, DType::Uint8], cost: 1 },
+    // 548: R[dst] := R[a] >= R[b] ? R[c] : R[d] (where of ge, fused)
+    OpInfo { name: "where_ge_hhhhh", op: Op::WhereGe, ret: DType::Int16, args: &[DType::Int16, DType::Int16, DType::Int16, DType::Int16], cost: 1 },
+    // 549: R[dst] := R[a] >= R[b] ? R[c] : R[d] (where of ge, fused)
+    OpInfo { name: "where_ge_HHHHH", op: Op::WhereGe, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16, DType::Uint16, DType::Uint16], cost: 1 },
+    // 550: R[dst] := R[a] >= R[b] ? R[c] : R[d] (where of ge, fused)
+    OpInfo { name: "where_ge_iiiii", op: Op::WhereGe, ret: DType::Int32, args: &[DType::Int32, DType::Int32, DType::Int32, DType::Int32], cost: 1 },
+    // 551: R[dst] := R[a] >= R[b] ? R[c] : R[d] (where of ge, fused)
+    OpInfo { name: "where_ge_IIIII", op: Op::WhereGe, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32, DType::Uint32, DType::Uint32], cost: 1 },
+    // 552: R[dst] := R[a] >= R[b] ? R[c] : R[d] (where of ge, fused)
+    OpInfo { name: "where_ge_lllll", op: Op::WhereGe, ret: DType::Int64, args: &[DType::Int64, DType::Int64, DType::Int64, DType::Int64], cost: 1 },
+    // 553: R[dst] := R[a] >= R[b] ? R[c] : R[d] (where of ge, fused)
+    OpInfo { name: "where_ge_LLLLL", op: Op::WhereGe, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64, DType::Uint64, DType::Uint64], cost: 1 },
+    // 554: R[dst] := R[a] >= R[b] ? R[c] : R[d] (where of ge, fused)
+    OpInfo { name: "where_ge_fffff", op: Op::WhereGe, ret: DType::Float32, args: &[DType::Float32, DType::Float32, DType::Float32, DType::Float32], cost: 1 },
+    // 555: R[dst] := R[a] >= R[b] ? R[c] : R[d] (where of ge, fused)
+    OpInfo { name: "where_ge_ddddd", op: Op::WhereGe, ret: DType::Float64, args: &[DType::Float64, DType::Float64, DType::Float64, DType::Float64], cost: 1 },
+    // 556: R[dst] := R[a] == R[b] ? R[c] : R[d] (where of eq, fused)
+    OpInfo { name: "where_eq_bbbbb", op: Op::WhereEq, ret: DType::Bool, args: &[DType::Bool, DType::Bool, DType::Bool, DType::Bool], cost: 1 },
+    // 557: R[dst] := R[a] == R[b] ? R[c] : R[d] (where of eq, fused)
+    OpInfo { name: "where_eq_ccccc", op: Op::WhereEq, ret: DType::Int8, args: &[DType::Int8, DType::Int8, DType::Int8, DType::Int8], cost: 1 },
+    // 558: R[dst] := R[a] == R[b] ? R[c] : R[d] (where of eq, fused)
+    OpInfo { name: "where_eq_BBBBB", op: Op::WhereEq, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8, DType::Uint8, DType::Uint8], cost: 1 },
+    // 559: R[dst] := R[a] == R[b] ? R[c] : R[d] (where of eq, fused)
+    OpInfo { name: "where_eq_hhhhh", op: Op::WhereEq, ret: DType::Int16, args: &[DType::Int16, DType::Int16, DType::Int16, DType::Int16], cost: 1 },
+    // 560: R[dst] := R[a] == R[b] ? R[c] : R[d] (where of eq, fused)
+    OpInfo { name: "where_eq_HHHHH", op: Op::WhereEq, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16, DType::Uint16, DType::Uint16], cost: 1 },
+    // 561: R[dst] := R[a] == R[b] ? R[c] : R[d] (where of eq, fused)
+    OpInfo { name: "where_eq_iiiii", op: Op::WhereEq, ret: DType::Int32, args: &[DType::Int32, DType::Int32, DType::Int32, DType::Int32], cost: 1 },
+    // 562: R[dst] := R[a] == R[b] ? R[c] : R[d] (where of eq, fused)
+    OpInfo { name: "where_eq_IIIII", op: Op::WhereEq, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32, DType::Uint32, DType::Uint32], cost: 1 },
+    // 563: R[dst] := R[a] == R[b] ? R[c] : R[d] (where of eq, fused)
+    OpInfo { name: "where_eq_lllll", op: Op::WhereEq, ret: DType::Int64, args: &[DType::Int64, DType::Int64, DType::Int64, DType::Int64], cost: 1 },
+    // 564: R[dst] := R[a] == R[b] ? R[c] : R[d] (where of eq, fused)
+    OpInfo { name: "where_eq_LLLLL", op: Op::WhereEq, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64, DType::Uint64, DType::Uint64], cost: 1 },
+    // 565: R[dst] := R[a] == R[b] ? R[c] : R[d] (where of eq, fused)
+    OpInfo { name: "where_eq_fffff", op: Op::WhereEq, ret: DType::Float32, args: &[DType::Float32, DType::Float32, DType::Float32, DType::Float32], cost: 1 },
+    // 566: R[dst] := R[a] == R[b] ? R[c] : R[d] (where of eq, fused)
+    OpInfo { name: "where_eq_ddddd", op: Op::WhereEq, ret: DType::Float64, args: &[DType::Float64, DType::Float64, DType::Float64, DType::Float64], cost: 1 },
+    // 567: R[dst] := R[a] != R[b] ? R[c] : R[d] (where of ne, fused)
+    OpInfo { name: "where_ne_bbbbb", op: Op::WhereNe, ret: DType::Bool, args: &[DType::Bool, DType::Bool, DType::Bool, DType::Bool], cost: 1 },
+    // 568: R[dst] := R[a] != R[b] ? R[c] : R[d] (where of ne, fused)
+    OpInfo { name: "where_ne_ccccc", op: Op::WhereNe, ret: DType::Int8, args: &[DType::Int8, DType::Int8, DType::Int8, DType::Int8], cost: 1 },
+    // 569: R[dst] := R[a] != R[b] ? R[c] : R[d] (where of ne, fused)
+    OpInfo { name: "where_ne_BBBBB", op: Op::WhereNe, ret: DType::Uint8, args: &[DType::Uint8, DType::Uint8, DType::Uint8, DType::Uint8], cost: 1 },
+    // 570: R[dst] := R[a] != R[b] ? R[c] : R[d] (where of ne, fused)
+    OpInfo { name: "where_ne_hhhhh", op: Op::WhereNe, ret: DType::Int16, args: &[DType::Int16, DType::Int16, DType::Int16, DType::Int16], cost: 1 },
+    // 571: R[dst] := R[a] != R[b] ? R[c] : R[d] (where of ne, fused)
+    OpInfo { name: "where_ne_HHHHH", op: Op::WhereNe, ret: DType::Uint16, args: &[DType::Uint16, DType::Uint16, DType::Uint16, DType::Uint16], cost: 1 },
+    // 572: R[dst] := R[a] != R[b] ? R[c] : R[d] (where of ne, fused)
+    OpInfo { name: "where_ne_iiiii", op: Op::WhereNe, ret: DType::Int32, args: &[DType::Int32, DType::Int32, DType::Int32, DType::Int32], cost: 1 },
+    // 573: R[dst] := R[a] != R[b] ? R[c] : R[d] (where of ne, fused)
+    OpInfo { name: "where_ne_IIIII", op: Op::WhereNe, ret: DType::Uint32, args: &[DType::Uint32, DType::Uint32, DType::Uint32, DType::Uint32], cost: 1 },
+    // 574: R[dst] := R[a] != R[b] ? R[c] : R[d] (where of ne, fused)
+    OpInfo { name: "where_ne_lllll", op: Op::WhereNe, ret: DType::Int64, args: &[DType::Int64, DType::Int64, DType::Int64, DType::Int64], cost: 1 },
+    // 575: R[dst] := R[a] != R[b] ? R[c] : R[d] (where of ne, fused)
+    OpInfo { name: "where_ne_LLLLL", op: Op::WhereNe, ret: DType::Uint64, args: &[DType::Uint64, DType::Uint64, DType::Uint64, DType::Uint64], cost: 1 },
+    // 576: R[dst] := R[a] != R[b] ? R[c] : R[d] (where of ne, fused)
+    OpInfo { name: "where_ne_fffff", op: Op::WhereNe, ret: DType::Float32, args: &[DType::Float32, DType::Float32, DType::Float32, DType::Float32], cost: 1 },
+    // 577: R[dst] := R[a] != R[b] ? R[c] : R[d] (where of ne, fused)
+    OpInfo { name: "where_ne_ddddd", op: Op::WhereNe, ret: DType::Float64, args: &[DType::Float64, DType::Float64, DType::Float64, DType::Float64], cost: 1 },
 ];

@@ -32,7 +32,7 @@ pub(crate) enum Loc {
 pub(crate) struct Instr {
     pub(crate) kernel: Kernel,
     pub(crate) dst: Loc,
-    pub(crate) src: [Loc; 3],
+    pub(crate) src: [Loc; 4],
 }
 
 /// Where a broadcast register's value comes from.
@@ -201,7 +201,7 @@ impl Layout<'_> {
     }
 }
 
-const OPERAND_NAMES: [&str; 3] = ["a", "b", "c"];
+const OPERAND_NAMES: [&str; 4] = ["a", "b", "c", "d"];
 
 impl Program {
     /// Validates `code` (little-endian u32 words) and pre-decodes it.
@@ -312,20 +312,14 @@ impl Program {
         for (i, w) in instr_words.chunks_exact(INSTR_WORDS).enumerate() {
             let opcode = (w[0] & 0xFFFF) as usize;
             let dst = (w[0] >> 16) as usize;
-            let operands = [w[1] & 0xFFFF, w[1] >> 16, w[2] & 0xFFFF];
-            let reserved = w[2] >> 16;
+            let operands = [w[1] & 0xFFFF, w[1] >> 16, w[2] & 0xFFFF, w[2] >> 16];
             let info = OPCODES.get(opcode).ok_or_else(|| {
                 bad(format!(
                     "instruction {i}: unknown opcode {opcode} (there are {})",
                     OPCODES.len()
                 ))
             })?;
-            if reserved != 0 {
-                return Err(bad(format!(
-                    "instruction {i}: reserved bits are {reserved:#06x}, must be 0"
-                )));
-            }
-            let mut src = [Loc::Unused; 3];
+            let mut src = [Loc::Unused; 4];
             for (k, &operand) in operands.iter().enumerate() {
                 let name = OPERAND_NAMES[k];
                 let r = operand as usize;

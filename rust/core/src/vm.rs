@@ -475,6 +475,7 @@ unsafe fn run_block(program: &Program, len: usize, at: impl Fn(Loc) -> *mut u8) 
                 at(ins.src[0]),
                 at(ins.src[1]),
                 at(ins.src[2]),
+                at(ins.src[3]),
             )
         };
         if status != 0 {

@@ -8,6 +8,8 @@ use numfuse::*;
 const MAGIC: u32 = 0x3142_464E;
 const VERSION: u32 = numfuse_core::opcodes::BYTECODE_VERSION;
 const NO_REG: u32 = 0xFFFF;
+/// Word 2 of an instruction without operands c and d.
+const NO_CD: u32 = NO_REG | NO_REG << 16;
 const F64: u32 = 11;
 const INPUT: u32 = 0;
 const OUTPUT: u32 = 1;
@@ -43,7 +45,7 @@ fn square() -> Vec<u8> {
         reg(OUTPUT, F64, 0),
         opcode("mul_ddd") | 1 << 16,
         0,
-        NO_REG,
+        NO_CD,
     ])
 }
 
@@ -63,7 +65,7 @@ fn scale() -> Vec<u8> {
         reg(OUTPUT, F64, 0),
         opcode("mul_ddd") | 2 << 16,
         1 << 16,
-        NO_REG,
+        NO_CD,
     ])
 }
 
@@ -292,7 +294,7 @@ fn domain_errors_are_reported() {
         reg(OUTPUT, 7, 0),
         opcode("pow_lll") | 2 << 16,
         1 << 16,
-        NO_REG,
+        NO_CD,
     ]);
     let h = new_program(&code) as u32;
     let (mut a, mut b, mut out) = ([2i64, 3], [3i64, -1], [0i64; 2]);
@@ -356,13 +358,13 @@ fn every_arity_is_exported() {
             words[4] = 1;
             words.push(reg(3, F64, 0));
             words.extend([7f64.to_bits() as u32, (7f64.to_bits() >> 32) as u32]);
-            words.extend([opcode("copy_dd") | out << 16, 1 | NO_REG << 16, NO_REG]);
+            words.extend([opcode("copy_dd") | out << 16, 1 | NO_REG << 16, NO_CD]);
         } else if inputs == 1 {
-            words.extend([opcode("copy_dd") | out << 16, NO_REG << 16, NO_REG]);
+            words.extend([opcode("copy_dd") | out << 16, NO_REG << 16, NO_CD]);
         } else {
-            words.extend([opcode("add_ddd") | out << 16, 1 << 16, NO_REG]);
+            words.extend([opcode("add_ddd") | out << 16, 1 << 16, NO_CD]);
             for i in 2..inputs {
-                words.extend([opcode("add_ddd") | out << 16, out | i << 16, NO_REG]);
+                words.extend([opcode("add_ddd") | out << 16, out | i << 16, NO_CD]);
             }
         }
         let h = new_program(&bytes(&words));
@@ -406,9 +408,9 @@ fn the_table_takes_many_arrays() {
     words.extend((0..inputs).map(|i| reg(INPUT, F64, i)));
     words.push(reg(OUTPUT, F64, 0));
     let out = inputs;
-    words.extend([opcode("add_ddd") | out << 16, 1 << 16, NO_REG]);
+    words.extend([opcode("add_ddd") | out << 16, 1 << 16, NO_CD]);
     for i in 2..inputs {
-        words.extend([opcode("add_ddd") | out << 16, out | i << 16, NO_REG]);
+        words.extend([opcode("add_ddd") | out << 16, out | i << 16, NO_CD]);
     }
     let h = new_program(&bytes(&words));
     assert!(h > 0, "{}", last_error());

@@ -67,12 +67,12 @@ impl Builder {
 
     /// `dst := name(args...)`; missing operands are NO_REG.
     pub fn op(&mut self, name: &str, dst: u16, args: &[u16]) -> &mut Builder {
-        let mut ops = [NO_REG; 3];
+        let mut ops = [NO_REG; 4];
         ops[..args.len()].copy_from_slice(args);
         self.raw([
             u32::from(opcode(name)) | u32::from(dst) << 16,
             u32::from(ops[0]) | u32::from(ops[1]) << 16,
-            u32::from(ops[2]),
+            u32::from(ops[2]) | u32::from(ops[3]) << 16,
         ])
     }
 

@@ -478,6 +478,42 @@ fn half_next_after(a: u16, b: u16) -> u16 {
     }
 }
 
+/// The comparison `op` (lt ... ne) of two elements: NaN is unordered, so
+/// only `ne` holds for it.
+fn compare(op: Op, a: V, b: V) -> bool {
+    let ord = match (a, b) {
+        (V::B(a), V::B(b)) => a.partial_cmp(&b),
+        (V::N(_, a), V::N(_, b)) => a.partial_cmp(&b),
+        (V::F(a), V::F(b)) => a.partial_cmp(&b),
+        (V::D(a), V::D(b)) => a.partial_cmp(&b),
+        other => panic!("{other:?}"),
+    };
+    use std::cmp::Ordering::*;
+    match (op, ord) {
+        (Op::Ne, None) => true,
+        (_, None) => false,
+        (Op::Lt, Some(o)) => o == Less,
+        (Op::Le, Some(o)) => o != Greater,
+        (Op::Gt, Some(o)) => o == Greater,
+        (Op::Ge, Some(o)) => o != Less,
+        (Op::Eq, Some(o)) => o == Equal,
+        (_, Some(o)) => o != Equal,
+    }
+}
+
+/// The comparison a fused `where_lt` ... `where_ne` selects by.
+fn fused_comparison(op: Op) -> Op {
+    match op {
+        Op::WhereLt => Op::Lt,
+        Op::WhereLe => Op::Le,
+        Op::WhereGt => Op::Gt,
+        Op::WhereGe => Op::Ge,
+        Op::WhereEq => Op::Eq,
+        Op::WhereNe => Op::Ne,
+        other => panic!("{other:?} is not a fused where"),
+    }
+}
+
 /// The reference: what `info` computes on one element. Err = domain error.
 fn reference(info: &OpInfo, args: &[V]) -> Result<V, ()> {
     let truth = |v: &V| match v {
@@ -506,24 +542,14 @@ fn reference(info: &OpInfo, args: &[V]) -> Result<V, ()> {
         Op::Copy => args[0],
         Op::Cast => cast(args[0], info.ret),
         Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne => {
-            let ord = match (args[0], args[1]) {
-                (V::B(a), V::B(b)) => a.partial_cmp(&b),
-                (V::N(_, a), V::N(_, b)) => a.partial_cmp(&b),
-                (V::F(a), V::F(b)) => a.partial_cmp(&b),
-                (V::D(a), V::D(b)) => a.partial_cmp(&b),
-                other => panic!("{other:?}"),
-            };
-            use std::cmp::Ordering::*;
-            V::B(match (info.op, ord) {
-                (Op::Ne, None) => true,
-                (_, None) => false,
-                (Op::Lt, Some(o)) => o == Less,
-                (Op::Le, Some(o)) => o != Greater,
-                (Op::Gt, Some(o)) => o == Greater,
-                (Op::Ge, Some(o)) => o != Less,
-                (Op::Eq, Some(o)) => o == Equal,
-                (_, Some(o)) => o != Equal,
-            })
+            V::B(compare(info.op, args[0], args[1]))
+        }
+        Op::WhereLt | Op::WhereLe | Op::WhereGt | Op::WhereGe | Op::WhereEq | Op::WhereNe => {
+            if compare(fused_comparison(info.op), args[0], args[1]) {
+                args[2]
+            } else {
+                args[3]
+            }
         }
         Op::And => V::B(truth(&args[0]) && truth(&args[1])),
         Op::Or => V::B(truth(&args[0]) || truth(&args[1])),
@@ -716,7 +742,19 @@ fn ulp_index(dtype: DType, bits: u64) -> i64 {
 /// open), except for operations that only move bits; `ulps` is the tolerance
 /// from [`tolerance`].
 fn same(info: &OpInfo, want: u64, got: u64, ulps: u64) -> bool {
-    let bit_moving = matches!(info.op, Op::Copy | Op::Neg | Op::Abs | Op::Where);
+    let bit_moving = matches!(
+        info.op,
+        Op::Copy
+            | Op::Neg
+            | Op::Abs
+            | Op::Where
+            | Op::WhereLt
+            | Op::WhereLe
+            | Op::WhereGt
+            | Op::WhereGe
+            | Op::WhereEq
+            | Op::WhereNe
+    );
     let nan = |bits: u64| match info.ret {
         DType::Float16 => f16_value(bits as u16).is_nan(),
         DType::Float32 => f32::from_bits(bits as u32).is_nan(),

@@ -154,9 +154,9 @@ fn malformed_words_are_refused() {
             "instruction 1: unknown opcode 999 (there are ",
         ),
         (
-            "reserved bits",
-            |w| w[instr(2, 2)] |= 1 << 16,
-            "instruction 2: reserved bits are 0x0001",
+            "extra operand d",
+            |w| w[instr(2, 2)] = 0xFFFF | 1 << 16,
+            "instruction 2: operand d is register 1, but opcode ",
         ),
         (
             "operand out of range",
