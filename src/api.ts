@@ -43,7 +43,7 @@ import {
 } from "./native.ts";
 import { ExpressionError } from "./errors.ts";
 import { parseProgram } from "./parser.ts";
-import { checkPhases, type Phase, type PhasePlan, planPhases, programNames } from "./phases.ts";
+import { type PhasePlan, type PhaseRun, phaseRuns, planPhases, programNames } from "./phases.ts";
 import { type CompiledReduction, describeReduction, type ReductionName } from "./reduce.ts";
 
 /** A JS scalar operand: weakly typed, as Python scalars are under NumPy 2 (NEP 50). */
@@ -1609,24 +1609,17 @@ function compileForSignature(
   const vars: Record<string, VarSpec> = Object.create(null);
   for (const name in declared) vars[name] = { kind: "array", dtype: declared[name] };
   if (plan === undefined) return [{ program: compileProgram(expression, vars), binds: undefined }];
-  const passed = (name: string) => Object.hasOwn(declared, name);
-  checkPhases(plan, passed);
-  const values: Record<string, VarSpec> = Object.create(null);
-  return plan.phases.map((phase) => {
-    const by = phase.binding;
-    const binds = by === undefined || passed(by.target.name) ? undefined : by.target.name;
-    const source = binds === undefined ? phase.source : by!.bare;
-    const own: Record<string, VarSpec> = Object.assign(Object.create(null), vars);
-    for (const name of phase.reads.keys()) {
-      if (Object.hasOwn(values, name)) own[name] = values[name];
-    }
+  const runs = phaseRuns<VarSpec>(plan, (name) => Object.hasOwn(declared, name));
+  const compiled = [];
+  for (let next = runs.next();;) {
+    const { source, binds, bound } = next.value;
+    const own = Object.assign(Object.create(null), vars, Object.fromEntries(bound));
     const program = inPhase(entry, source, () => compileProgram(source, own));
-    const r = program.reduction;
-    if (binds !== undefined && r !== undefined) {
-      values[binds] = { kind: r.axis === undefined ? "scalar" : "array", dtype: r.resultDtype };
-    }
-    return { program, binds };
-  });
+    compiled.push({ program, binds });
+    if (next.done) return compiled;
+    const r = program.reduction!;
+    next = runs.next({ kind: r.axis === undefined ? "scalar" : "array", dtype: r.resultDtype });
+  }
 }
 
 /**
@@ -1825,27 +1818,14 @@ function* phaseSteps(
   given: Variables,
   declared: Readonly<Record<string, DType>> | undefined,
 ): Generator<PhaseStep, PhaseStep, Bound | undefined> {
-  const passed = (name: string) => Object.hasOwn(declared ?? given, name);
-  const plan = entry.plan!;
-  checkPhases(plan, passed);
-  const values = new Map<string, Bound>();
-  const variablesOf = (phase: Phase) => {
-    const vars = Object.assign(Object.create(null), given);
-    for (const name of phase.reads.keys()) {
-      const value = values.get(name);
-      if (value !== undefined) vars[name] = value;
-    }
-    return vars;
-  };
-  const phases = plan.phases;
-  for (const phase of phases.slice(0, -1)) {
-    const by = phase.binding!;
-    const keep = passed(by.target.name);
-    const value = yield { source: keep ? phase.source : by.bare, variables: variablesOf(phase) };
-    if (!keep && value !== undefined) values.set(by.target.name, value);
-  }
-  const last = phases[phases.length - 1];
-  return { source: last.source, variables: variablesOf(last) };
+  const runs = phaseRuns<Bound>(entry.plan!, (name) => Object.hasOwn(declared ?? given, name));
+  const stepOf = (run: PhaseRun<Bound>): PhaseStep => ({
+    source: run.source,
+    variables: Object.assign(Object.create(null), given, Object.fromEntries(run.bound)),
+  });
+  let next = runs.next();
+  while (!next.done) next = runs.next(yield stepOf(next.value));
+  return stepOf(next.value);
 }
 
 /** Runs `f` for a phase; its `ExpressionError` is shown in the program as written. */

@@ -205,3 +205,46 @@ export function checkPhases(plan: PhasePlan, passed: (name: string) => boolean):
     if (!passed(by.target.name)) latest.set(by.target.name, { temp: false, by });
   }
 }
+
+/**
+ * A phase as the API compiles or runs it: its source, the name its
+ * reduction's value is bound to (a name not passed in), and the values of
+ * earlier phases it reads, by name.
+ */
+export interface PhaseRun<T> {
+  readonly source: string;
+  readonly binds: string | undefined;
+  readonly bound: ReadonlyMap<string, T>;
+}
+
+/**
+ * The phases of a plan, one at a time, once {@linkcode checkPhases} passes:
+ * yields each phase but the last and takes back the value its reduction
+ * binds (a value, or a stand-in of its type); returns the last phase.
+ *
+ * @throws {ExpressionError} as {@linkcode checkPhases}
+ */
+export function* phaseRuns<T>(
+  plan: PhasePlan,
+  passed: (name: string) => boolean,
+): Generator<PhaseRun<T>, PhaseRun<T>, T | undefined> {
+  checkPhases(plan, passed);
+  const values = new Map<string, T>();
+  const runOf = (phase: Phase): PhaseRun<T> => {
+    const by = phase.binding;
+    const binds = by === undefined || passed(by.target.name) ? undefined : by.target.name;
+    const bound = new Map<string, T>();
+    for (const name of phase.reads.keys()) {
+      const value = values.get(name);
+      if (value !== undefined) bound.set(name, value);
+    }
+    return { source: binds === undefined ? phase.source : by!.bare, binds, bound };
+  };
+  const phases = plan.phases;
+  for (const phase of phases.slice(0, -1)) {
+    const run = runOf(phase);
+    const value = yield run;
+    if (run.binds !== undefined && value !== undefined) values.set(run.binds, value);
+  }
+  return runOf(phases[phases.length - 1]);
+}

@@ -16,6 +16,7 @@ import {
   DTYPE_SIZE,
   dtypeKind,
   dtypeOfArray,
+  DTYPES,
   intRange,
   type NumericArray,
 } from "../src/dtype.ts";
@@ -403,19 +404,8 @@ test("operators and functions on bool match the reference", () => {
 
 test("where of every comparison, fused into one instruction, matches the reference", () => {
   const comparisons = { "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne" };
-  const dtypes = [
-    "float32",
-    "float64",
-    "int8",
-    "uint8",
-    "int16",
-    "uint16",
-    "int32",
-    "uint32",
-    "int64",
-    "uint64",
-    "bool",
-  ] as const;
+  // float16 compares in float32, so it has no fused opcode of its own.
+  const dtypes = DTYPES.filter((t) => t !== "float16");
   for (const t of dtypes) {
     for (const [cmp, op] of Object.entries(comparisons)) {
       // NaN, ±0 (also against the constant 0 and against -a), ±inf and the
