@@ -37,6 +37,8 @@ import {
 } from "./dtype.ts";
 import {
   ADVISE_MIN_BYTES,
+  BY_ADDRESS_MAX,
+  type ByAddress,
   isOverlapError,
   type NativeBinding,
   type StridedView,
@@ -360,8 +362,13 @@ interface Variant {
   readonly scalarDtypes: readonly DType[];
   /** The argument list, reused call after call (outputs first). */
   readonly args: NumericArray[];
+  /** The run's meta; where runs go by address, followed by room for the addresses. */
   readonly meta: Float64Array;
   readonly metaInt: BigInt64Array;
+  /** Slots of meta proper (n, the lengths, the scalars). */
+  readonly metaLength: number;
+  /** Where `meta` is, for a run by address; undefined where runs never go by address. */
+  readonly metaAt: unknown;
   /** Set when the cache evicts it and frees its handle; a kernel bound to it rebinds. */
   freed: boolean;
 }
@@ -735,7 +742,10 @@ function buildVariant(expression: string, entry: Entry, codes: Int32Array, out?:
   // A reduction of a variable in place has no element-wise program to run.
   const handle = program.code.length === 0 ? 0 : native().programNew(program.code);
   const k = program.outputs.length + program.inputs.length;
-  const meta = new Float64Array(1 + k + program.scalars.length);
+  const metaLength = 1 + k + program.scalars.length;
+  const byAddress = k <= BY_ADDRESS_MAX ? native().byAddress : undefined;
+  const block = byAddress?.block(metaLength + k);
+  const meta = block?.slots ?? new Float64Array(metaLength);
   const variant: Variant = {
     names: entry.names,
     codes: codes.slice(0, entry.names.length),
@@ -752,6 +762,8 @@ function buildVariant(expression: string, entry: Entry, codes: Int32Array, out?:
     args: new Array(k),
     meta,
     metaInt: new BigInt64Array(meta.buffer),
+    metaLength,
+    metaAt: block?.at,
     freed: false,
   };
   if (entry.variants.length >= CACHE_VARIANTS) {
@@ -1358,12 +1370,40 @@ function callPositional(
 }
 
 /**
+ * What positional calls know of an array they have met: its `arrayTag`, and
+ * its address for a run by address (`NativeBinding.byAddress`; 0 for none).
+ * An array met once is `MET`, and the next call that meets it takes its
+ * address: a hot loop's arrays go by address from its third call, while a
+ * new array every call never pays for one (`Deno.UnsafePointer.of`, ~0.2 µs).
+ */
+interface Known {
+  readonly tag: string | undefined;
+  readonly address: number;
+}
+const MET: Known = { tag: undefined, address: 0 };
+/** Weak: knowing an array never keeps it alive. */
+const known = new WeakMap<object, Known>();
+
+/** After a run by value: records the arrays met, and the addresses of those met before. */
+function learn(byAddress: ByAddress, arrays: readonly NumericArray[], from: number): void {
+  for (let s = from; s < arrays.length; s++) {
+    const a = arrays[s], seen = known.get(a);
+    if (seen === undefined) known.set(a, MET);
+    else if (seen === MET) known.set(a, { tag: arrayTag(a), address: byAddress.address(a) });
+  }
+}
+
+/**
  * A positional call of a variant without a reduction, checked and run slot
  * by slot: each array's type and length are read from its internal slots
- * (`arrayTag`, `arrayLength`), so what passes is what the VM is told.
- * Anything else (another type, unequal lengths, a detached array, an
- * overlap the VM refuses before writing) goes by name, which checks
- * everything, names the fault or resolves the overlap, and rebinds.
+ * (`arrayTag`, `arrayLength`; the type of an array met before from what is
+ * known of it), so what passes is what the VM is told. When every array is
+ * nonempty and has an address, the run takes them by address, written
+ * after the variant's meta; a length read now that is nonzero means none
+ * was detached since. Anything else (another type, unequal lengths, a
+ * detached array, an overlap the VM refuses before writing) goes by name,
+ * which checks everything, names the fault or resolves the overlap, and
+ * rebinds.
  */
 function callDirect(
   k: Positional,
@@ -1372,15 +1412,17 @@ function callDirect(
   out: NumericArray | undefined,
   into: boolean,
 ): NumericArray | NdArray | Reduced | undefined {
-  // A list of its own (not the variant's `args`): nothing to clear after
-  // the run, and a young object's stores are cheaper than clearing a kept one.
-  const arrays: NumericArray[] = new Array(v.args.length);
-  const meta = v.meta, slotArg = k.slotArg, slotTag = k.slotTag;
-  const hasResult = v.resultDtype !== undefined;
+  const meta = v.meta, slotArg = k.slotArg, slotTag = k.slotTag, count = slotArg.length;
+  const hasResult = v.resultDtype !== undefined, at = v.metaLength;
+  // A fresh result has no address.
+  let addressed = v.metaAt !== undefined && (into || !hasResult);
   let n = -1;
   if (into) {
-    if (!hasResult || arrayTag(out) !== slotTag[0]) return callByName(k, args, out, into);
+    if (!hasResult) return callByName(k, args, out, into);
+    const seen = known.get(out!);
+    if ((seen?.tag ?? arrayTag(out)) !== slotTag[0]) return callByName(k, args, out, into);
     n = arrayLength(out!);
+    if (addressed) addressed = (meta[at] = seen?.address ?? 0) !== 0;
   }
   // Scalars first: writing one may throw (an integer out of range) before any array is held.
   const scalarArg = k.scalarArg;
@@ -1389,31 +1431,39 @@ function callDirect(
     if (typeof a !== "number" && typeof a !== "bigint" && typeof a !== "boolean") {
       return callByName(k, args, out, into);
     }
-    writeScalar(v, 1 + arrays.length + s, s, a, v.names);
+    writeScalar(v, 1 + count + s, s, a, v.names);
   }
-  for (let s = hasResult ? 1 : 0; s < arrays.length; s++) {
-    const a = args[slotArg[s]];
+  for (let s = hasResult ? 1 : 0; s < count; s++) {
+    const a = args[slotArg[s]] as NumericArray;
     // `out` itself as an input of its type (an update in place) is checked already.
     if (!into || a !== out || slotTag[s] !== slotTag[0]) {
-      if (arrayTag(a) !== slotTag[s]) return callByName(k, args, out, into);
-      const length = arrayLength(a as NumericArray);
+      const seen = known.get(a);
+      if ((seen?.tag ?? arrayTag(a)) !== slotTag[s]) return callByName(k, args, out, into);
+      const length = arrayLength(a);
       if (n < 0) n = length;
       else if (length !== n) return callByName(k, args, out, into);
-    }
-    arrays[s] = a as NumericArray;
+      if (addressed) addressed = (meta[at + s] = seen?.address ?? 0) !== 0;
+    } else if (addressed) meta[at + s] = meta[at];
   }
-  if (n === 0 && (into && isDetached(out!) || arrays.some(isDetached))) {
-    return callByName(k, args, out, into);
-  }
-  if (hasResult) {
-    if (n < 0) n = 1;
-    out = into ? out : fresh(v.resultDtype!, n);
-    arrays[0] = out!;
-  }
-  meta[0] = n;
-  for (let s = 0; s < arrays.length; s++) meta[1 + s] = n;
+  meta[0] = n < 0 ? 1 : n;
+  for (let s = 0; s < count; s++) meta[1 + s] = meta[0];
+  const binding = native();
   try {
-    native().run(v.handle, getNumThreads(), meta, arrays);
+    if (addressed && n > 0) {
+      binding.byAddress!.runAt(v.handle, getNumThreads(), v.metaAt, at, count);
+      return out;
+    }
+    // By value: the arrays in a list of their own (nothing to clear after the run).
+    const arrays: NumericArray[] = new Array(count);
+    for (let s = hasResult ? 1 : 0; s < count; s++) arrays[s] = args[slotArg[s]] as NumericArray;
+    if (n === 0 && (into && isDetached(out!) || arrays.some(isDetached))) {
+      return callByName(k, args, out, into);
+    }
+    if (hasResult) arrays[0] = out = into ? out! : fresh(v.resultDtype!, meta[0]);
+    binding.run(v.handle, getNumThreads(), meta, arrays);
+    if (binding.byAddress !== undefined) {
+      learn(binding.byAddress, arrays, into || !hasResult ? 0 : 1);
+    }
   } catch (e) {
     if (!isOverlapError(e)) throw e;
     return callByName(k, args, out, into);

@@ -176,6 +176,7 @@ function typedArrayGetter<T>(key: PropertyKey): (this: unknown) => T {
 const TAG_GETTER = typedArrayGetter<string | undefined>(Symbol.toStringTag);
 const LENGTH_GETTER = typedArrayGetter<number>("length");
 const BYTE_LENGTH_GETTER = typedArrayGetter<number>("byteLength");
+const BUFFER_GETTER = typedArrayGetter<ArrayBufferLike>("buffer");
 
 /**
  * The name of a typed array's own type (`"Float32Array"`), read from its
@@ -198,6 +199,11 @@ export function arrayLength(a: NumericArray): number {
 /** A typed array's size in bytes, read from its internal slot, as {@linkcode arrayLength}. */
 export function arrayByteLength(a: NumericArray): number {
   return BYTE_LENGTH_GETTER.call(a);
+}
+
+/** A typed array's buffer, read from its internal slot, as {@linkcode arrayLength}. */
+export function arrayBuffer(a: NumericArray): ArrayBufferLike {
+  return BUFFER_GETTER.call(a);
 }
 
 const DTYPE_OF_TAG: Readonly<Record<string, DType>> = {

@@ -88,6 +88,12 @@ export interface NativeBinding {
   programFree(handle: number): void;
   /** Runs a program on the calling thread (and the VM's worker threads). */
   run(...args: RunParams): void;
+  /**
+   * Runs by address, where the binding has them (Deno, whose fast call
+   * costs several nanoseconds per array passed as a `buffer`; a Node-API
+   * call takes arrays as values for less).
+   */
+  readonly byAddress?: ByAddress;
   /** Runs a program off the JS thread; the promise settles when it is done. */
   runAsync(...args: RunParams): Promise<void>;
   /** As `run`, over an N-d geometry block (see the module docs). */
@@ -124,6 +130,32 @@ export interface NativeBinding {
   runReduce(...args: RunReduceParams): void;
   /** As `runReduce`, off the JS thread; the arrays must not change until it settles. */
   runReduceAsync(...args: RunReduceParams): Promise<void>;
+}
+
+/** The most arrays a run by address takes (the VM's `nf_run_at`). */
+export const BY_ADDRESS_MAX = 8;
+
+/** Runs of arrays given by address (`NativeBinding.byAddress`). */
+export interface ByAddress {
+  /**
+   * Where a typed array's elements are: a positive address, valid for as
+   * long as the array's length reads nonzero (its buffer is of a fixed size,
+   * so only detaching it can move or free them); 0 where there is none (an
+   * empty array, a resizable or growable buffer).
+   */
+  address(array: NumericArray): number;
+  /**
+   * A block of `slots` float64 slots that never moves, for a run's meta
+   * followed by its arrays' addresses, and where it is (for `runAt`).
+   */
+  block(slots: number): { readonly slots: Float64Array; readonly at: unknown };
+  /**
+   * As `run`, with the meta and the `count` addresses in a `block` at `at`:
+   * meta's `metaLength` slots, then the addresses. For a 1-D run whose every
+   * array is nonempty, its length in meta read now, and its address taken
+   * from it before.
+   */
+  runAt(handle: number, threads: number, at: unknown, metaLength: number, count: number): void;
 }
 
 /** A strided N-d view of a buffer, in elements. */

@@ -219,6 +219,87 @@ test("arrays are taken for what they are, whatever their own properties or proto
   assert.deepEqual(doubled, new Float32Array([2, 4, 6, 8]));
 });
 
+test("arrays reused call after call: results, and clear errors once detached or resized", () => {
+  const sgd = compile("p - g", { p: "float32", g: "float32" });
+  const n = 64;
+  const buffers: Record<string, () => ArrayBufferLike> = {
+    plain: () => new ArrayBuffer(4 * n),
+    shared: () => new SharedArrayBuffer(4 * n),
+    resizable: () => new ArrayBuffer(4 * n, { maxByteLength: 8 * n }),
+  };
+  for (const [kind, make] of Object.entries(buffers)) {
+    const p = new Float32Array(make()), g = new Float32Array(make());
+    p.set(random32(n, 3));
+    g.set(random32(n, 4));
+    const want = Array.from(p);
+    // Past the second call the Deno binding passes these arrays by address.
+    for (let step = 0; step < 5; step++) {
+      for (let i = 0; i < n; i++) want[i] = f(want[i] - g[i]);
+      assert.equal(sgd.callInto(p, p, g), p);
+      assert.deepEqual(Array.from(p), want, kind);
+    }
+    // An own `length` changes nothing the VM is told.
+    Object.defineProperty(g, "length", { value: 1 << 20 });
+    for (let i = 0; i < n; i++) want[i] = f(want[i] - g[i]);
+    sgd.callInto(p, p, g);
+    assert.deepEqual(Array.from(p), want, kind);
+  }
+  // Detached after being used: an error, never a read or write of memory it no longer has.
+  const p = random32(n, 5), g = random32(n, 6);
+  for (let step = 0; step < 3; step++) sgd.callInto(p, p, g);
+  structuredClone(g.buffer, { transfer: [g.buffer as ArrayBuffer] });
+  // Node 20 has no ArrayBuffer.prototype.detached: there, a detached array is just empty
+  assert.throws(
+    () => sgd.callInto(p, p, g),
+    /^(TypeError: Variable 'g' is a detached array|RangeError: Arrays must have the same length: 'p' has 64 elements, 'g' has 0$)/,
+  );
+  const q = random32(n, 7), before = Array.from(q);
+  structuredClone(p.buffer, { transfer: [p.buffer as ArrayBuffer] });
+  assert.throws(
+    () => sgd.callInto(p, q, q),
+    /^(TypeError: Option 'out' is a detached array|RangeError: .*'out' has 0 elements)/,
+  );
+  assert.deepEqual(Array.from(q), before);
+  // A length-tracking view whose buffer shrinks after being used.
+  const rab = new ArrayBuffer(4 * n, { maxByteLength: 4 * n });
+  const r = new Float32Array(rab), s = random32(n, 8);
+  for (let step = 0; step < 3; step++) sgd.callInto(r, r, s);
+  rab.resize(4 * (n - 1));
+  throwsExactly(
+    () => sgd.callInto(r, r, s),
+    RangeError,
+    "Arrays must have the same length: 'p' has 63 elements, 'g' has 64",
+  );
+});
+
+test(
+  "a hot loop's arrays are looked up once; a new array every call never is",
+  { skip: !("Deno" in globalThis) && "the Node binding takes arrays by value" },
+  () => {
+    const pointer = Deno.UnsafePointer, of = pointer.of;
+    let taken = 0;
+    pointer.of = (value) => (taken++, of(value));
+    try {
+      const k = compile("x * 2", { x: "float32" });
+      const x = random32(100, 9), out = new Float32Array(100);
+      k.callInto(out, x);
+      const first = taken;
+      for (let i = 0; i < 50; i++) k.callInto(out, x);
+      // out and x, each once, at the second call that meets them
+      assert.equal(taken - first, 2);
+      assert.deepEqual(out, x.map((v) => 2 * v));
+      for (let i = 0; i < 50; i++) {
+        const a = random32(100, 10 + i), b = a.slice();
+        assert.deepEqual(k.callInto(new Float32Array(100), a), a.map((v) => 2 * v));
+        assert.deepEqual(k.call(b), b.map((v) => 2 * v));
+      }
+      assert.equal(taken - first, 2);
+    } finally {
+      pointer.of = of;
+    }
+  },
+);
+
 test("a kernel keeps working when the cache evicts its compiled variant", () => {
   const k = compile("x * y + 1", { x: "float64", y: "float64" });
   const x = new Float64Array([1, 2]), y = new Float64Array([3, 4]);

@@ -90,7 +90,7 @@ fn vp(v: &mut [f64]) -> *mut c_void {
 
 #[test]
 fn version_and_cpus() {
-    assert_eq!(nf_abi_version(), 2);
+    assert_eq!(nf_abi_version(), 3);
     assert!(nf_num_cpus() >= 1);
 }
 
@@ -143,6 +143,73 @@ fn program_round_trip() {
     assert_eq!(rc, 0, "{}", last_error());
     assert_eq!(x[3], 2.25);
     assert_eq!(nf_program_free(h as u32), 0);
+}
+
+#[test]
+fn runs_take_arrays_by_address() {
+    let h = new_program(&square()) as u32;
+    let n = 300;
+    let mut x: Vec<f64> = (0..n).map(|i| i as f64 - 7.5).collect();
+    let mut out = vec![0.0; n];
+    let address = |v: &mut Vec<f64>| v.as_mut_ptr() as usize as f64;
+    let mut block = vec![
+        n as f64,
+        n as f64,
+        n as f64,
+        address(&mut out),
+        address(&mut x),
+    ];
+    // SAFETY: block holds 3 meta slots and 2 addresses of n f64 each.
+    let rc = unsafe { nf_run_at(h, 1, block.as_ptr(), 3, 2) };
+    assert_eq!(rc, 0, "{}", last_error());
+    assert!(out.iter().zip(&x).all(|(o, x)| *o == x * x));
+    // Scalars and extra slots sit between meta's K lengths and the addresses.
+    block.splice(3..3, [f64::NAN]);
+    out.fill(0.0);
+    // SAFETY: as above, with meta 4 slots long.
+    let rc = unsafe { nf_run_at(h, 1, block.as_ptr(), 4, 2) };
+    assert_eq!(rc, 0, "{}", last_error());
+    assert_eq!(out[0], 56.25);
+    block.remove(3);
+    for (bad, needle) in [
+        (0.0, "array 1's address is 0.0"),
+        (0.5, "array 1's address is 0.5"),
+        (-8.0, "array 1's address is -8.0"),
+        (f64::NAN, "array 1's address is NaN"),
+        (9_007_199_254_740_992.0, "not a whole number in [1, 2^53)"),
+    ] {
+        let mut block = block.clone();
+        block[4] = bad;
+        // SAFETY: the bad address is refused before any array is touched.
+        let rc = unsafe { nf_run_at(h, 1, block.as_ptr(), 3, 2) };
+        assert_eq!(rc, -2, "{needle}");
+        assert!(
+            last_error().contains(needle),
+            "{} vs {needle}",
+            last_error()
+        );
+    }
+    for (k, block) in [(0, block.as_ptr()), (9, block.as_ptr()), (2, ptr::null())] {
+        // SAFETY: refused before block is read.
+        let rc = unsafe { nf_run_at(h, 1, block, 3, k) };
+        assert_eq!(rc, -2);
+        assert!(last_error().contains("1 to 8 arrays"), "{}", last_error());
+    }
+    // One address too few for the program, and meta checked as nf_run_K's.
+    // SAFETY: block holds 3 meta slots and an address.
+    let rc = unsafe { nf_run_at(h, 1, block.as_ptr(), 3, 1) };
+    assert_eq!(rc, -2);
+    assert!(last_error().contains("takes 2 arrays"), "{}", last_error());
+    let short = [n as f64, n as f64, 3.0, address(&mut out), address(&mut x)];
+    // SAFETY: as above; the short length is refused before any access.
+    let rc = unsafe { nf_run_at(h, 1, short.as_ptr(), 3, 2) };
+    assert_eq!(rc, -2);
+    assert!(
+        last_error().contains("input slot 0: array has 3 elements"),
+        "{}",
+        last_error()
+    );
+    assert_eq!(nf_program_free(h), 0);
 }
 
 #[test]
