@@ -1461,7 +1461,8 @@ function callDirect(
     }
     if (hasResult) arrays[0] = out = into ? out! : fresh(v.resultDtype!, meta[0]);
     binding.run(v.handle, getNumThreads(), meta, arrays);
-    if (binding.byAddress !== undefined) {
+    // An empty array never has an address.
+    if (binding.byAddress !== undefined && n > 0) {
       learn(binding.byAddress, arrays, into || !hasResult ? 0 : 1);
     }
   } catch (e) {
