@@ -59,6 +59,7 @@ const GROWABLE = Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, "g
 function resizable(buffer: ArrayBufferLike): boolean {
   return (types.isSharedArrayBuffer(buffer) ? GROWABLE : RESIZABLE).call(buffer) as boolean;
 }
+
 /** FFI parameter types, written space-separated. */
 const params = (types: string) => types.split(" ") as Deno.NativeType[];
 /** handle, threads, meta, meta_len, pointer table, count, error buffer, its capacity. */
