@@ -1299,93 +1299,59 @@ unsafe fn map2<A: Elem, B: Elem, R: Elem, F: Fn2<A, B, R>>(
     status
 }
 
-/// `dst[i] := F(a[i], b[i], c[i])`.
-///
-/// # Safety
-///
-/// As [`Kernel`].
-#[inline(always)]
-unsafe fn map3<A: Elem, B: Elem, C: Elem, R: Elem, F: Fn3<A, B, C, R>>(
-    n: usize,
-    dst: *mut u8,
-    a: *const u8,
-    b: *const u8,
-    c: *const u8,
-    _: *const u8,
-) -> u32 {
-    let (dst, a, b, c) = (dst.cast::<R>(), a.cast::<A>(), b.cast::<B>(), c.cast::<C>());
-    let mut i = 0;
-    while n - i >= CHUNK {
-        // SAFETY: as in map1: in bounds, aligned, all sources read whole
-        // before dst is written.
-        unsafe {
-            let x = a.add(i).cast::<[A; CHUNK]>().read();
-            let y = b.add(i).cast::<[B; CHUNK]>().read();
-            let z = c.add(i).cast::<[C; CHUNK]>().read();
-            let mut r = [R::ZERO; CHUNK];
-            for j in 0..CHUNK {
-                r[j] = F::call(x[j], y[j], z[j]);
+/// The kernels of three and four sources, which report no status: `$name`
+/// computes `dst[i] := F(a[i], ...)` over the sources listed (type, operand,
+/// chunk), and takes the operands it does not use as `$unused`.
+macro_rules! map_sources {
+    ($($(#[$m:meta])* $name:ident: $trait:ident($($t:ident $src:ident $v:ident),+) $(, $unused:ident)?;)*) => {$(
+        $(#[$m])*
+        #[inline(always)]
+        unsafe fn $name<$($t: Elem,)+ R: Elem, F: $trait<$($t,)+ R>>(
+            n: usize,
+            dst: *mut u8,
+            $($src: *const u8,)+
+            $($unused: *const u8,)?
+        ) -> u32 {
+            let dst = dst.cast::<R>();
+            $(let $src = $src.cast::<$t>();)+
+            let mut i = 0;
+            while n - i >= CHUNK {
+                // SAFETY: as in map1: in bounds, aligned, all sources read
+                // whole before dst is written.
+                unsafe {
+                    $(let $v = $src.add(i).cast::<[$t; CHUNK]>().read();)+
+                    let mut r = [R::ZERO; CHUNK];
+                    for j in 0..CHUNK {
+                        r[j] = F::call($($v[j]),+);
+                    }
+                    dst.add(i).cast::<[R; CHUNK]>().write(r);
+                }
+                i += CHUNK;
+                keep_chunked();
             }
-            dst.add(i).cast::<[R; CHUNK]>().write(r);
+            while i < n {
+                // SAFETY: i < n; element i of each source is read before dst's is written.
+                unsafe { dst.add(i).write(F::call($($src.add(i).read()),+)) };
+                i += 1;
+            }
+            0
         }
-        i += CHUNK;
-        keep_chunked();
-    }
-    while i < n {
-        // SAFETY: i < n; element i of each source is read before dst's is written.
-        unsafe {
-            let (x, y, z) = (a.add(i).read(), b.add(i).read(), c.add(i).read());
-            dst.add(i).write(F::call(x, y, z));
-        }
-        i += 1;
-    }
-    0
+    )*};
 }
 
-/// `dst[i] := F(a[i], b[i], c[i], d[i])`.
-///
-/// # Safety
-///
-/// As [`Kernel`].
-#[inline(always)]
-unsafe fn map4<A: Elem, B: Elem, C: Elem, D: Elem, R: Elem, F: Fn4<A, B, C, D, R>>(
-    n: usize,
-    dst: *mut u8,
-    a: *const u8,
-    b: *const u8,
-    c: *const u8,
-    d: *const u8,
-) -> u32 {
-    let (dst, a, b) = (dst.cast::<R>(), a.cast::<A>(), b.cast::<B>());
-    let (c, d) = (c.cast::<C>(), d.cast::<D>());
-    let mut i = 0;
-    while n - i >= CHUNK {
-        // SAFETY: as in map1: in bounds, aligned, all sources read whole
-        // before dst is written.
-        unsafe {
-            let x = a.add(i).cast::<[A; CHUNK]>().read();
-            let y = b.add(i).cast::<[B; CHUNK]>().read();
-            let z = c.add(i).cast::<[C; CHUNK]>().read();
-            let w = d.add(i).cast::<[D; CHUNK]>().read();
-            let mut r = [R::ZERO; CHUNK];
-            for j in 0..CHUNK {
-                r[j] = F::call(x[j], y[j], z[j], w[j]);
-            }
-            dst.add(i).cast::<[R; CHUNK]>().write(r);
-        }
-        i += CHUNK;
-        keep_chunked();
-    }
-    while i < n {
-        // SAFETY: i < n; element i of each source is read before dst's is written.
-        unsafe {
-            let (x, y) = (a.add(i).read(), b.add(i).read());
-            let (z, w) = (c.add(i).read(), d.add(i).read());
-            dst.add(i).write(F::call(x, y, z, w));
-        }
-        i += 1;
-    }
-    0
+map_sources! {
+    /// `dst[i] := F(a[i], b[i], c[i])`.
+    ///
+    /// # Safety
+    ///
+    /// As [`Kernel`].
+    map3: Fn3(A a x, B b y, C c z), _d;
+    /// `dst[i] := F(a[i], b[i], c[i], d[i])`.
+    ///
+    /// # Safety
+    ///
+    /// As [`Kernel`].
+    map4: Fn4(A a x, B b y, C c z, D d w);
 }
 
 /// Broadcasts one pool or scalar value.
