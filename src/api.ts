@@ -1419,7 +1419,8 @@ function callDirect(
   let n = -1;
   if (into) {
     if (!hasResult) return callByName(k, args, out, into);
-    const seen = known.get(out!);
+    // Known arrays matter only to a run by address (and none is known without one).
+    const seen = addressed ? known.get(out!) : undefined;
     if ((seen?.tag ?? arrayTag(out)) !== slotTag[0]) return callByName(k, args, out, into);
     n = arrayLength(out!);
     if (addressed) addressed = (meta[at] = seen?.address ?? 0) !== 0;
@@ -1437,7 +1438,7 @@ function callDirect(
     const a = args[slotArg[s]] as NumericArray;
     // `out` itself as an input of its type (an update in place) is checked already.
     if (!into || a !== out || slotTag[s] !== slotTag[0]) {
-      const seen = known.get(a);
+      const seen = addressed ? known.get(a) : undefined;
       if ((seen?.tag ?? arrayTag(a)) !== slotTag[s]) return callByName(k, args, out, into);
       const length = arrayLength(a);
       if (n < 0) n = length;
