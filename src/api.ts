@@ -1449,22 +1449,25 @@ function callDirect(
   meta[0] = n < 0 ? 1 : n;
   for (let s = 0; s < count; s++) meta[1 + s] = meta[0];
   const binding = native();
-  try {
-    if (addressed && n > 0) {
-      binding.byAddress!.runAt(v.handle, getNumThreads(), v.metaAt, at, count);
-      return out;
-    }
-    // By value: the arrays in a list of their own (nothing to clear after the run).
-    const arrays: NumericArray[] = new Array(count);
+  // By value: the arrays in a list of their own (nothing to clear after the run).
+  let arrays: NumericArray[] | undefined;
+  if (!addressed || n <= 0) {
+    arrays = new Array(count);
     for (let s = hasResult ? 1 : 0; s < count; s++) arrays[s] = args[slotArg[s]] as NumericArray;
     if (n === 0 && (into && isDetached(out!) || arrays.some(isDetached))) {
       return callByName(k, args, out, into);
     }
     if (hasResult) arrays[0] = out = into ? out! : fresh(v.resultDtype!, meta[0]);
-    binding.run(v.handle, getNumThreads(), meta, arrays);
-    // An empty array never has an address.
-    if (binding.byAddress !== undefined && n > 0) {
-      learn(binding.byAddress, arrays, into || !hasResult ? 0 : 1);
+  }
+  try {
+    if (arrays === undefined) {
+      binding.byAddress!.runAt(v.handle, getNumThreads(), v.metaAt, at, count);
+    } else {
+      binding.run(v.handle, getNumThreads(), meta, arrays);
+      // An empty array never has an address.
+      if (binding.byAddress !== undefined && n > 0) {
+        learn(binding.byAddress, arrays, into || !hasResult ? 0 : 1);
+      }
     }
   } catch (e) {
     if (!isOverlapError(e)) throw e;
