@@ -16,9 +16,9 @@
 //!                                                       returns len; buf may be NULL if cap == 0
 //! i32 nf_run_K(u32 handle, u32 threads, const f64* meta, u32 meta_len,
 //!              void* a0, ..., void* a{K-1})             K = 1..=8
-//! i32 nf_run_at(u32 handle, u32 threads,          K = 1..=8 arrays given by address:
-//!               const f64* block, u32 meta_len,     block holds meta_len slots of meta,
-//!               u32 k)                              then the K addresses (f64)
+//! i32 nf_run_at(u32 handle, u32 threads,                k = 1..=8 arrays by address: block
+//!               const f64* block, u32 meta_len,         holds meta_len slots of meta, then
+//!               u32 k)                                  the k addresses (f64 whole numbers)
 //! i32 nf_run_table(u32 handle, u32 threads, const f64* meta, u32 meta_len,
 //!                  const u64* ptrs, u32 count,          any number of arrays; on error
 //!                  u8* err, u32 err_cap)                the message is also copied into
