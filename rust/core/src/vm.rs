@@ -17,6 +17,11 @@ pub const BLOCK: usize = 4096;
 /// The least work (elements × Σ opcode cost) worth splitting across threads.
 pub const PARALLEL_WORK_MIN: u64 = 1 << 18;
 
+/// Runs of at least this many elements have their kernels ask the cache
+/// for operands ahead of use (their arrays stream from memory or the last
+/// cache level; below, the prefetches only cost instructions).
+pub const PREFETCH_MIN: usize = 1 << 20;
+
 /// One array of a run: `len` elements of its slot's dtype at `ptr`.
 #[derive(Clone, Copy, Debug)]
 pub struct ArrayArg {
@@ -428,7 +433,8 @@ impl Job<'_> {
                 // SAFETY: as this function's contract; arrays have n
                 // elements, so `len` from `start`; `check` refused inexact
                 // array overlaps.
-                let status = unsafe { run_block(program, BLOCK.min(n - start), at) };
+                let status =
+                    unsafe { run_block(program, BLOCK.min(n - start), n >= PREFETCH_MIN, at) };
                 if status != 0 {
                     return status;
                 }
@@ -453,8 +459,8 @@ fn scratch_at(loc: Loc, scratch: *mut u8) -> *mut u8 {
 }
 
 /// Runs the program's instructions over one block of `len` elements, each
-/// register's block at `at(loc)`; returns the first nonzero kernel status,
-/// or 0.
+/// register's block at `at(loc)`, the kernels prefetching `ahead` (see
+/// [`PREFETCH_MIN`]); returns the first nonzero kernel status, or 0.
 ///
 /// # Safety
 ///
@@ -464,7 +470,12 @@ fn scratch_at(loc: Loc, scratch: *mut u8) -> *mut u8 {
 /// destination is disjoint from or exactly one of its sources (scratch
 /// registers are disjoint, and the run's check refused inexact overlaps).
 #[inline(always)]
-unsafe fn run_block(program: &Program, len: usize, at: impl Fn(Loc) -> *mut u8) -> u32 {
+unsafe fn run_block(
+    program: &Program,
+    len: usize,
+    ahead: bool,
+    at: impl Fn(Loc) -> *mut u8,
+) -> u32 {
     for ins in &program.instrs {
         // SAFETY: as this function's contract; the kernel matches the
         // registers' dtypes (validated).
@@ -476,6 +487,7 @@ unsafe fn run_block(program: &Program, len: usize, at: impl Fn(Loc) -> *mut u8) 
                 at(ins.src[1]),
                 at(ins.src[2]),
                 at(ins.src[3]),
+                ahead,
             )
         };
         if status != 0 {
@@ -824,7 +836,7 @@ impl NdJob<'_> {
             // SAFETY: arrays and gathers hold `len` elements from `start`
             // (as above); `check_nd` or `check_reduce` refused inexact
             // overlaps.
-            let status = unsafe { run_block(self.program, len, at) };
+            let status = unsafe { run_block(self.program, len, self.n >= PREFETCH_MIN, at) };
             if status != 0 {
                 return status;
             }
