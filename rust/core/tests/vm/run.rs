@@ -3,7 +3,7 @@
 
 use crate::common::{run_bufs, Buf, Builder};
 use numfuse_core::opcodes::DType;
-use numfuse_core::{run, ArrayArg, Error, ErrorCode, Program, RunArgs, BLOCK};
+use numfuse_core::{run, ArrayArg, Error, ErrorCode, Program, RunArgs, BLOCK, PREFETCH_MIN};
 
 /// out0 := x * 2 + y (float32), through a temp.
 fn axpy() -> Program {
@@ -352,6 +352,49 @@ fn threads_split_big_runs_only() {
         results.push(out[0].words.clone());
     }
     assert!(results.iter().all(|r| *r == results[0]));
+}
+
+#[test]
+fn prefetching_runs_compute_what_runs_in_pieces_do() {
+    // One instruction of each kernel shape: map1 (tanh), map2 (mul, gt),
+    // map3 (where of a bool), map4 (the fused where of a comparison).
+    let mut b = Builder::new();
+    let x = b.input(0, DType::Float32);
+    let y = b.input(1, DType::Float32);
+    let (t, u, v) = (
+        b.temp(DType::Float32),
+        b.temp(DType::Float32),
+        b.temp(DType::Float32),
+    );
+    let c = b.temp(DType::Bool);
+    let out = b.output(0, DType::Float32);
+    b.op("tanh_ff", t, &[x]);
+    b.op("mul_fff", u, &[t, y]);
+    b.op("gt_bff", c, &[x, y]);
+    b.op("where_fbff", v, &[c, u, x]);
+    b.op("where_gt_fffff", out, &[x, y, v, t]);
+    let p = b.build().unwrap();
+    // Past the threshold (kernels prefetch), and in pieces below it (they do not).
+    let n = PREFETCH_MIN + 3 * BLOCK + 7;
+    let x = f32_buf((0..n).map(|i| ((i * 37) % 2001) as f32 * 0.01 - 10.0));
+    let y = f32_buf((0..n).map(|i| ((i * 11) % 97) as f32 * 0.1 - 4.0));
+    let mut whole = [Buf::zeros(DType::Float32, n)];
+    run_bufs(&p, &mut whole, &mut [x.clone(), y.clone()], &[], 2).unwrap();
+    let piece = PREFETCH_MIN / 2;
+    for start in (0..n).step_by(piece) {
+        let len = piece.min(n - start);
+        let part = |b: &Buf| f32_buf((start..start + len).map(|i| f32_at(b, i)));
+        let mut out = [Buf::zeros(DType::Float32, len)];
+        run_bufs(&p, &mut out, &mut [part(&x), part(&y)], &[], 2).unwrap();
+        for i in 0..len {
+            assert_eq!(
+                f32_at(&out[0], i).to_bits(),
+                f32_at(&whole[0], start + i).to_bits(),
+                "element {}",
+                start + i
+            );
+        }
+    }
 }
 
 #[test]
