@@ -24,12 +24,13 @@ evaluate("tanh(x)", { x }, { out: one });
 setNumThreads(all);
 evaluate("tanh(x)", { x }, { out: every });
 const bits = (a: Float32Array) => new Uint32Array(a.buffer);
-if (bits(one).some((b, i) => b !== bits(every)[i])) {
+const oneBits = bits(one), everyBits = bits(every);
+if (oneBits.some((b, i) => b !== everyBits[i])) {
   throw new Error("tanh on one thread and on every thread disagree");
 }
 for (let i = 0; i < N; i += 4099) {
   const want = Math.fround(Math.tanh(x[i]));
-  const ulp = Math.abs(bits(every)[i] - bits(Float32Array.of(want))[0]);
+  const ulp = Math.abs(everyBits[i] - bits(Float32Array.of(want))[0]);
   if (ulp > 2) throw new Error(`tanh(${x[i]}) = ${every[i]}, Math.tanh gives ${want}`);
 }
 

@@ -1573,6 +1573,31 @@ macro_rules! kernel_table {
     }};
 }
 
+/// The generic loop `$name` compiled for an ISA: a wrapper with its
+/// `#[target_feature]`s (none for the baseline), in the ISA's module.
+macro_rules! isa_loop {
+    ($name:ident: $trait:ident<$($t:ident),+> $(, $features:literal)?) => {
+        #[doc = concat!("[`super::", stringify!($name), "`] compiled for this ISA.")]
+        ///
+        /// # Safety
+        ///
+        /// As [`Kernel`].
+        $(#[target_feature(enable = $features)])?
+        unsafe fn $name<$($t: Elem,)+ R: Elem, F: $trait<$($t,)+ R>>(
+            n: usize,
+            dst: *mut u8,
+            a: *const u8,
+            b: *const u8,
+            c: *const u8,
+            d: *const u8,
+            ahead: bool,
+        ) -> u32 {
+            // SAFETY: our caller keeps the Kernel contract, which is the loop's.
+            unsafe { super::$name::<$($t,)+ R, F>(n, dst, a, b, c, d, ahead) }
+        }
+    };
+}
+
 /// Per ISA, a module of `#[target_feature]` wrappers around the generic
 /// loops and `kernel_for`, the opcode table over them.
 macro_rules! instantiate {
@@ -1581,88 +1606,10 @@ macro_rules! instantiate {
         mod $isa {
             use super::{ops, Bool, DType, Elem, Fn1, Fn2, Fn3, Fn4, Kernel, Op, OpInfo, F16};
 
-            /// [`super::map1`] compiled for this ISA.
-            ///
-            /// # Safety
-            ///
-            /// As [`Kernel`].
-            $(#[target_feature(enable = $features)])*
-            unsafe fn map1<A: Elem, R: Elem, F: Fn1<A, R>>(
-                n: usize,
-                dst: *mut u8,
-                a: *const u8,
-                b: *const u8,
-                c: *const u8,
-                d: *const u8,
-                ahead: bool,
-            ) -> u32 {
-                // SAFETY: our caller keeps the Kernel contract, which is map1's.
-                unsafe { super::map1::<A, R, F>(n, dst, a, b, c, d, ahead) }
-            }
-
-            /// [`super::map2`] compiled for this ISA.
-            ///
-            /// # Safety
-            ///
-            /// As [`Kernel`].
-            $(#[target_feature(enable = $features)])*
-            unsafe fn map2<A: Elem, B: Elem, R: Elem, F: Fn2<A, B, R>>(
-                n: usize,
-                dst: *mut u8,
-                a: *const u8,
-                b: *const u8,
-                c: *const u8,
-                d: *const u8,
-                ahead: bool,
-            ) -> u32 {
-                // SAFETY: our caller keeps the Kernel contract, which is map2's.
-                unsafe { super::map2::<A, B, R, F>(n, dst, a, b, c, d, ahead) }
-            }
-
-            /// [`super::map3`] compiled for this ISA.
-            ///
-            /// # Safety
-            ///
-            /// As [`Kernel`].
-            $(#[target_feature(enable = $features)])*
-            unsafe fn map3<A: Elem, B: Elem, C: Elem, R: Elem, F: Fn3<A, B, C, R>>(
-                n: usize,
-                dst: *mut u8,
-                a: *const u8,
-                b: *const u8,
-                c: *const u8,
-                d: *const u8,
-                ahead: bool,
-            ) -> u32 {
-                // SAFETY: our caller keeps the Kernel contract, which is map3's.
-                unsafe { super::map3::<A, B, C, R, F>(n, dst, a, b, c, d, ahead) }
-            }
-
-            /// [`super::map4`] compiled for this ISA.
-            ///
-            /// # Safety
-            ///
-            /// As [`Kernel`].
-            $(#[target_feature(enable = $features)])*
-            unsafe fn map4<
-                A: Elem,
-                B: Elem,
-                C: Elem,
-                D: Elem,
-                R: Elem,
-                F: Fn4<A, B, C, D, R>,
-            >(
-                n: usize,
-                dst: *mut u8,
-                a: *const u8,
-                b: *const u8,
-                c: *const u8,
-                d: *const u8,
-                ahead: bool,
-            ) -> u32 {
-                // SAFETY: our caller keeps the Kernel contract, which is map4's.
-                unsafe { super::map4::<A, B, C, D, R, F>(n, dst, a, b, c, d, ahead) }
-            }
+            isa_loop!(map1: Fn1<A> $(, $features)?);
+            isa_loop!(map2: Fn2<A, B> $(, $features)?);
+            isa_loop!(map3: Fn3<A, B, C> $(, $features)?);
+            isa_loop!(map4: Fn4<A, B, C, D> $(, $features)?);
 
             /// This ISA's kernel of an opcode. The pointers need this ISA's
             /// features at run time: only hand out available ISAs' tables.
