@@ -1349,7 +1349,12 @@ function callPositional(
   if (v === undefined || v.freed || args.length !== k.params.length) {
     return callByName(k, args, out, into);
   }
-  if (v.reduction === undefined) return callDirect(k, v, args, out, into);
+  if (v.reduction === undefined) {
+    // `call` of a program with a result makes a fresh one, which has no address.
+    const addressed = v.metaAt !== undefined && into === (v.resultDtype !== undefined);
+    if (addressed && callAddressed(k, v, args, into ? out : undefined)) return out;
+    return callDirect(k, v, args, out, into);
+  }
   if (into) return callByName(k, args, out, into);
   // A new call with no shapes: no view classified before applies to it.
   callCount++;
@@ -1371,16 +1376,18 @@ function callPositional(
 
 /**
  * What positional calls know of an array they have met: its `arrayTag`, and
- * its address for a run by address (`NativeBinding.byAddress`; 0 for none).
- * An array met once is `MET`, and the next call that meets it takes its
- * address: a hot loop's arrays go by address from its third call, while a
- * new array every call never pays for one (`Deno.UnsafePointer.of`, ~0.2 µs).
+ * its address for a run by address (`NativeBinding.byAddress`). An array met
+ * once is `MET`, and the next call that meets it takes its address: a hot
+ * loop's arrays go by address from its third call, while a new array every
+ * call never pays for one (`Deno.UnsafePointer.of`, ~0.2 µs). An array that
+ * has no address (empty, or over a resizable buffer) is `NO_ADDRESS`.
  */
 interface Known {
   readonly tag: string | undefined;
   readonly address: number;
 }
 const MET: Known = { tag: undefined, address: 0 };
+const NO_ADDRESS: Known = { tag: undefined, address: 0 };
 /** Weak: knowing an array never keeps it alive. */
 const known = new WeakMap<object, Known>();
 
@@ -1389,21 +1396,89 @@ function learn(byAddress: ByAddress, arrays: readonly NumericArray[], from: numb
   for (let s = from; s < arrays.length; s++) {
     const a = arrays[s], seen = known.get(a);
     if (seen === undefined) known.set(a, MET);
-    else if (seen === MET) known.set(a, { tag: arrayTag(a), address: byAddress.address(a) });
+    else if (seen === MET) {
+      const address = byAddress.address(a);
+      known.set(a, address === 0 ? NO_ADDRESS : { tag: arrayTag(a), address });
+    }
   }
 }
 
 /**
+ * A positional call of a variant without a reduction whose arrays all go by
+ * address: each array must be known with an address and the slot's type
+ * (its length, read from its internal slot, is then the run's, and nonzero:
+ * none was detached since), and each scalar a number, bigint or boolean.
+ * Writes the addresses after the variant's meta and runs; returns false,
+ * having run nothing, when anything else holds (or the VM refuses an
+ * overlap before writing), for `callDirect` to take the call.
+ */
+function callAddressed(
+  k: Positional,
+  v: Variant,
+  args: ArrayLike<unknown>,
+  out: NumericArray | undefined,
+): boolean {
+  const meta = v.meta, at = v.metaLength, slotArg = k.slotArg, slotTag = k.slotTag;
+  const count = slotArg.length;
+  let n = -1, s = 0;
+  if (out !== undefined) {
+    const seen = known.get(out);
+    if (seen === undefined || seen.tag !== slotTag[0]) return false;
+    n = arrayLength(out);
+    meta[at] = seen.address;
+    s = 1;
+  }
+  for (; s < count; s++) {
+    const a = args[slotArg[s]] as NumericArray;
+    if (a === out && slotTag[s] === slotTag[0]) {
+      // `out` itself as an input of its type (an update in place): checked already.
+      meta[at + s] = meta[at];
+      continue;
+    }
+    const seen = known.get(a);
+    if (seen === undefined || seen.tag !== slotTag[s]) return false;
+    const length = arrayLength(a);
+    if (n < 0) n = length;
+    else if (length !== n) return false;
+    meta[at + s] = seen.address;
+  }
+  if (n <= 0 || k.scalarArg.length > 0 && !writeScalars(k, v, args)) return false;
+  meta[0] = n;
+  for (let s = 0; s < count; s++) meta[1 + s] = n;
+  // Apart, so that what precedes stays small enough for V8 to optimize whole.
+  return runAddressed(v, count);
+}
+
+/** Writes a positional call's scalars into the variant's meta; false if one is not a scalar. */
+function writeScalars(k: Positional, v: Variant, args: ArrayLike<unknown>): boolean {
+  const scalarArg = k.scalarArg, base = 1 + k.slotArg.length;
+  for (let s = 0; s < scalarArg.length; s++) {
+    const a = args[scalarArg[s]];
+    if (typeof a !== "number" && typeof a !== "bigint" && typeof a !== "boolean") return false;
+    writeScalar(v, base + s, s, a, v.names);
+  }
+  return true;
+}
+
+/** Runs a variant by the addresses written after its meta; false if the VM refused an overlap. */
+function runAddressed(v: Variant, count: number): boolean {
+  try {
+    native().byAddress!.runAt(v.handle, getNumThreads(), v.metaAt, v.metaLength, count);
+  } catch (e) {
+    if (!isOverlapError(e)) throw e;
+    return false;
+  }
+  return true;
+}
+
+/**
  * A positional call of a variant without a reduction, checked and run slot
- * by slot: each array's type and length are read from its internal slots
- * (`arrayTag`, `arrayLength`; the type of an array met before from what is
- * known of it), so what passes is what the VM is told. When every array is
- * nonempty and has an address, the run takes them by address, written
- * after the variant's meta; a length read now that is nonzero means none
- * was detached since. Anything else (another type, unequal lengths, a
- * detached array, an overlap the VM refuses before writing) goes by name,
- * which checks everything, names the fault or resolves the overlap, and
- * rebinds.
+ * by slot by value: each array's type and length are read from its internal
+ * slots (`arrayTag`, `arrayLength`), so what passes is what the VM is told.
+ * Anything else (another type, unequal lengths, a detached array, an overlap
+ * the VM refuses before writing) goes by name, which checks everything,
+ * names the fault or resolves the overlap, and rebinds. Where runs can go by
+ * address, records the arrays met (`learn`).
  */
 function callDirect(
   k: Positional,
@@ -1413,65 +1488,43 @@ function callDirect(
   into: boolean,
 ): NumericArray | NdArray | Reduced | undefined {
   const meta = v.meta, slotArg = k.slotArg, slotTag = k.slotTag, count = slotArg.length;
-  const hasResult = v.resultDtype !== undefined, at = v.metaLength;
-  // A fresh result has no address.
-  let addressed = v.metaAt !== undefined && (into || !hasResult);
+  const hasResult = v.resultDtype !== undefined;
   let n = -1;
   if (into) {
-    if (!hasResult) return callByName(k, args, out, into);
-    // Known arrays matter only to a run by address (and none is known without one).
-    const seen = addressed ? known.get(out!) : undefined;
-    if ((seen?.tag ?? arrayTag(out)) !== slotTag[0]) return callByName(k, args, out, into);
+    if (!hasResult || arrayTag(out) !== slotTag[0]) return callByName(k, args, out, into);
     n = arrayLength(out!);
-    if (addressed) addressed = (meta[at] = seen?.address ?? 0) !== 0;
   }
   // Scalars first: writing one may throw (an integer out of range) before any array is held.
-  const scalarArg = k.scalarArg;
-  for (let s = 0; s < scalarArg.length; s++) {
-    const a = args[scalarArg[s]];
-    if (typeof a !== "number" && typeof a !== "bigint" && typeof a !== "boolean") {
-      return callByName(k, args, out, into);
-    }
-    writeScalar(v, 1 + count + s, s, a, v.names);
-  }
+  if (!writeScalars(k, v, args)) return callByName(k, args, out, into);
   for (let s = hasResult ? 1 : 0; s < count; s++) {
     const a = args[slotArg[s]] as NumericArray;
     // `out` itself as an input of its type (an update in place) is checked already.
     if (!into || a !== out || slotTag[s] !== slotTag[0]) {
-      const seen = addressed ? known.get(a) : undefined;
-      if ((seen?.tag ?? arrayTag(a)) !== slotTag[s]) return callByName(k, args, out, into);
+      if (arrayTag(a) !== slotTag[s]) return callByName(k, args, out, into);
       const length = arrayLength(a);
       if (n < 0) n = length;
       else if (length !== n) return callByName(k, args, out, into);
-      if (addressed) addressed = (meta[at + s] = seen?.address ?? 0) !== 0;
-    } else if (addressed) meta[at + s] = meta[at];
+    }
   }
   meta[0] = n < 0 ? 1 : n;
   for (let s = 0; s < count; s++) meta[1 + s] = meta[0];
-  const binding = native();
-  // By value: the arrays in a list of their own (nothing to clear after the run).
-  let arrays: NumericArray[] | undefined;
-  if (!addressed || n <= 0) {
-    arrays = new Array(count);
-    for (let s = hasResult ? 1 : 0; s < count; s++) arrays[s] = args[slotArg[s]] as NumericArray;
-    if (n === 0 && (into && isDetached(out!) || arrays.some(isDetached))) {
-      return callByName(k, args, out, into);
-    }
-    if (hasResult) arrays[0] = out = into ? out! : fresh(v.resultDtype!, meta[0]);
+  // The arrays in a list of their own (nothing to clear after the run).
+  const arrays: NumericArray[] = new Array(count);
+  for (let s = hasResult ? 1 : 0; s < count; s++) arrays[s] = args[slotArg[s]] as NumericArray;
+  if (n === 0 && (into && isDetached(out!) || arrays.some(isDetached))) {
+    return callByName(k, args, out, into);
   }
+  if (hasResult) arrays[0] = out = into ? out! : fresh(v.resultDtype!, meta[0]);
+  const binding = native();
   try {
-    if (arrays === undefined) {
-      binding.byAddress!.runAt(v.handle, getNumThreads(), v.metaAt, at, count);
-    } else {
-      binding.run(v.handle, getNumThreads(), meta, arrays);
-      // An empty array never has an address.
-      if (binding.byAddress !== undefined && n > 0) {
-        learn(binding.byAddress, arrays, into || !hasResult ? 0 : 1);
-      }
-    }
+    binding.run(v.handle, getNumThreads(), meta, arrays);
   } catch (e) {
     if (!isOverlapError(e)) throw e;
     return callByName(k, args, out, into);
+  }
+  // An empty array never has an address.
+  if (binding.byAddress !== undefined && n > 0) {
+    learn(binding.byAddress, arrays, into || !hasResult ? 0 : 1);
   }
   return out;
 }

@@ -36,7 +36,10 @@ pub use nd::{Geometry, MAX_NDIM};
 pub use opcodes::DType;
 pub use program::{Program, MAX_SCRATCH_BYTES};
 pub use reduce::{reduce, ReduceArgs, ReduceOp, View, MAX_DIMS};
-pub use vm::{run, run_nd, run_reduce, ArrayArg, RunArgs, BLOCK, PARALLEL_WORK_MIN, PREFETCH_MIN};
+pub use vm::{
+    check_run, run, run_nd, run_reduce, run_unchecked, ArrayArg, RunArgs, BLOCK, PARALLEL_WORK_MIN,
+    PREFETCH_MIN,
+};
 
 /// Why a program or a run was refused. The discriminants are the C ABI's
 /// (negated) return codes.

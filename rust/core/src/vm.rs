@@ -76,7 +76,20 @@ fn blocks(n: usize) -> usize {
 /// writes them meanwhile.
 #[inline(always)]
 pub unsafe fn run(program: &Program, args: &RunArgs) -> Result<(), Error> {
-    check(program, args)?;
+    check_run(program, args)?;
+    // SAFETY: checked just now; the rest is this function's contract.
+    unsafe { run_unchecked(program, args) }
+}
+
+/// [`run`] without its checks, for a caller that knows the arguments pass
+/// them: the same program, n, pointers, lengths and number of scalars
+/// passed [`check_run`] before (the checks read nothing else).
+///
+/// # Safety
+///
+/// As [`run`], and `check_run(program, args)` returns Ok.
+#[inline(always)]
+pub unsafe fn run_unchecked(program: &Program, args: &RunArgs) -> Result<(), Error> {
     let job = Job {
         program,
         arrays: args.arrays,
@@ -242,11 +255,22 @@ fn status_error(status: u32) -> Error {
 
 /// The slot an array of a run belongs to, for messages.
 fn slot_of(program: &Program, k: usize) -> (&'static str, usize, DType) {
+    let (n_outputs, dtype) = (program.n_outputs(), slot_dtype(program, k));
+    if k < n_outputs {
+        ("output", k, dtype)
+    } else {
+        ("input", k - n_outputs, dtype)
+    }
+}
+
+/// The dtype of array `k` of a run (outputs first, then inputs).
+#[inline(always)]
+fn slot_dtype(program: &Program, k: usize) -> DType {
     let n_outputs = program.n_outputs();
     if k < n_outputs {
-        ("output", k, program.output_dtype(k))
+        program.output_dtype(k)
     } else {
-        ("input", k - n_outputs, program.input_dtype(k - n_outputs))
+        program.input_dtype(k - n_outputs)
     }
 }
 
@@ -300,7 +324,8 @@ fn check_pointer(program: &Program, k: usize, arg: &ArrayArg, len: usize) -> Res
         }
         return Ok(());
     }
-    if arg.ptr as usize % dtype.size() != 0 {
+    // Element sizes are powers of two: a mask, not a division.
+    if arg.ptr as usize & (dtype.size() - 1) != 0 {
         return Err(bad_args(format!(
             "{kind} slot {slot}: address {:p} is not aligned for {}",
             arg.ptr,
@@ -320,8 +345,11 @@ fn check_pointer(program: &Program, k: usize, arg: &ArrayArg, len: usize) -> Res
     Ok(())
 }
 
+/// The checks [`run`] makes of its arguments, alone: a function of the
+/// program, `args.n`, the arrays' pointers and lengths and the number of
+/// scalars, nothing else.
 #[inline(always)]
-fn check(program: &Program, args: &RunArgs) -> Result<(), Error> {
+pub fn check_run(program: &Program, args: &RunArgs) -> Result<(), Error> {
     check_counts(program, args)?;
     let (n, n_outputs) = (args.n, program.n_outputs());
     for (k, arg) in args.arrays.iter().enumerate() {
@@ -355,11 +383,11 @@ fn check_overlaps(
         let size = program.output_dtype(o).size();
         let ((o_start, o_end), _) = span(o, size);
         for k in o + 1..count {
-            let (kind, slot, dtype) = slot_of(program, k);
-            let ((start, end), in_place) = span(k, dtype.size());
+            let ((start, end), in_place) = span(k, slot_dtype(program, k).size());
             if start >= o_end || o_start >= end {
                 continue;
             }
+            let (kind, slot, dtype) = slot_of(program, k);
             if kind == "output" {
                 return Err(Error::new(
                     ErrorCode::Overlap,

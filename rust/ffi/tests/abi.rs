@@ -10,6 +10,7 @@ const VERSION: u32 = numfuse_core::opcodes::BYTECODE_VERSION;
 const NO_REG: u32 = 0xFFFF;
 /// Word 2 of an instruction without operands c and d.
 const NO_CD: u32 = NO_REG | NO_REG << 16;
+const F32: u32 = 10;
 const F64: u32 = 11;
 const INPUT: u32 = 0;
 const OUTPUT: u32 = 1;
@@ -47,6 +48,20 @@ fn square() -> Vec<u8> {
         0,
         NO_CD,
     ])
+}
+
+/// out0 := x * x, in float32 (`f32`) or float64.
+fn square_of(f32: bool) -> Vec<u8> {
+    let (dtype, mul) = if f32 {
+        (F32, "mul_fff")
+    } else {
+        (F64, "mul_ddd")
+    };
+    let mut code = square();
+    code[32..36].copy_from_slice(&reg(INPUT, dtype, 0).to_le_bytes());
+    code[36..40].copy_from_slice(&reg(OUTPUT, dtype, 0).to_le_bytes());
+    code[40..44].copy_from_slice(&(opcode(mul) | 1 << 16).to_le_bytes());
+    code
 }
 
 /// out0 := x * s (float64 scalar).
@@ -210,6 +225,62 @@ fn runs_take_arrays_by_address() {
         last_error()
     );
     assert_eq!(nf_program_free(h), 0);
+}
+
+/// `nf_run_at` skips the checks for the very bits of a run that passed them
+/// on this thread, with the same program: anything else is checked again.
+#[test]
+fn runs_by_address_skip_only_the_checks_they_passed() {
+    let run = |h: u32, block: &[f64], meta_len: u32| {
+        // SAFETY: every block below holds meta_len slots and 2 addresses,
+        // within `words` for n = 16 elements of the program's dtype.
+        unsafe { nf_run_at(h, 1, block.as_ptr(), meta_len, 2) }
+    };
+    let expect = |rc: i32, needle: &str| {
+        assert!(
+            rc < 0 && last_error().contains(needle),
+            "{rc}: {}",
+            last_error()
+        );
+    };
+    // 8-aligned words; from word 0's second half, 4-aligned only.
+    let mut words = vec![0u64; 40];
+    let base = words.as_mut_ptr() as usize;
+    let (out, x) = (base as f64 + 4.0, (base + 4 + 128) as f64);
+    let block = [16.0, 16.0, 16.0, out, x];
+    let h32 = new_program(&square_of(true)) as u32;
+    let h64 = new_program(&square_of(false)) as u32;
+    for i in 0..16 {
+        // SAFETY: x's 16 float32 are inside `words`.
+        unsafe { ((base + 4 + 128) as *mut f32).add(i).write(i as f32 - 2.5) };
+    }
+    for _ in 0..3 {
+        assert_eq!(run(h32, &block, 3), 0, "{}", last_error());
+        // SAFETY: out's 16 float32 are inside `words`.
+        let got = unsafe { std::slice::from_raw_parts((base + 4) as *const f32, 16) };
+        assert!(got
+            .iter()
+            .enumerate()
+            .all(|(i, &o)| o == (i as f32 - 2.5).powi(2)));
+        // The same bits for a float64 program: its own alignment is checked.
+        expect(run(h64, &block, 3), "is not aligned for float64");
+    }
+    // A partial overlap is refused every time, never recorded as passing.
+    let overlap = [16.0, 16.0, 16.0, out, out + 4.0];
+    for _ in 0..2 {
+        expect(run(h32, &overlap, 3), "partially overlaps");
+    }
+    // A length that is not n, every time.
+    let short = [16.0, 16.0, 15.0, out, x];
+    for _ in 0..2 {
+        expect(run(h32, &short, 3), "array has 15 elements");
+    }
+    // A free of another program, then of this one: the handle is checked.
+    assert_eq!(run(h32, &block, 3), 0, "{}", last_error());
+    assert_eq!(nf_program_free(h64), 0);
+    assert_eq!(run(h32, &block, 3), 0, "{}", last_error());
+    assert_eq!(nf_program_free(h32), 0);
+    expect(run(h32, &block, 3), "not a live program");
 }
 
 #[test]
