@@ -1356,6 +1356,11 @@ function callPositional(
     return callDirect(k, v, args, out, into);
   }
   if (into) return callByName(k, args, out, into);
+  const whole = v.metaAt !== undefined && isWholeValue(v);
+  if (whole) {
+    const value = callReducedAddressed(k, v, args);
+    if (value !== undefined) return value;
+  }
   // A new call with no shapes: no view classified before applies to it.
   callCount++;
   ndCall = false;
@@ -1371,7 +1376,54 @@ function callPositional(
     }
     scratchValues[i] = a;
   }
-  return execute(v, out);
+  const value = execute(v, out);
+  const byAddress = native().byAddress;
+  if (whole && byAddress !== undefined && v.meta[0] > 0) {
+    learn(byAddress, Array.from(k.slotArg, (i) => args[i] as NumericArray), 1);
+  }
+  return value;
+}
+
+/**
+ * Whether a variant's reduction is of its program's one output, whole, to
+ * a value (no axis, no array assigned): the VM then runs the program and
+ * reduces it in one run.
+ */
+function isWholeValue(v: Variant): boolean {
+  const r = v.reduction!;
+  return r.input === undefined && r.target === undefined && r.axis === undefined && v.nOut === 1;
+}
+
+/**
+ * A positional call of a whole reduction (`isWholeValue`) whose arrays all
+ * go by address, as `callAddressed` checks them, the result written to the
+ * reductions' one-element scratch (by its address); undefined, having run
+ * nothing, when anything else holds, for the by-name checks to take the call.
+ */
+function callReducedAddressed(
+  k: Positional,
+  v: Variant,
+  args: ArrayLike<unknown>,
+): Reduced | undefined {
+  const r = v.reduction!, meta = v.meta, at = v.metaLength, slotArg = k.slotArg;
+  const slotTag = k.slotTag, count = slotArg.length;
+  let n = -1;
+  for (let s = 1; s < count; s++) {
+    const a = args[slotArg[s]] as NumericArray, seen = known.get(a);
+    if (seen === undefined || seen.tag !== slotTag[s]) return undefined;
+    const length = arrayLength(a);
+    if (n < 0) n = length;
+    else if (length !== n) return undefined;
+    meta[at + s] = seen.address;
+  }
+  if (n <= 0 || k.scalarArg.length > 0 && !writeScalars(k, v, args)) return undefined;
+  const byAddress = native().byAddress!, result = resultScratch(r.resultDtype);
+  meta[at] = resultAddress(byAddress, r.resultDtype);
+  meta[0] = n;
+  meta[1] = 1;
+  for (let s = 1; s < count; s++) meta[1 + s] = n;
+  byAddress.runReduceAt(v.handle, getNumThreads(), r.code, v.metaAt, at, count);
+  return reducedValue(result, [], r.resultDtype);
 }
 
 /**
@@ -2181,6 +2233,17 @@ function resultScratch(dtype: DType): NumericArray {
   let scratch = resultScratches.get(dtype);
   if (scratch === undefined) resultScratches.set(dtype, scratch = allocArray(dtype, 1));
   return scratch;
+}
+
+/** The addresses of the reductions' result scratches, by dtype, each taken once. */
+const resultAddresses = new Map<DType, number>();
+
+function resultAddress(byAddress: ByAddress, dtype: DType): number {
+  let address = resultAddresses.get(dtype);
+  if (address === undefined) {
+    resultAddresses.set(dtype, address = byAddress.address(resultScratch(dtype)));
+  }
+  return address;
 }
 
 /**

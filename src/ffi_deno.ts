@@ -11,8 +11,10 @@
  * array. A run whose arrays all have an `address` already (the positional
  * calls of a hot loop, on the same arrays call after call) passes them by
  * address after its meta, in a block of the run's own made once, through
- * `nf_run_at`, whose parameters are all numbers and that block's pointer:
- * each `buffer` parameter costs the fast call several nanoseconds.
+ * `nf_run_at` (`nf_run_reduce_at` for a whole reduction, its result written
+ * to a scratch of the binding's user), whose parameters are all numbers and
+ * that block's pointer: each `buffer` parameter costs the fast call several
+ * nanoseconds.
  * Async runs always use the table: a `nonblocking` call runs on another
  * thread, so its error message comes back in a buffer of its own rather than
  * through the thread-local `nf_last_error`. N-d runs take the geometry block
@@ -84,6 +86,7 @@ function symbols(): Record<string, Deno.ForeignFunction> {
     nf_num_cpus: { parameters: [], result: "u32" },
     nf_advise_fresh: { parameters: ["buffer", "f64"], result: "void" },
     nf_run_at: { parameters: params("u32 u32 pointer u32 u32"), result: "i32" },
+    nf_run_reduce_at: { parameters: params("u32 u32 u32 pointer u32 u32"), result: "i32" },
   };
   // Each run symbol also as `<name>_async`: the same function, called nonblocking.
   const runs: [string, Deno.NativeType[]][] = [
@@ -113,7 +116,7 @@ function symbols(): Record<string, Deno.ForeignFunction> {
   return defs;
 }
 
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 
 /** Decodes a NUL-terminated (or full) UTF-8 message buffer. */
 function decodeMessage(buf: Uint8Array): string {
@@ -240,6 +243,10 @@ export function openDenoBinding(): NativeBinding {
       },
       runAt(handle, threads, at, metaLength, count) {
         const status = sym.nf_run_at(handle, threads, at, metaLength, count);
+        if (status !== 0) fail(status);
+      },
+      runReduceAt(handle, threads, op, at, metaLength, count) {
+        const status = sym.nf_run_reduce_at(handle, threads, op, at, metaLength, count);
         if (status !== 0) fail(status);
       },
     },

@@ -156,6 +156,18 @@ export interface ByAddress {
    * from it before.
    */
   runAt(handle: number, threads: number, at: unknown, metaLength: number, count: number): void;
+  /**
+   * As `runReduce` of a 1-D run, with the meta and the `count` addresses
+   * (the result's first) in a block at `at`, as `runAt` takes them.
+   */
+  runReduceAt(
+    handle: number,
+    threads: number,
+    op: number,
+    at: unknown,
+    metaLength: number,
+    count: number,
+  ): void;
 }
 
 /** A strided N-d view of a buffer, in elements. */

@@ -272,6 +272,41 @@ test("arrays reused call after call: results, and clear errors once detached or 
   );
 });
 
+test("whole reductions called again and again: values as the JS loop's, and clear errors", () => {
+  const dot = compile("sum(x * y)", { x: "float32", y: "float32" });
+  const count = compile("sum(where(x > t, 1, 0))", { x: "int32", t: "int32" });
+  const positive = compile("any(x > 0)", { x: "float64" });
+  const n = 300;
+  // Whole numbers times 0.5: every partial sum is exact in float32.
+  const x = Float32Array.from({ length: n }, (_, i) => (i % 17) - 8);
+  const y = new Float32Array(n).fill(0.5);
+  const ints = Int32Array.from({ length: n }, (_, i) => (i * 7919) % 1000);
+  const signs = new Float64Array(n).fill(-1);
+  // Past the second call the Deno binding passes these arrays by address.
+  for (let step = 0; step < 6; step++) {
+    x[step] += 3;
+    let want = 0;
+    for (let i = 0; i < n; i++) want += x[i] * y[i];
+    assert.equal(dot.call(x, y), want);
+    const t = 100 * step;
+    assert.equal(count.call(ints, t), BigInt(ints.filter((v) => v > t).length));
+    signs[n - 1] = step % 2 === 0 ? -1 : 2;
+    assert.equal(positive.call(signs), step % 2 === 1);
+  }
+  // A scalar that does not fit its dtype, after the arrays went by address.
+  throwsExactly(
+    () => count.call(ints, 2 ** 40),
+    RangeError,
+    "Variable 't' is 1099511627776, out of bounds for int32",
+  );
+  // Detached after being used: an error, never a read of memory it no longer has.
+  structuredClone(y.buffer, { transfer: [y.buffer as ArrayBuffer] });
+  assert.throws(
+    () => dot.call(x, y),
+    /^(TypeError: Variable 'y' is a detached array|RangeError: Arrays must have the same length: 'x' has 300 elements, 'y' has 0$)/,
+  );
+});
+
 test(
   "a hot loop's arrays are looked up once; a new array every call never is",
   { skip: !("Deno" in globalThis) && "the Node binding takes arrays by value" },
@@ -294,6 +329,22 @@ test(
         assert.deepEqual(k.call(b), b.map((v) => 2 * v));
       }
       assert.equal(taken - first, 2);
+      // A whole reduction's arrays too (and its result scratch, once per dtype).
+      const dot = compile("sum(x * y)", { x: "float32", y: "float32" });
+      const y = random32(100, 11);
+      const want = dot.call(x, y);
+      dot.call(x, y);
+      const before = taken;
+      for (let i = 0; i < 50; i++) assert.equal(dot.call(x, y), want);
+      // y once (x is known already), and the float32 result scratch unless an earlier test took it.
+      assert.ok(taken - before === 1 || taken - before === 2, `${taken - before}`);
+      const other = compile("sum(x - y)", { x: "float32", y: "float32" });
+      other.call(x, y);
+      other.call(x, y);
+      const then = taken;
+      for (let i = 0; i < 50; i++) other.call(x, y);
+      // x, y and the scratch are known already.
+      assert.equal(taken - then, 0);
     } finally {
       pointer.of = of;
     }

@@ -6,7 +6,7 @@
 //! thread-local string read with `nf_last_error`.
 //!
 //! ```text
-//! u32 nf_abi_version(void)                              3
+//! u32 nf_abi_version(void)                              4
 //! u32 nf_num_cpus(void)                                 std::thread::available_parallelism
 //! void nf_advise_fresh(void* buf, f64 byte_len)         huge pages for a fresh result buffer
 //! i32 nf_program_new(const u8* code, u32 code_len)      > 0 a handle; < 0 -(error code)
@@ -42,6 +42,9 @@
 //! i32 nf_run_reduce_K(u32 handle, u32 threads, u32 op,
 //!                     const f64* meta, u32 meta_len,
 //!                     void* a0, ..., void* a{K-1})   K = 1..=8, 1-D
+//! i32 nf_run_reduce_at(u32 handle, u32 threads, u32 op,
+//!                      const f64* block, u32 meta_len,
+//!                      u32 k)                         k = 1..=8, 1-D, as nf_run_at
 //! ```
 //!
 //! `nf_run_table`'s own error buffer serves `nonblocking` calls, which run on
@@ -101,7 +104,7 @@ use numfuse_core::{
 };
 
 /// The version of this ABI; bumped on any incompatible change.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// The most arrays `nf_run_at` takes.
 const AT_MAX: usize = 8;
@@ -596,18 +599,9 @@ pub unsafe extern "C" fn nf_run_at(
     k: u32,
 ) -> i32 {
     guard(|| {
-        let k = k as usize;
-        if block.is_null() || !(1..=AT_MAX).contains(&k) {
-            return Err(bad_args(format!(
-                "nf_run_at takes a block and 1 to {AT_MAX} arrays: got {k} (block NULL: {})",
-                block.is_null()
-            )));
-        }
-        // SAFETY: non-null and valid for meta_len + k slots (the caller's
-        // contract); [u8; 8] needs no alignment.
-        let block =
-            unsafe { slice::from_raw_parts(block.cast::<[u8; 8]>(), meta_len as usize + k) };
-        let (meta, slots) = block.split_at(meta_len as usize);
+        // SAFETY: forwarded from this function's contract.
+        let (meta, slots) = unsafe { at_block("nf_run_at", block, meta_len, k) }?;
+        let k = slots.len();
         let frees = FREES.load(Ordering::Acquire);
         let mut arrays = [ArrayArg {
             ptr: std::ptr::null_mut(),
@@ -622,17 +616,7 @@ pub unsafe extern "C" fn nf_run_at(
         if seen == Ok(true) {
             return run_checked_before(handle, threads, meta, slots, &mut arrays[..k]);
         }
-        let mut ptrs = [std::ptr::null_mut::<u8>(); AT_MAX];
-        for (i, ptr) in ptrs[..k].iter_mut().enumerate() {
-            let x = f64::from_ne_bytes(slots[i]);
-            // In range, `as i64` is exact and one instruction (see `count`).
-            if !(1.0..9_007_199_254_740_992.0).contains(&x) || (x as i64) as f64 != x {
-                return Err(bad_args(format!(
-                    "array {i}'s address is {x:?}, not a whole number in [1, 2^53)"
-                )));
-            }
-            *ptr = x as i64 as usize as *mut u8;
-        }
+        let ptrs = addresses(slots)?;
         let run_checking = |program: &Program, args: &RunArgs| {
             check_run(program, args)?;
             let checked = Checked::of(handle, frees, program, meta, slots);
@@ -654,6 +638,52 @@ pub unsafe extern "C" fn nf_run_at(
             )
         }
     })
+}
+
+/// 8-byte slots of a block, read as raw bits.
+type Slots<'a> = &'a [[u8; 8]];
+
+/// The two parts of a block of `nf_run_at` or `nf_run_reduce_at`: meta's
+/// `meta_len` slots, then `k` (1 to 8) addresses.
+///
+/// # Safety
+///
+/// `block` is NULL or valid for reads of `meta_len + k` 8-byte slots, for
+/// the lifetime the caller gives the parts.
+unsafe fn at_block<'a>(
+    symbol: &str,
+    block: *const f64,
+    meta_len: u32,
+    k: u32,
+) -> Result<(Slots<'a>, Slots<'a>), Error> {
+    let k = k as usize;
+    if block.is_null() || !(1..=AT_MAX).contains(&k) {
+        return Err(bad_args(format!(
+            "{symbol} takes a block and 1 to {AT_MAX} arrays: got {k} (block NULL: {})",
+            block.is_null()
+        )));
+    }
+    // SAFETY: non-null and valid for meta_len + k slots (the caller's
+    // contract); [u8; 8] needs no alignment.
+    let block = unsafe { slice::from_raw_parts(block.cast::<[u8; 8]>(), meta_len as usize + k) };
+    Ok(block.split_at(meta_len as usize))
+}
+
+/// The addresses of a block's slots (f64 whole numbers in [1, 2^53)), then
+/// nulls up to `AT_MAX`.
+fn addresses(slots: &[[u8; 8]]) -> Result<[*mut u8; AT_MAX], Error> {
+    let mut ptrs = [std::ptr::null_mut::<u8>(); AT_MAX];
+    for (i, (ptr, slot)) in ptrs.iter_mut().zip(slots).enumerate() {
+        let x = f64::from_ne_bytes(*slot);
+        // In range, `as i64` is exact and one instruction (see `count`).
+        if !(1.0..9_007_199_254_740_992.0).contains(&x) || (x as i64) as f64 != x {
+            return Err(bad_args(format!(
+                "array {i}'s address is {x:?}, not a whole number in [1, 2^53)"
+            )));
+        }
+        *ptr = x as i64 as usize as *mut u8;
+    }
+    Ok(ptrs)
 }
 
 /// The bits of a run by address that passed the checks on this thread:
@@ -1106,4 +1136,49 @@ run_reduce_k! {
     nf_run_reduce_6: 6 => [a0, a1, a2, a3, a4, a5];
     nf_run_reduce_7: 7 => [a0, a1, a2, a3, a4, a5, a6];
     nf_run_reduce_8: 8 => [a0, a1, a2, a3, a4, a5, a6, a7];
+}
+
+/// `nf_run_reduce` of a 1-D run with its `k` arrays (1 to 8; the result,
+/// then the inputs) given by address, in a block as `nf_run_at`'s.
+///
+/// # Safety
+///
+/// `block` is NULL or valid for reads of `meta_len + k` 8-byte slots; each
+/// address is that of an array valid as `numfuse_core::run_reduce` requires
+/// for the length in `meta`.
+#[no_mangle]
+pub unsafe extern "C" fn nf_run_reduce_at(
+    handle: u32,
+    threads: u32,
+    op: u32,
+    block: *const f64,
+    meta_len: u32,
+    k: u32,
+) -> i32 {
+    guard(|| {
+        let op = reduce_op(op)?;
+        // SAFETY: forwarded from this function's contract.
+        let (meta, slots) = unsafe { at_block("nf_run_reduce_at", block, meta_len, k) }?;
+        let ptrs = addresses(slots)?;
+        let mut arrays = [ArrayArg {
+            ptr: std::ptr::null_mut(),
+            len: 0,
+        }; AT_MAX];
+        // SAFETY: forwarded from this function's contract (for the arrays).
+        let runner =
+            |program: &Program, args: &RunArgs| unsafe { run_reduce(program, args, None, op) };
+        // SAFETY: forwarded from this function's contract (meta is the
+        // block's first meta_len slots).
+        unsafe {
+            run_arrays_with(
+                handle,
+                threads,
+                meta.as_ptr().cast(),
+                meta_len,
+                |i| ptrs[i],
+                &mut arrays[..slots.len()],
+                runner,
+            )
+        }
+    })
 }

@@ -105,7 +105,7 @@ fn vp(v: &mut [f64]) -> *mut c_void {
 
 #[test]
 fn version_and_cpus() {
-    assert_eq!(nf_abi_version(), 3);
+    assert_eq!(nf_abi_version(), 4);
     assert!(nf_num_cpus() >= 1);
 }
 
@@ -719,10 +719,10 @@ fn a_program_freed_on_another_thread_is_not_run_from_a_cached_lookup() {
 }
 
 /// Calls `nf_run_reduce` with op `op` on `square` (1-D) over `x` into
-/// `out` (its length in meta `out_len`), and `nf_run_reduce_2` likewise;
-/// returns the status and message of each (the error buffer's, then
-/// `nf_last_error`).
-fn run_reduce_square(op: u32, x: &mut [f64], out: &mut [f64], out_len: f64) -> [(i32, String); 2] {
+/// `out` (its length in meta `out_len`), and `nf_run_reduce_2` and
+/// `nf_run_reduce_at` likewise; returns the status and message of each (the
+/// error buffer's, then `nf_last_error`).
+fn run_reduce_square(op: u32, x: &mut [f64], out: &mut [f64], out_len: f64) -> [(i32, String); 3] {
     let h = new_program(&square()) as u32;
     let meta = [x.len() as f64, out_len, x.len() as f64];
     let table = [out.as_mut_ptr() as u64, x.as_mut_ptr() as u64];
@@ -746,25 +746,37 @@ fn run_reduce_square(op: u32, x: &mut [f64], out: &mut [f64], out_len: f64) -> [
     let end = err.iter().position(|&b| b == 0).unwrap_or(err.len());
     let table_result = (status, String::from_utf8_lossy(&err[..end]).into_owned());
     let first = out[0];
-    // SAFETY: as above.
-    let status = unsafe { nf_run_reduce_2(h, 2, op, meta.as_ptr(), 3, vp(out), vp(x)) };
-    let positional = (
-        status,
+    let message = |status: i32| {
         if status == 0 {
             String::new()
         } else {
             last_error()
-        },
-    );
+        }
+    };
+    // SAFETY: as above.
+    let status = unsafe { nf_run_reduce_2(h, 2, op, meta.as_ptr(), 3, vp(out), vp(x)) };
+    let positional = (status, message(status));
+    let second = out[0];
+    // Addresses of empty vectors are dangling (nonzero, aligned), as the VM allows.
+    let block = [
+        meta[0],
+        meta[1],
+        meta[2],
+        out.as_mut_ptr() as usize as f64,
+        x.as_mut_ptr() as usize as f64,
+    ];
+    // SAFETY: as above; block holds meta and both addresses.
+    let status = unsafe { nf_run_reduce_at(h, 2, op, block.as_ptr(), 3, 2) };
+    let by_address = (status, message(status));
     if table_result.0 == 0 {
         assert_eq!(
-            out[0].to_bits(),
-            first.to_bits(),
-            "the two entry points agree"
+            [second.to_bits(), out[0].to_bits()],
+            [first.to_bits(); 2],
+            "the three entry points agree"
         );
     }
     assert_eq!(nf_program_free(h), 0);
-    [table_result, positional]
+    [table_result, positional, by_address]
 }
 
 #[test]
@@ -772,13 +784,12 @@ fn run_reduce_reduces_without_an_output_array() {
     let mut x: Vec<f64> = (0..20_000).map(|i| (i % 7) as f64 - 3.0).collect();
     let squares: f64 = x.iter().map(|v| v * v).sum();
     let mut out = [0.0f64];
-    let ok = [(0, String::new()), (0, String::new())];
+    let ok = [(0, String::new()), (0, String::new()), (0, String::new())];
     assert_eq!(run_reduce_square(0, &mut x, &mut out, 1.0), ok);
     assert_eq!(out[0], squares);
     assert_eq!(run_reduce_square(3, &mut x, &mut out, 1.0), ok);
     assert_eq!(out[0], 9.0);
-    let both =
-        |status: i32, message: &str| [(status, message.to_string()), (status, message.to_string())];
+    let both = |status: i32, message: &str| [0; 3].map(|_| (status, message.to_string()));
     assert_eq!(
         run_reduce_square(0, &mut x, &mut [0.0; 2], 2.0),
         both(
