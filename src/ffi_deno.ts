@@ -19,7 +19,8 @@
  * thread, so its error message comes back in a buffer of its own rather than
  * through the thread-local `nf_last_error`. N-d runs take the geometry block
  * too, through `nf_run_nd_1` … `nf_run_nd_8` or, for more arrays and async
- * runs, the pointer table of `nf_run_nd`.
+ * runs, the pointer table of `nf_run_nd`; fused reductions likewise, through
+ * `nf_run_reduce_K`, `nf_run_reduce_nd_K` and `nf_run_reduce`.
  *
  * @module
  */
@@ -112,6 +113,10 @@ function symbols(): Record<string, Deno.ForeignFunction> {
       parameters: params(`u32 u32 u32 buffer u32${arrays}`),
       result: "i32",
     };
+    defs[`nf_run_reduce_nd_${k}`] = {
+      parameters: params(`u32 u32 u32 buffer u32 buffer u32${arrays}`),
+      result: "i32",
+    };
   }
   return defs;
 }
@@ -158,10 +163,12 @@ export function openDenoBinding(): NativeBinding {
   const fixed: Fn[] = [];
   const fixedNd: Fn[] = [];
   const fixedReduce: Fn[] = [];
+  const fixedReduceNd: Fn[] = [];
   for (let k = 1; k <= MAX_FIXED; k++) {
     fixed[k] = sym[`nf_run_${k}`];
     fixedNd[k] = sym[`nf_run_nd_${k}`];
     fixedReduce[k] = sym[`nf_run_reduce_${k}`];
+    fixedReduceNd[k] = sym[`nf_run_reduce_nd_${k}`];
   }
   // A `buffer` parameter costs the fast call several nanoseconds (more than
   // copying a run's few meta slots); a pointer made once costs next to none.
@@ -365,6 +372,20 @@ export function openDenoBinding(): NativeBinding {
           : k === 2
           ? fixedReduce[2](handle, threads, op, meta, meta.length, arrays[0], arrays[1])
           : fixedReduce[k](handle, threads, op, meta, meta.length, ...arrays);
+        if (status !== 0) fail(status);
+        return;
+      }
+      if (k >= 1 && k <= MAX_FIXED) {
+        const status = fixedReduceNd[k](
+          handle,
+          threads,
+          op,
+          meta,
+          meta.length,
+          geometry,
+          geometry!.length,
+          ...arrays,
+        );
         if (status !== 0) fail(status);
         return;
       }

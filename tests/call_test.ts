@@ -345,6 +345,13 @@ test(
       for (let i = 0; i < 50; i++) other.call(x, y);
       // x, y and the scratch are known already.
       assert.equal(taken - then, 0);
+      // A whole reduction of N-d views through evaluate: arrays by value, never an address.
+      const view = { data: x, shape: [10, 10], strides: [1, 10] };
+      const sumNd = () => evaluate("sum(x * y)", { x: view, y: { data: y, shape: [10, 10] } });
+      const nd = sumNd();
+      const later = taken;
+      for (let i = 0; i < 20; i++) assert.equal(sumNd(), nd);
+      assert.equal(taken - later, 0);
     } finally {
       pointer.of = of;
     }

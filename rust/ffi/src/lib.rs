@@ -42,6 +42,10 @@
 //! i32 nf_run_reduce_K(u32 handle, u32 threads, u32 op,
 //!                     const f64* meta, u32 meta_len,
 //!                     void* a0, ..., void* a{K-1})   K = 1..=8, 1-D
+//! i32 nf_run_reduce_nd_K(u32 handle, u32 threads, u32 op,
+//!                        const f64* meta, u32 meta_len,
+//!                        const f64* geom, u32 geom_len,
+//!                        void* a0, ..., void* a{K-1}) K = 1..=8, N-d
 //! i32 nf_run_reduce_at(u32 handle, u32 threads, u32 op,
 //!                      const f64* block, u32 meta_len,
 //!                      u32 k)                         k = 1..=8, 1-D, as nf_run_at
@@ -1072,38 +1076,49 @@ fn reduce_op(op: u32) -> Result<numfuse_core::ReduceOp, Error> {
         .ok_or_else(|| bad_args(format!("unknown reduction code {op}")))
 }
 
-/// The body of `nf_run_reduce_K`, over its `K` arrays.
+/// The body of `nf_run_reduce_K` (`geom` NULL) and `nf_run_reduce_nd_K`,
+/// over its `K` arrays.
 ///
 /// # Safety
 ///
-/// As `nf_run_reduce_K`'s.
+/// As `nf_run_reduce_nd_K`'s.
+#[allow(clippy::too_many_arguments)]
 unsafe fn run_reduce_fixed<const K: usize>(
     handle: u32,
     threads: u32,
     op: u32,
     meta: *const f64,
     meta_len: u32,
+    geom: *const f64,
+    geom_len: u32,
     ptrs: [*mut c_void; K],
 ) -> i32 {
     guard(|| {
         let op = reduce_op(op)?;
+        let geometry = if geom.is_null() {
+            None
+        } else {
+            // SAFETY: forwarded from this function's contract.
+            Some(unsafe { geometry(geom, geom_len, K) }?)
+        };
         let mut arrays = [ArrayArg {
             ptr: std::ptr::null_mut(),
             len: 0,
         }; K];
         let ptrs = |i: usize| ptrs[i].cast();
         // SAFETY: forwarded from this function's contract (for the arrays).
-        let runner =
-            |program: &Program, args: &RunArgs| unsafe { run_reduce(program, args, None, op) };
+        let runner = |program: &Program, args: &RunArgs| unsafe {
+            run_reduce(program, args, geometry.as_ref(), op)
+        };
         // SAFETY: forwarded from this function's contract.
         unsafe { run_arrays_with(handle, threads, meta, meta_len, ptrs, &mut arrays, runner) }
     })
 }
 
-/// `nf_run_reduce_K`: `nf_run_reduce` of a 1-D run with its arrays as
-/// arguments, for each arity K.
+/// `nf_run_reduce_K` and `nf_run_reduce_nd_K`: `nf_run_reduce` with its
+/// arrays as arguments, 1-D and N-d, for each arity K.
 macro_rules! run_reduce_k {
-    ($($name:ident: $k:literal => [$($a:ident),*];)*) => {$(
+    ($($name:ident, $nd:ident: $k:literal => [$($a:ident),*];)*) => {$(
         /// Runs a program and reduces its output whole over
         #[doc = concat!(stringify!($k), " arrays (the result, then the inputs); see `nf_run_reduce`.")]
         ///
@@ -1121,21 +1136,48 @@ macro_rules! run_reduce_k {
             meta_len: u32,
             $($a: *mut c_void),*
         ) -> i32 {
+            // SAFETY: forwarded from this function's contract (no geometry).
+            unsafe {
+                run_reduce_fixed(handle, threads, op, meta, meta_len, std::ptr::null(), 0, [$($a),*])
+            }
+        }
+        /// As the 1-D symbol of this arity, over an N-d geometry (`geom`, as
+        /// `nf_run_reduce` takes it; never NULL).
+        ///
+        /// # Safety
+        ///
+        /// As the 1-D symbol's, and `geom` is NULL or valid for reads of
+        /// `geom_len` 8-byte slots.
+        #[no_mangle]
+        #[allow(clippy::too_many_arguments)]
+        pub unsafe extern "C" fn $nd(
+            handle: u32,
+            threads: u32,
+            op: u32,
+            meta: *const f64,
+            meta_len: u32,
+            geom: *const f64,
+            geom_len: u32,
+            $($a: *mut c_void),*
+        ) -> i32 {
+            if geom.is_null() {
+                return failed(bad_args("geom is NULL".to_string()));
+            }
             // SAFETY: forwarded from this function's contract.
-            unsafe { run_reduce_fixed(handle, threads, op, meta, meta_len, [$($a),*]) }
+            unsafe { run_reduce_fixed(handle, threads, op, meta, meta_len, geom, geom_len, [$($a),*]) }
         }
     )*};
 }
 
 run_reduce_k! {
-    nf_run_reduce_1: 1 => [a0];
-    nf_run_reduce_2: 2 => [a0, a1];
-    nf_run_reduce_3: 3 => [a0, a1, a2];
-    nf_run_reduce_4: 4 => [a0, a1, a2, a3];
-    nf_run_reduce_5: 5 => [a0, a1, a2, a3, a4];
-    nf_run_reduce_6: 6 => [a0, a1, a2, a3, a4, a5];
-    nf_run_reduce_7: 7 => [a0, a1, a2, a3, a4, a5, a6];
-    nf_run_reduce_8: 8 => [a0, a1, a2, a3, a4, a5, a6, a7];
+    nf_run_reduce_1, nf_run_reduce_nd_1: 1 => [a0];
+    nf_run_reduce_2, nf_run_reduce_nd_2: 2 => [a0, a1];
+    nf_run_reduce_3, nf_run_reduce_nd_3: 3 => [a0, a1, a2];
+    nf_run_reduce_4, nf_run_reduce_nd_4: 4 => [a0, a1, a2, a3];
+    nf_run_reduce_5, nf_run_reduce_nd_5: 5 => [a0, a1, a2, a3, a4];
+    nf_run_reduce_6, nf_run_reduce_nd_6: 6 => [a0, a1, a2, a3, a4, a5];
+    nf_run_reduce_7, nf_run_reduce_nd_7: 7 => [a0, a1, a2, a3, a4, a5, a6];
+    nf_run_reduce_8, nf_run_reduce_nd_8: 8 => [a0, a1, a2, a3, a4, a5, a6, a7];
 }
 
 /// `nf_run_reduce` of a 1-D run with its `k` arrays (1 to 8; the result,

@@ -646,6 +646,36 @@ fn nd_runs_gather_strided_inputs() {
     };
     assert_eq!(rc, -2);
     assert!(last_error().starts_with("geometry has 5 slots"));
+    // Reduced whole as it is computed: the sum of the squares, into one element.
+    let mut sum = [0.0];
+    let reduce_meta = [6.0, 1.0, 6.0];
+    let reduce = |geom: *const f64, geom_len: u32, sum: &mut [f64], x: &mut [f64]| {
+        // SAFETY: meta has 3 slots, geom geom_len (or NULL); sum holds 1 f64, x 6.
+        unsafe {
+            nf_run_reduce_nd_2(
+                h as u32,
+                2,
+                0,
+                reduce_meta.as_ptr(),
+                3,
+                geom,
+                geom_len,
+                vp(sum),
+                vp(x),
+            )
+        }
+    };
+    assert_eq!(
+        reduce(geom.as_ptr(), 9, &mut sum, &mut x),
+        0,
+        "{}",
+        last_error()
+    );
+    assert_eq!(sum, [55.0]);
+    assert_eq!(reduce(geom.as_ptr(), 5, &mut sum, &mut x), -2);
+    assert!(last_error().starts_with("geometry has 5 slots"));
+    assert_eq!(reduce(ptr::null(), 9, &mut sum, &mut x), -2);
+    assert_eq!(last_error(), "geom is NULL");
     assert_eq!(nf_program_free(h as u32), 0);
 }
 
