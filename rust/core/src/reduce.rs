@@ -549,15 +549,22 @@ unsafe fn computed<T: Elem, K: Kernel<T>>(
         });
         (part, status)
     };
-    let results: Vec<(K::Part, u32)> = if parts <= 1 {
-        vec![run_part(0)]
+    // One thread's part goes straight to `merge`: a small reduction's
+    // allocations are a share of its time.
+    let merged = if parts <= 1 {
+        let (part, status) = run_part(0);
+        if status != 0 {
+            return status;
+        }
+        vec![part]
     } else {
-        (0..parts).into_par_iter().map(run_part).collect()
+        let results: Vec<(K::Part, u32)> = (0..parts).into_par_iter().map(run_part).collect();
+        if let Some(&(_, status)) = results.iter().find(|(_, status)| *status != 0) {
+            return status;
+        }
+        results.into_iter().map(|(part, _)| part).collect()
     };
-    if let Some(&(_, status)) = results.iter().find(|(_, status)| *status != 0) {
-        return status;
-    }
-    let value = k.merge(results.into_iter().map(|(part, _)| part).collect(), n);
+    let value = k.merge(merged, n);
     // SAFETY: the caller guarantees `out`.
     unsafe { out.write(value) };
     0
