@@ -1405,24 +1405,15 @@ function callReducedAddressed(
   v: Variant,
   args: ArrayLike<unknown>,
 ): Reduced | undefined {
-  const r = v.reduction!, meta = v.meta, at = v.metaLength, slotArg = k.slotArg;
-  const slotTag = k.slotTag, count = slotArg.length;
-  let n = -1;
-  for (let s = 1; s < count; s++) {
-    const a = args[slotArg[s]] as NumericArray, seen = known.get(a);
-    if (seen === undefined || seen.tag !== slotTag[s]) return undefined;
-    const length = arrayLength(a);
-    if (n < 0) n = length;
-    else if (length !== n) return undefined;
-    meta[at + s] = seen.address;
-  }
+  const r = v.reduction!, meta = v.meta, count = k.slotArg.length;
+  const n = writeAddresses(k, v, args, undefined, 1, -1);
   if (n <= 0 || k.scalarArg.length > 0 && !writeScalars(k, v, args)) return undefined;
   const byAddress = native().byAddress!, result = resultScratch(r.resultDtype);
-  meta[at] = resultAddress(byAddress, r.resultDtype);
+  meta[v.metaLength] = resultAddress(byAddress, r.resultDtype);
   meta[0] = n;
   meta[1] = 1;
   for (let s = 1; s < count; s++) meta[1 + s] = n;
-  byAddress.runReduceAt(v.handle, getNumThreads(), r.code, v.metaAt, at, count);
+  byAddress.runReduceAt(v.handle, getNumThreads(), r.code, v.metaAt, v.metaLength, count);
   return reducedValue(result, [], r.resultDtype);
 }
 
@@ -1470,35 +1461,52 @@ function callAddressed(
   args: ArrayLike<unknown>,
   out: NumericArray | undefined,
 ): boolean {
-  const meta = v.meta, at = v.metaLength, slotArg = k.slotArg, slotTag = k.slotTag;
-  const count = slotArg.length;
-  let n = -1, s = 0;
+  const meta = v.meta, count = k.slotArg.length;
+  let n = -1;
   if (out !== undefined) {
     const seen = known.get(out);
-    if (seen === undefined || seen.tag !== slotTag[0]) return false;
+    if (seen === undefined || seen.tag !== k.slotTag[0]) return false;
     n = arrayLength(out);
-    meta[at] = seen.address;
-    s = 1;
+    meta[v.metaLength] = seen.address;
   }
-  for (; s < count; s++) {
-    const a = args[slotArg[s]] as NumericArray;
-    if (a === out && slotTag[s] === slotTag[0]) {
-      // `out` itself as an input of its type (an update in place): checked already.
-      meta[at + s] = meta[at];
-      continue;
-    }
-    const seen = known.get(a);
-    if (seen === undefined || seen.tag !== slotTag[s]) return false;
-    const length = arrayLength(a);
-    if (n < 0) n = length;
-    else if (length !== n) return false;
-    meta[at + s] = seen.address;
-  }
+  n = writeAddresses(k, v, args, out, out === undefined ? 0 : 1, n);
   if (n <= 0 || k.scalarArg.length > 0 && !writeScalars(k, v, args)) return false;
   meta[0] = n;
   for (let s = 0; s < count; s++) meta[1 + s] = n;
   // Apart, so that what precedes stays small enough for V8 to optimize whole.
   return runAddressed(v, count);
+}
+
+/**
+ * Writes the addresses of a positional call's arrays in slots `from` on
+ * after the variant's meta: each must be known with an address and its
+ * slot's type, and have length `n` (if `n < 0`, the first's). `out` (the
+ * result's array, whose address is written for slot 0) as an input of its
+ * type is checked already. Returns their length, or -1 if any is otherwise.
+ */
+function writeAddresses(
+  k: Positional,
+  v: Variant,
+  args: ArrayLike<unknown>,
+  out: NumericArray | undefined,
+  from: number,
+  n: number,
+): number {
+  const meta = v.meta, at = v.metaLength, slotArg = k.slotArg, slotTag = k.slotTag;
+  for (let s = from; s < slotArg.length; s++) {
+    const a = args[slotArg[s]] as NumericArray;
+    if (out !== undefined && a === out && slotTag[s] === slotTag[0]) {
+      meta[at + s] = meta[at];
+      continue;
+    }
+    const seen = known.get(a);
+    if (seen === undefined || seen.tag !== slotTag[s]) return -1;
+    const length = arrayLength(a);
+    if (n < 0) n = length;
+    else if (length !== n) return -1;
+    meta[at + s] = seen.address;
+  }
+  return n;
 }
 
 /** Writes a positional call's scalars into the variant's meta; false if one is not a scalar. */

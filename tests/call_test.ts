@@ -307,6 +307,19 @@ test("whole reductions called again and again: values as the JS loop's, and clea
   );
 });
 
+test("an array missing after runs by address is an error, never another argument's array", () => {
+  const double = compile("y = x * 2", { x: "float32", y: "float32" });
+  assert.deepEqual(double.params, ["x", "y"]);
+  const x = random32(64, 12), y = new Float32Array(64);
+  for (let step = 0; step < 4; step++) double.call(x, y);
+  assert.deepEqual(y, x.map((v) => f(2 * v)));
+  const before = y.slice();
+  const missing = undefined as unknown as Float32Array;
+  assert.throws(() => double.call(missing, y), TypeError);
+  assert.throws(() => double.call(x.fill(1), missing), TypeError);
+  assert.deepEqual(y, before);
+});
+
 test(
   "a hot loop's arrays are looked up once; a new array every call never is",
   { skip: !("Deno" in globalThis) && "the Node binding takes arrays by value" },
