@@ -572,17 +572,6 @@ macro_rules! run_k {
     )*};
 }
 
-run_k! {
-    nf_run_1, nf_run_nd_1: 1 => [a0];
-    nf_run_2, nf_run_nd_2: 2 => [a0, a1];
-    nf_run_3, nf_run_nd_3: 3 => [a0, a1, a2];
-    nf_run_4, nf_run_nd_4: 4 => [a0, a1, a2, a3];
-    nf_run_5, nf_run_nd_5: 5 => [a0, a1, a2, a3, a4];
-    nf_run_6, nf_run_nd_6: 6 => [a0, a1, a2, a3, a4, a5];
-    nf_run_7, nf_run_nd_7: 7 => [a0, a1, a2, a3, a4, a5, a6];
-    nf_run_8, nf_run_nd_8: 8 => [a0, a1, a2, a3, a4, a5, a6, a7];
-}
-
 /// Runs a program over `k` arrays (1 to 8) given by address: `block` holds
 /// the run's `meta` (`meta_len` slots, as for `nf_run_K`) followed by the
 /// arrays' addresses, one `f64` slot each (a whole number in `[1, 2^53)`),
@@ -1169,15 +1158,23 @@ macro_rules! run_reduce_k {
     )*};
 }
 
-run_reduce_k! {
-    nf_run_reduce_1, nf_run_reduce_nd_1: 1 => [a0];
-    nf_run_reduce_2, nf_run_reduce_nd_2: 2 => [a0, a1];
-    nf_run_reduce_3, nf_run_reduce_nd_3: 3 => [a0, a1, a2];
-    nf_run_reduce_4, nf_run_reduce_nd_4: 4 => [a0, a1, a2, a3];
-    nf_run_reduce_5, nf_run_reduce_nd_5: 5 => [a0, a1, a2, a3, a4];
-    nf_run_reduce_6, nf_run_reduce_nd_6: 6 => [a0, a1, a2, a3, a4, a5];
-    nf_run_reduce_7, nf_run_reduce_nd_7: 7 => [a0, a1, a2, a3, a4, a5, a6];
-    nf_run_reduce_8, nf_run_reduce_nd_8: 8 => [a0, a1, a2, a3, a4, a5, a6, a7];
+/// The fixed-arity symbols, each arity's four on one line.
+macro_rules! arities {
+    ($($k:literal => [$($a:ident),*] $run:ident $nd:ident $reduce:ident $reduce_nd:ident;)*) => {
+        run_k! { $($run, $nd: $k => [$($a),*];)* }
+        run_reduce_k! { $($reduce, $reduce_nd: $k => [$($a),*];)* }
+    };
+}
+
+arities! {
+    1 => [a0] nf_run_1 nf_run_nd_1 nf_run_reduce_1 nf_run_reduce_nd_1;
+    2 => [a0, a1] nf_run_2 nf_run_nd_2 nf_run_reduce_2 nf_run_reduce_nd_2;
+    3 => [a0, a1, a2] nf_run_3 nf_run_nd_3 nf_run_reduce_3 nf_run_reduce_nd_3;
+    4 => [a0, a1, a2, a3] nf_run_4 nf_run_nd_4 nf_run_reduce_4 nf_run_reduce_nd_4;
+    5 => [a0, a1, a2, a3, a4] nf_run_5 nf_run_nd_5 nf_run_reduce_5 nf_run_reduce_nd_5;
+    6 => [a0, a1, a2, a3, a4, a5] nf_run_6 nf_run_nd_6 nf_run_reduce_6 nf_run_reduce_nd_6;
+    7 => [a0, a1, a2, a3, a4, a5, a6] nf_run_7 nf_run_nd_7 nf_run_reduce_7 nf_run_reduce_nd_7;
+    8 => [a0, a1, a2, a3, a4, a5, a6, a7] nf_run_8 nf_run_nd_8 nf_run_reduce_8 nf_run_reduce_nd_8;
 }
 
 /// `nf_run_reduce` of a 1-D run with its `k` arrays (1 to 8; the result,
