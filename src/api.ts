@@ -1549,6 +1549,8 @@ function callDirect(
 ): NumericArray | NdArray | Reduced | undefined {
   const meta = v.meta, slotArg = k.slotArg, slotTag = k.slotTag, count = slotArg.length;
   const hasResult = v.resultDtype !== undefined;
+  // The arrays in a list of their own (nothing to clear after the run).
+  const arrays: NumericArray[] = new Array(count);
   let n = -1;
   if (into) {
     if (!hasResult || arrayTag(out) !== slotTag[0]) return callByName(k, args, out, into);
@@ -1565,12 +1567,10 @@ function callDirect(
       if (n < 0) n = length;
       else if (length !== n) return callByName(k, args, out, into);
     }
+    arrays[s] = a;
   }
   meta[0] = n < 0 ? 1 : n;
   for (let s = 0; s < count; s++) meta[1 + s] = meta[0];
-  // The arrays in a list of their own (nothing to clear after the run).
-  const arrays: NumericArray[] = new Array(count);
-  for (let s = hasResult ? 1 : 0; s < count; s++) arrays[s] = args[slotArg[s]] as NumericArray;
   if (n === 0 && (into && isDetached(out!) || arrays.some(isDetached))) {
     return callByName(k, args, out, into);
   }

@@ -366,26 +366,23 @@ export function openDenoBinding(): NativeBinding {
     },
     runReduce(handle, threads, op, meta, geometry, arrays) {
       const k = arrays.length;
-      if (geometry === undefined && k >= 1 && k <= MAX_FIXED) {
-        const status = k === 3
+      if (k >= 1 && k <= MAX_FIXED) {
+        const status = geometry !== undefined
+          ? fixedReduceNd[k](
+            handle,
+            threads,
+            op,
+            meta,
+            meta.length,
+            geometry,
+            geometry.length,
+            ...arrays,
+          )
+          : k === 3
           ? fixedReduce[3](handle, threads, op, meta, meta.length, arrays[0], arrays[1], arrays[2])
           : k === 2
           ? fixedReduce[2](handle, threads, op, meta, meta.length, arrays[0], arrays[1])
           : fixedReduce[k](handle, threads, op, meta, meta.length, ...arrays);
-        if (status !== 0) fail(status);
-        return;
-      }
-      if (k >= 1 && k <= MAX_FIXED) {
-        const status = fixedReduceNd[k](
-          handle,
-          threads,
-          op,
-          meta,
-          meta.length,
-          geometry,
-          geometry!.length,
-          ...arrays,
-        );
         if (status !== 0) fail(status);
         return;
       }

@@ -594,12 +594,7 @@ pub unsafe extern "C" fn nf_run_at(
     guard(|| {
         // SAFETY: forwarded from this function's contract.
         let (meta, slots) = unsafe { at_block("nf_run_at", block, meta_len, k) }?;
-        let k = slots.len();
         let frees = FREES.load(Ordering::Acquire);
-        let mut arrays = [ArrayArg {
-            ptr: std::ptr::null_mut(),
-            len: 0,
-        }; AT_MAX];
         let seen = CHECKED.try_with(|cell| {
             cell.try_borrow().is_ok_and(|c| {
                 c.as_ref()
@@ -607,9 +602,9 @@ pub unsafe extern "C" fn nf_run_at(
             })
         });
         if seen == Ok(true) {
-            return run_checked_before(handle, threads, meta, slots, &mut arrays[..k]);
+            // SAFETY: forwarded from this function's contract.
+            return unsafe { run_checked_before(handle, threads, meta, slots) };
         }
-        let ptrs = addresses(slots)?;
         let run_checking = |program: &Program, args: &RunArgs| {
             check_run(program, args)?;
             let checked = Checked::of(handle, frees, program, meta, slots);
@@ -617,19 +612,8 @@ pub unsafe extern "C" fn nf_run_at(
             // SAFETY: checked just now; the arrays as this function's contract.
             unsafe { run_unchecked(program, args) }
         };
-        // SAFETY: forwarded from this function's contract (meta is the
-        // block's first meta_len slots).
-        unsafe {
-            run_arrays_with(
-                handle,
-                threads,
-                meta.as_ptr().cast(),
-                meta_len,
-                |i| ptrs[i],
-                &mut arrays[..k],
-                run_checking,
-            )
-        }
+        // SAFETY: forwarded from this function's contract.
+        unsafe { run_block_with(handle, threads, meta, slots, run_checking) }
     })
 }
 
@@ -660,6 +644,39 @@ unsafe fn at_block<'a>(
     // contract); [u8; 8] needs no alignment.
     let block = unsafe { slice::from_raw_parts(block.cast::<[u8; 8]>(), meta_len as usize + k) };
     Ok(block.split_at(meta_len as usize))
+}
+
+/// Runs `runner` over a block's meta and the arrays at its addresses, each
+/// validated, as `run_arrays_with` does.
+///
+/// # Safety
+///
+/// As `nf_run_at`'s contract, for the arrays `runner` reads and writes.
+unsafe fn run_block_with(
+    handle: u32,
+    threads: u32,
+    meta: Slots,
+    slots: Slots,
+    runner: impl Fn(&Program, &RunArgs) -> Result<(), Error>,
+) -> Result<i32, Error> {
+    let ptrs = addresses(slots)?;
+    let mut arrays = [ArrayArg {
+        ptr: std::ptr::null_mut(),
+        len: 0,
+    }; AT_MAX];
+    // SAFETY: forwarded from this function's contract (meta is the block's
+    // first slots).
+    unsafe {
+        run_arrays_with(
+            handle,
+            threads,
+            meta.as_ptr().cast(),
+            meta.len() as u32,
+            |i| ptrs[i],
+            &mut arrays[..slots.len()],
+            runner,
+        )
+    }
 }
 
 /// The addresses of a block's slots (f64 whole numbers in [1, 2^53)), then
@@ -733,7 +750,6 @@ impl Checked {
             && frees == self.frees
             && meta.len() == self.meta_len
             && slots.len() == self.k
-            && meta.len() > self.k
             && meta[1..=self.k].iter().all(|&x| bits(x) == n)
             && slots
                 .iter()
@@ -746,23 +762,31 @@ impl Checked {
 /// thread (`CHECKED`): decodes them without validating them again, and runs
 /// without checking if the handle's program is the one checked (else, after
 /// a free raced this run, checks them against the program it now has).
-fn run_checked_before(
+///
+/// # Safety
+///
+/// As `nf_run_at`'s contract, and `CHECKED` passes these bits.
+unsafe fn run_checked_before(
     handle: u32,
     threads: u32,
-    meta: &[[u8; 8]],
-    slots: &[[u8; 8]],
-    arrays: &mut [ArrayArg],
+    meta: Slots,
+    slots: Slots,
 ) -> Result<i32, Error> {
     // Whole numbers in [0, 2^53] and [1, 2^53) (they passed `count` and the
     // address check): `as i64` is exact.
     let n = f64::from_ne_bytes(meta[0]) as i64 as usize;
+    let mut arrays = [ArrayArg {
+        ptr: std::ptr::null_mut(),
+        len: 0,
+    }; AT_MAX];
+    let k = slots.len();
+    let arrays = &mut arrays[..k];
     for (array, slot) in arrays.iter_mut().zip(slots) {
         *array = ArrayArg {
             ptr: f64::from_ne_bytes(*slot) as i64 as usize as *mut u8,
             len: n,
         };
     }
-    let k = arrays.len();
     with_program(handle, |program| {
         let same = CHECKED.try_with(|cell| {
             cell.try_borrow()
@@ -1198,26 +1222,10 @@ pub unsafe extern "C" fn nf_run_reduce_at(
         let op = reduce_op(op)?;
         // SAFETY: forwarded from this function's contract.
         let (meta, slots) = unsafe { at_block("nf_run_reduce_at", block, meta_len, k) }?;
-        let ptrs = addresses(slots)?;
-        let mut arrays = [ArrayArg {
-            ptr: std::ptr::null_mut(),
-            len: 0,
-        }; AT_MAX];
         // SAFETY: forwarded from this function's contract (for the arrays).
         let runner =
             |program: &Program, args: &RunArgs| unsafe { run_reduce(program, args, None, op) };
-        // SAFETY: forwarded from this function's contract (meta is the
-        // block's first meta_len slots).
-        unsafe {
-            run_arrays_with(
-                handle,
-                threads,
-                meta.as_ptr().cast(),
-                meta_len,
-                |i| ptrs[i],
-                &mut arrays[..slots.len()],
-                runner,
-            )
-        }
+        // SAFETY: forwarded from this function's contract.
+        unsafe { run_block_with(handle, threads, meta, slots, runner) }
     })
 }
