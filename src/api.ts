@@ -1284,11 +1284,34 @@ function execute(v: Variant, out: NumericArray | undefined): NumericArray | Redu
   if (v.reduction !== undefined) return runReduction(v);
   try {
     const result = prepare(v, v.names, out);
-    runChecked(v);
+    // A fresh result has no address: its run goes by value, and it is not learnt.
+    const fresh = result !== undefined && result !== out;
+    const byAddress = v.metaAt === undefined ? undefined : native().byAddress;
+    if (byAddress === undefined || v.meta[0] === 0) runChecked(v);
+    else if (fresh || !writeKnown(v) || !runAddressed(v, v.args.length)) {
+      // Before the run: resolving an overlap puts copies in the arguments.
+      learn(byAddress, v.args, fresh ? 1 : 0);
+      runChecked(v);
+    }
     return result;
   } finally {
     release(v);
   }
+}
+
+/**
+ * Writes the addresses of a prepared variant's arrays from slot `from` on
+ * (`prepare` checked their types and their lengths, all n) after its meta;
+ * false if any is not known with an address (`learn`).
+ */
+function writeKnown(v: Variant, from = 0): boolean {
+  const args = v.args, meta = v.meta, at = v.metaLength;
+  for (let s = from; s < args.length; s++) {
+    const address = known.get(args[s])?.address;
+    if (!address) return false;
+    meta[at + s] = address;
+  }
+  return true;
 }
 
 /**
@@ -2189,7 +2212,19 @@ function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
       finish(args) {
         // Read at once: a result array of the dtype serves every synchronous call.
         const o = args[0] = direct ? target! : resultScratch(r.resultDtype);
-        native().runReduce(v.handle, getNumThreads(), r.code, v.meta, geometry, args);
+        const byAddress = v.metaAt === undefined || geometry !== undefined
+          ? undefined
+          : native().byAddress;
+        if (byAddress === undefined || v.meta[0] === 0) {
+          native().runReduce(v.handle, getNumThreads(), r.code, v.meta, geometry, args);
+        } else if (!direct && writeKnown(v, 1)) {
+          v.meta[v.metaLength] = resultAddress(byAddress, r.resultDtype);
+          const k = args.length;
+          byAddress.runReduceAt(v.handle, getNumThreads(), r.code, v.metaAt, v.metaLength, k);
+        } else {
+          native().runReduce(v.handle, getNumThreads(), r.code, v.meta, geometry, args);
+          learn(byAddress, args, 1);
+        }
         return end(o);
       },
       async finishAsync(args) {

@@ -25,9 +25,8 @@
  * @module
  */
 
-import { types } from "node:util";
-import { allocArray, arrayBuffer, arrayByteLength, dtypeCode, type NumericArray } from "./dtype.ts";
-import { type NativeBinding, nativeError, reduceGeometry } from "./native.ts";
+import { allocArray, arrayByteLength, dtypeCode, type NumericArray } from "./dtype.ts";
+import { addressable, type NativeBinding, nativeError, reduceGeometry } from "./native.ts";
 
 /** The most arrays a fixed-arity run symbol takes. */
 const MAX_FIXED = 8;
@@ -54,14 +53,6 @@ function libraryPath(): string {
 }
 
 type Fn = (...args: unknown[]) => number;
-
-const RESIZABLE = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "resizable")!.get!;
-const GROWABLE = Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, "growable")!.get!;
-
-/** Whether a buffer can change its size (and so, for all we rely on, move). */
-function resizable(buffer: ArrayBufferLike): boolean {
-  return (types.isSharedArrayBuffer(buffer) ? GROWABLE : RESIZABLE).call(buffer) as boolean;
-}
 
 /** FFI parameter types, written space-separated. */
 const params = (types: string) => types.split(" ") as Deno.NativeType[];
@@ -236,11 +227,10 @@ export function openDenoBinding(): NativeBinding {
     },
     byAddress: {
       address(a) {
-        // Reading the buffer moves an array kept on the JS heap (where a GC
+        // Taking the address moves an array kept on the JS heap (where a GC
         // may move it) into memory of its own, which stays where it is until
-        // the buffer is detached; a resizable or growable buffer gets none.
-        const buffer = arrayBuffer(a);
-        if (arrayByteLength(a) === 0 || resizable(buffer)) return 0;
+        // the buffer is detached.
+        if (!addressable(a)) return 0;
         return Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a)));
       },
       block(slots) {

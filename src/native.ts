@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { DType, NumericArray } from "./dtype.ts";
+import { arrayBuffer, arrayByteLength, type DType, type NumericArray } from "./dtype.ts";
 
 /** Fresh result arrays at least this large get `adviseFresh` (the VM's own threshold). */
 export const ADVISE_MIN_BYTES = 4 << 20;
@@ -89,9 +89,9 @@ export interface NativeBinding {
   /** Runs a program on the calling thread (and the VM's worker threads). */
   run(...args: RunParams): void;
   /**
-   * Runs by address, where the binding has them (Deno, whose fast call
-   * costs several nanoseconds per array passed as a `buffer`; a Node-API
-   * call takes arrays as values for less).
+   * Runs by address: numbers only, where a run by value pays per array
+   * (Deno's fast call several nanoseconds per `buffer`, a Node-API call
+   * ~30 ns per TypedArray it inspects).
    */
   readonly byAddress?: ByAddress;
   /** Runs a program off the JS thread; the promise settles when it is done. */
@@ -168,6 +168,26 @@ export interface ByAddress {
     metaLength: number,
     count: number,
   ): void;
+}
+
+// Absent where no buffer can change its size (Node 18): none is then resizable.
+const RESIZABLE = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "resizable")?.get;
+const GROWABLE = Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, "growable")?.get;
+
+/**
+ * Whether a typed array's elements have an address a run by address may
+ * keep (`ByAddress.address`): it is nonempty, and its buffer is of a fixed
+ * size (a resizable or growable one may move them).
+ */
+export function addressable(a: NumericArray): boolean {
+  if (arrayByteLength(a) === 0) return false;
+  const buffer = arrayBuffer(a);
+  try {
+    return RESIZABLE?.call(buffer) !== true;
+  } catch {
+    // Not an ArrayBuffer: a SharedArrayBuffer.
+    return GROWABLE?.call(buffer) !== true;
+  }
 }
 
 /** A strided N-d view of a buffer, in elements. */

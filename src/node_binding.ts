@@ -18,6 +18,7 @@
 import { createRequire } from "node:module";
 import { allocArray, DTYPE_SIZE, dtypeCode, type NumericArray } from "./dtype.ts";
 import {
+  addressable,
   NATIVE_ERROR,
   type NativeBinding,
   nativeError,
@@ -50,6 +51,16 @@ interface Addon {
   programFree(handle: number): void;
   run(handle: number, threads: number, meta: Float64Array, ...arrays: NumericArray[]): void;
   run(...args: RunParams): void;
+  runAt(handle: number, threads: number, at: number, metaLength: number, count: number): void;
+  runReduceAt(
+    handle: number,
+    threads: number,
+    op: number,
+    at: number,
+    metaLength: number,
+    count: number,
+  ): void;
+  address(array: NumericArray): number;
   runAsync(...args: RunParams): Promise<void>;
   runNd(
     handle: number,
@@ -249,6 +260,33 @@ export function openNodeBinding(): NativeBinding {
       } catch (e) {
         throw translate(e);
       }
+    },
+    byAddress: {
+      address(a) {
+        // Taking the address moves an array kept on the JS heap (where a GC
+        // may move it) into memory of its own, which stays where it is until
+        // the buffer is detached.
+        return addressable(a) ? addon.address(a) : 0;
+      },
+      block(slots) {
+        // An ArrayBuffer of its own: never on the JS heap, so it never moves.
+        const block = new Float64Array(new ArrayBuffer(8 * slots));
+        return { slots: block, at: addon.address(block) };
+      },
+      runAt(handle, threads, at, metaLength, count) {
+        try {
+          addon.runAt(handle, threads, at as number, metaLength, count);
+        } catch (e) {
+          throw translate(e);
+        }
+      },
+      runReduceAt(handle, threads, op, at, metaLength, count) {
+        try {
+          addon.runReduceAt(handle, threads, op, at as number, metaLength, count);
+        } catch (e) {
+          throw translate(e);
+        }
+      },
     },
     async runAsync(handle, threads, meta, arrays) {
       // The addon copies `meta` and holds references to the arrays until it settles.

@@ -56,6 +56,7 @@ test("the package exports every runtime name mod.ts exports", () => {
 
 test("the addon exports the NativeBinding operations", () => {
   assert.deepEqual(Object.keys(addon).sort(), [
+    "address",
     "adviseFresh",
     "numCpus",
     "programFree",
@@ -64,10 +65,12 @@ test("the addon exports the NativeBinding operations", () => {
     "reduceAsync",
     "run",
     "runAsync",
+    "runAt",
     "runNd",
     "runNdAsync",
     "runReduce",
     "runReduceAsync",
+    "runReduceAt",
     "runReduceNd",
     "runReduceNdAsync",
   ]);
@@ -117,6 +120,114 @@ test("run honours views (byteOffset) and meta lengths shorter than the arrays", 
   addon.programFree(handle);
 });
 
+/** A block for `runAt`: meta's slots, then the arrays' addresses; and its own address. */
+function block(metaSlots, arrays) {
+  const b = new Float64Array(new ArrayBuffer(8 * (metaSlots.length + arrays.length)));
+  b.set(metaSlots);
+  arrays.forEach((a, i) => b[metaSlots.length + i] = addon.address(a));
+  return { b, at: addon.address(b) };
+}
+
+test("address gives where a TypedArray's elements are, 0 for an empty one", () => {
+  const buf = new Float32Array(64);
+  const at = addon.address(buf);
+  assert.ok(Number.isSafeInteger(at) && at > 0, `${at}`);
+  assert.equal(addon.address(buf), at);
+  assert.equal(addon.address(buf.subarray(5)), at + 20);
+  assert.equal(addon.address(new Int8Array(buf.buffer, 3)), at + 3);
+  assert.equal(addon.address(new Float32Array(0)), 0);
+  assert.equal(addon.address(buf.subarray(64)), 0);
+  // A small array kept on the JS heap moves into memory of its own, and stays there.
+  const small = new Float64Array(2);
+  const first = addon.address(small);
+  globalThis.gc();
+  assert.equal(addon.address(small), first);
+  throwsCode(() => addon.address([1, 2]), "ERR_NUMFUSE_BAD_ARGUMENTS", /must be a TypedArray/);
+});
+
+test("runAt and runReduceAt run arrays by address, checked as any run", () => {
+  const { compiled, handle } = program();
+  const n = 1000, k = 3;
+  const a = ramp(n, (i) => i - 300), b = ramp(n, (i) => 0.25 * i), out = new Float32Array(n);
+  const arrays = slots(compiled, out, { a, b });
+  const { b: blk, at } = block(new Array(1 + k).fill(n), arrays);
+  for (let round = 0; round < 3; round++) {
+    out.fill(0);
+    assert.equal(addon.runAt(handle, 2, at, 1 + k, k), undefined);
+    for (let i = 0; i < n; i++) assert.equal(out[i], Math.fround(a[i] + b[i]));
+  }
+  // A shorter length in meta is checked again, not taken from the run before.
+  blk[2] = n - 1;
+  throwsCode(() => addon.runAt(handle, 1, at, 1 + k, k), "ERR_NUMFUSE_BAD_ARGUMENTS", /./);
+  blk[2] = n;
+  // The output over an input, one element apart: refused before anything is written.
+  const shifted = block(new Array(1 + k).fill(n - 1), [a.subarray(1), a, b]);
+  const before = a.slice();
+  throwsCode(() => addon.runAt(handle, 1, shifted.at, 1 + k, k), "ERR_NUMFUSE_OVERLAP", /./);
+  assert.deepEqual(a, before);
+  for (const bad of [0, -8, 1.5, NaN, 2 ** 53]) {
+    throwsCode(
+      () => addon.runAt(handle, 1, bad, 1 + k, k),
+      "ERR_NUMFUSE_BAD_ARGUMENTS",
+      /whole number in \[1, 2\^53\)/,
+    );
+  }
+  for (const count of [0, 9]) {
+    throwsCode(
+      () => addon.runAt(handle, 1, at, 1 + k, count),
+      "ERR_NUMFUSE_BAD_ARGUMENTS",
+      /1 to 8 arrays/,
+    );
+  }
+  throwsCode(() => addon.runAt(handle, 1, at), "ERR_NUMFUSE_BAD_ARGUMENTS", /takes 5 arguments/);
+
+  // sum(a + b) into a float32 result, whole, by address.
+  const SUM = 0;
+  const result = new Float32Array(1);
+  const reduced = block([n, 1, n, n], [result, a, b]);
+  assert.equal(addon.runReduceAt(handle, 1, SUM, reduced.at, 1 + k, k), undefined);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += Math.fround(a[i] + b[i]);
+  assert.ok(Math.abs(result[0] - sum) <= 1e-6 * Math.abs(sum) + 1e-3, `${result[0]} vs ${sum}`);
+  throwsCode(
+    () => addon.runReduceAt(handle, 1, 99, reduced.at, 1 + k, k),
+    "ERR_NUMFUSE_BAD_ARGUMENTS",
+    /unknown reduction code 99/,
+  );
+  addon.programFree(handle);
+  throwsCode(
+    () => addon.runAt(handle, 1, at, 1 + k, k),
+    "ERR_NUMFUSE_BAD_HANDLE",
+    /is not a live program/,
+  );
+});
+
+test("the binding takes a hot loop's addresses once, and a fresh result's never", () => {
+  const { address, runAt, run } = addon;
+  let addresses = 0, byAddress = 0, byValue = 0;
+  addon.address = (a) => (addresses++, address(a));
+  addon.runAt = (...a) => (byAddress++, runAt(...a));
+  addon.run = (...a) => (byValue++, run(...a));
+  try {
+    const k = pkg.compile("p - 0.5 * g", { p: "float32", g: "float32" });
+    const p = ramp(64, (i) => i - 20), g = ramp(64, (i) => 0.25 * i), want = p.slice();
+    for (let step = 0; step < 51; step++) {
+      k.callInto(p, p, g);
+      for (let i = 0; i < 64; i++) want[i] = Math.fround(want[i] - Math.fround(0.5 * g[i]));
+    }
+    assert.deepEqual(p, want);
+    // The variant's block, p and g, once each; from the third call on, every call by address.
+    assert.deepEqual([addresses, byAddress, byValue], [3, 49, 2]);
+    addresses = byAddress = byValue = 0;
+    for (let step = 0; step < 20; step++) {
+      assert.deepEqual(k.call(g, g), g.map((v) => Math.fround(v - Math.fround(0.5 * v))));
+    }
+    assert.deepEqual([addresses, byAddress, byValue], [0, 0, 20]);
+  } finally {
+    Object.assign(addon, { address, runAt, run });
+  }
+});
+
 test("a bad array type is a thrown error with a message", () => {
   const { compiled, handle, meta } = program();
   const n = 4, a = new Float32Array(n), out = new Float32Array(n);
@@ -157,7 +268,7 @@ test("meta and argument mistakes are thrown errors with messages", () => {
   throwsCode(
     () => addon.run(handle, 1, new Float64Array(2), arrays),
     "ERR_NUMFUSE_BAD_ARGUMENTS",
-    /meta must have 4 elements/,
+    /meta must have at least 4 elements/,
   );
   throwsCode(
     () => addon.run(handle, 1, new Float32Array(4), arrays),
@@ -262,7 +373,7 @@ test("double free and use after free are errors", () => {
   throwsCode(
     () => addon.programFree(handle),
     "ERR_NUMFUSE_BAD_HANDLE",
-    new RegExp(`unknown program handle ${handle}`),
+    new RegExp(`handle ${handle} is not a live program`),
   );
   const a = new Float32Array(2);
   throwsCode(
@@ -270,7 +381,11 @@ test("double free and use after free are errors", () => {
     "ERR_NUMFUSE_BAD_HANDLE",
     /already freed/,
   );
-  throwsCode(() => addon.programFree(0), "ERR_NUMFUSE_BAD_HANDLE", /unknown program handle 0/);
+  throwsCode(
+    () => addon.programFree(0),
+    "ERR_NUMFUSE_BAD_HANDLE",
+    /handle 0 is not a live program/,
+  );
 });
 
 test("the binding turns VM errors into the same JS errors as Deno's", async () => {

@@ -201,8 +201,10 @@ fn bad_handle(handle: u32) -> Error {
     )
 }
 
-/// The program behind a handle, cloned out so the lock is released before running.
-fn lookup(handle: u32) -> Result<Arc<Program>, Error> {
+/// The program behind a handle, cloned out so the lock is released before
+/// running (the Node-API addon's lookup too: both bindings share these
+/// handles).
+pub fn lookup(handle: u32) -> Result<Arc<Program>, Error> {
     let registry = PROGRAMS.read().unwrap_or_else(PoisonError::into_inner);
     (handle & INDEX_MASK)
         .checked_sub(1)
@@ -248,7 +250,9 @@ fn with_program<R>(handle: u32, f: impl FnOnce(&Program) -> Result<R, Error>) ->
     f(program)
 }
 
-fn register(program: Program) -> Result<i32, Error> {
+/// Keeps a validated program; returns its handle (a positive `i32`, see the
+/// crate docs).
+pub fn register(program: Program) -> Result<u32, Error> {
     let mut registry = PROGRAMS.write().unwrap_or_else(PoisonError::into_inner);
     let program = Some(Arc::new(program));
     let index = match registry.free.pop() {
@@ -271,7 +275,7 @@ fn register(program: Program) -> Result<i32, Error> {
     };
     let generation = registry.slots[index].generation;
     // index + 1 < 2^20 and generation < 2^11: the handle is a positive i32.
-    Ok(((generation << INDEX_BITS) | (index as u32 + 1)) as i32)
+    Ok((generation << INDEX_BITS) | (index as u32 + 1))
 }
 
 /// The ABI version, [`ABI_VERSION`].
@@ -319,40 +323,44 @@ pub unsafe extern "C" fn nf_program_new(code: *const u8, code_len: u32) -> i32 {
             // SAFETY: non-null, and the caller guarantees code_len readable bytes.
             unsafe { slice::from_raw_parts(code, code_len as usize) }
         };
-        register(Program::new(code)?)
+        // A positive i32 (see `register`).
+        Ok(register(Program::new(code)?)? as i32)
     })
 }
 
 /// Frees a program; returns 0, or -6 for a handle that is not live.
 #[no_mangle]
 pub extern "C" fn nf_program_free(handle: u32) -> i32 {
-    guard(|| {
-        let mut registry = PROGRAMS.write().unwrap_or_else(PoisonError::into_inner);
-        let index = (handle & INDEX_MASK)
-            .checked_sub(1)
-            .map(|i| i as usize)
-            .filter(|&i| {
-                registry.slots.get(i).is_some_and(|slot| {
-                    slot.generation == handle >> INDEX_BITS && slot.program.is_some()
-                })
+    guard(|| free(handle).map(|()| 0))
+}
+
+/// Forgets a handle; its program is dropped when no run holds it any more.
+pub fn free(handle: u32) -> Result<(), Error> {
+    let mut registry = PROGRAMS.write().unwrap_or_else(PoisonError::into_inner);
+    let index = (handle & INDEX_MASK)
+        .checked_sub(1)
+        .map(|i| i as usize)
+        .filter(|&i| {
+            registry.slots.get(i).is_some_and(|slot| {
+                slot.generation == handle >> INDEX_BITS && slot.program.is_some()
             })
-            .ok_or_else(|| bad_handle(handle))?;
-        let slot = &mut registry.slots[index];
-        let program = slot.program.take();
-        slot.generation = (slot.generation + 1) & GENERATION_MASK;
-        registry.free.push(index);
-        FREES.fetch_add(1, Ordering::Release);
-        drop(registry);
-        // This thread's cached lookup no longer holds it (others drop theirs on their next lookup).
-        let _ = LAST_PROGRAM.try_with(|cell| {
-            if let Ok(mut last) = cell.try_borrow_mut() {
-                *last = None;
-            }
-        });
-        // A run in flight keeps its own Arc; the last one frees the program.
-        drop(program);
-        Ok(0)
-    })
+        })
+        .ok_or_else(|| bad_handle(handle))?;
+    let slot = &mut registry.slots[index];
+    let program = slot.program.take();
+    slot.generation = (slot.generation + 1) & GENERATION_MASK;
+    registry.free.push(index);
+    FREES.fetch_add(1, Ordering::Release);
+    drop(registry);
+    // This thread's cached lookup no longer holds it (others drop theirs on their next lookup).
+    let _ = LAST_PROGRAM.try_with(|cell| {
+        if let Ok(mut last) = cell.try_borrow_mut() {
+            *last = None;
+        }
+    });
+    // A run in flight keeps its own Arc; the last one frees the program.
+    drop(program);
+    Ok(())
 }
 
 /// Copies up to `cap` bytes of this thread's last error message into `buf`
@@ -591,30 +599,44 @@ pub unsafe extern "C" fn nf_run_at(
     meta_len: u32,
     k: u32,
 ) -> i32 {
-    guard(|| {
+    // SAFETY: forwarded from this function's contract.
+    guard(|| unsafe { run_at(handle, threads, block, meta_len, k) })
+}
+
+/// `nf_run_at` with its error returned (the Node-API addon's run by address).
+///
+/// # Safety
+///
+/// As `nf_run_at`'s contract.
+pub unsafe fn run_at(
+    handle: u32,
+    threads: u32,
+    block: *const f64,
+    meta_len: u32,
+    k: u32,
+) -> Result<i32, Error> {
+    // SAFETY: forwarded from this function's contract.
+    let (meta, slots) = unsafe { at_block("nf_run_at", block, meta_len, k) }?;
+    let frees = FREES.load(Ordering::Acquire);
+    let seen = CHECKED.try_with(|cell| {
+        cell.try_borrow().is_ok_and(|c| {
+            c.as_ref()
+                .is_some_and(|c| c.passes(handle, frees, meta, slots))
+        })
+    });
+    if seen == Ok(true) {
         // SAFETY: forwarded from this function's contract.
-        let (meta, slots) = unsafe { at_block("nf_run_at", block, meta_len, k) }?;
-        let frees = FREES.load(Ordering::Acquire);
-        let seen = CHECKED.try_with(|cell| {
-            cell.try_borrow().is_ok_and(|c| {
-                c.as_ref()
-                    .is_some_and(|c| c.passes(handle, frees, meta, slots))
-            })
-        });
-        if seen == Ok(true) {
-            // SAFETY: forwarded from this function's contract.
-            return unsafe { run_checked_before(handle, threads, meta, slots) };
-        }
-        let run_checking = |program: &Program, args: &RunArgs| {
-            check_run(program, args)?;
-            let checked = Checked::of(handle, frees, program, meta, slots);
-            let _ = CHECKED.try_with(|cell| cell.try_borrow_mut().map(|mut c| *c = checked));
-            // SAFETY: checked just now; the arrays as this function's contract.
-            unsafe { run_unchecked(program, args) }
-        };
-        // SAFETY: forwarded from this function's contract.
-        unsafe { run_block_with(handle, threads, meta, slots, run_checking) }
-    })
+        return unsafe { run_checked_before(handle, threads, meta, slots) };
+    }
+    let run_checking = |program: &Program, args: &RunArgs| {
+        check_run(program, args)?;
+        let checked = Checked::of(handle, frees, program, meta, slots);
+        let _ = CHECKED.try_with(|cell| cell.try_borrow_mut().map(|mut c| *c = checked));
+        // SAFETY: checked just now; the arrays as this function's contract.
+        unsafe { run_unchecked(program, args) }
+    };
+    // SAFETY: forwarded from this function's contract.
+    unsafe { run_block_with(handle, threads, meta, slots, run_checking) }
 }
 
 /// 8-byte slots of a block, read as raw bits.
@@ -1218,14 +1240,28 @@ pub unsafe extern "C" fn nf_run_reduce_at(
     meta_len: u32,
     k: u32,
 ) -> i32 {
-    guard(|| {
-        let op = reduce_op(op)?;
-        // SAFETY: forwarded from this function's contract.
-        let (meta, slots) = unsafe { at_block("nf_run_reduce_at", block, meta_len, k) }?;
-        // SAFETY: forwarded from this function's contract (for the arrays).
-        let runner =
-            |program: &Program, args: &RunArgs| unsafe { run_reduce(program, args, None, op) };
-        // SAFETY: forwarded from this function's contract.
-        unsafe { run_block_with(handle, threads, meta, slots, runner) }
-    })
+    // SAFETY: forwarded from this function's contract.
+    guard(|| unsafe { run_reduce_at(handle, threads, op, block, meta_len, k) })
+}
+
+/// `nf_run_reduce_at` with its error returned (the Node-API addon's).
+///
+/// # Safety
+///
+/// As `nf_run_reduce_at`'s contract.
+pub unsafe fn run_reduce_at(
+    handle: u32,
+    threads: u32,
+    op: u32,
+    block: *const f64,
+    meta_len: u32,
+    k: u32,
+) -> Result<i32, Error> {
+    let op = reduce_op(op)?;
+    // SAFETY: forwarded from this function's contract.
+    let (meta, slots) = unsafe { at_block("nf_run_reduce_at", block, meta_len, k) }?;
+    // SAFETY: forwarded from this function's contract (for the arrays).
+    let runner = |program: &Program, args: &RunArgs| unsafe { run_reduce(program, args, None, op) };
+    // SAFETY: forwarded from this function's contract.
+    unsafe { run_block_with(handle, threads, meta, slots, runner) }
 }

@@ -22,6 +22,19 @@
 //!   (`numfuse_core::run_reduce`), never stored; the output's array is the
 //!   result's, one element of the reduction's result dtype
 //!
+//! - `address(array): number` — where a TypedArray's elements are (0 for
+//!   none); reading it moves an array kept on the JS heap into memory of its
+//!   own, where it stays until its buffer is detached
+//! - `runAt(handle, threads, at, metaLength, count)` and `runReduceAt(handle,
+//!   threads, op, at, metaLength, count)`: runs by address (`numfuse::run_at`,
+//!   as the C ABI's `nf_run_at`), all numbers: `at` is the `address` of a
+//!   Float64Array block of `metaLength` slots of meta then `count`
+//!   addresses. The addon cannot check an address; the binding passes only
+//!   those `address` gave, of arrays whose length reads nonzero (not
+//!   detached) at the call, as the Deno binding does
+//!
+//! Program handles are those of the C ABI's registry (`numfuse::register`).
+//!
 //! The run functions also take the arrays as the remaining arguments
 //! (`run(handle, threads, meta, out, a, b)`), which spares a property read
 //! per array: the binding calls the synchronous ones that way. Each array is checked against
@@ -41,7 +54,6 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod napi;
-mod registry;
 
 use std::any::Any;
 use std::ffi::{c_char, c_void};
@@ -516,7 +528,7 @@ impl<'a> Call<'a> {
                 get_u32(env, args[1], "threads")?,
             )
         };
-        let program = registry::get(handle)?;
+        let program = numfuse::lookup(handle)?;
         let op = if form.reduce {
             // SAFETY: as above.
             let code = unsafe { get_u32(env, args[2], "op") }?;
@@ -578,9 +590,10 @@ impl<'a> Call<'a> {
             rest
         };
         let want = 1 + k + program.n_scalars();
-        if meta.len != want {
+        // Longer is fine (a run by address keeps its addresses after meta), as for the C ABI.
+        if meta.len < want {
             return Err(JsError::bad_args(format!(
-                "meta must have {want} elements (n, {k} lengths, {} scalars), got {}",
+                "meta must have at least {want} elements (n, {k} lengths, {} scalars), got {}",
                 program.n_scalars(),
                 meta.len
             )));
@@ -1127,7 +1140,7 @@ unsafe extern "C" fn program_new(env: napi_env, info: napi_callback_info) -> nap
                 // elements is `4 * len` readable bytes at `data` during this call.
                 std::slice::from_raw_parts(code.data, code.len * 4)
             };
-            let handle = registry::insert(Program::new(bytes)?)?;
+            let handle = numfuse::register(Program::new(bytes)?)?;
             let mut value = ptr::null_mut();
             check(
                 env,
@@ -1145,7 +1158,7 @@ unsafe extern "C" fn program_free(env: napi_env, info: napi_callback_info) -> na
     unsafe {
         js_function(env, || {
             let [handle] = arguments::<1>(env, info, "programFree")?;
-            registry::remove(get_u32(env, handle, "handle")?)?;
+            numfuse::free(get_u32(env, handle, "handle")?)?;
             Ok(ptr::null_mut())
         })
     }
@@ -1165,6 +1178,97 @@ unsafe extern "C" fn num_cpus(env: napi_env, _info: napi_callback_info) -> napi_
                 napi_create_uint32(env, u32::try_from(cpus).unwrap_or(u32::MAX), &mut value);
             check(env, status, "napi_create_uint32")?;
             Ok(value)
+        })
+    }
+}
+
+/// `address(array): number` — the address of a TypedArray's first element,
+/// a whole number below 2^53; 0 for an empty array.
+unsafe extern "C" fn address(env: napi_env, info: napi_callback_info) -> napi_value {
+    // SAFETY: Node calls this on the JS thread with its env and call info.
+    unsafe {
+        js_function(env, || {
+            let [value] = arguments::<1>(env, info, "address")?;
+            let array = typed_array(env, value, &|| "address's argument".to_string())?;
+            let at = if array.len == 0 {
+                0
+            } else {
+                array.data as usize
+            };
+            // User-space addresses are below 2^47 (2^57 with 5-level paging): exact in an f64.
+            let mut result = ptr::null_mut();
+            check(
+                env,
+                napi_create_double(env, at as f64, &mut result),
+                "napi_create_double",
+            )?;
+            Ok(result)
+        })
+    }
+}
+
+/// A block's address argument of `runAt` and `runReduceAt`: a whole number
+/// in [1, 2^53), as `address` gives.
+///
+/// # Safety
+///
+/// `env` is the current environment; `value` one of its values.
+unsafe fn get_block(env: napi_env, value: napi_value) -> Result<*const f64> {
+    let mut x = 0.0;
+    // SAFETY: `x` is an out-pointer.
+    let status = unsafe { napi_get_value_double(env, value, &mut x) };
+    // In range, `as u64` is exact and so tells a whole number.
+    if status != Status::napi_ok
+        || !(1.0..9_007_199_254_740_992.0).contains(&x)
+        || (x as u64) as f64 != x
+    {
+        return Err(JsError::bad_args(
+            "a block's address must be a whole number in [1, 2^53)".to_string(),
+        ));
+    }
+    Ok(x as u64 as usize as *const f64)
+}
+
+/// `runAt(handle, threads, at, metaLength, count): void` — `numfuse::run_at`.
+unsafe extern "C" fn run_at(env: napi_env, info: napi_callback_info) -> napi_value {
+    // SAFETY: Node calls this on the JS thread with its env and call info.
+    unsafe {
+        js_function(env, || {
+            let [handle, threads, at, meta_len, count] = arguments::<5>(env, info, "runAt")?;
+            let handle = get_u32(env, handle, "handle")?;
+            let threads = get_u32(env, threads, "threads")?;
+            let block = get_block(env, at)?;
+            let meta_len = get_u32(env, meta_len, "metaLength")?;
+            let count = get_u32(env, count, "count")?;
+            // SAFETY (the block's, in detail): the binding's contract (the
+            // crate docs): `at` and the addresses in it are those `address`
+            // gave, of a block of `meta_len + count` slots and of arrays
+            // whose length reads nonzero now (so none was detached since),
+            // each of at least the length in meta; nothing runs JS during
+            // this synchronous call to detach one.
+            numfuse::run_at(handle, threads, block, meta_len, count)?;
+            Ok(ptr::null_mut())
+        })
+    }
+}
+
+/// `runReduceAt(handle, threads, op, at, metaLength, count): void` —
+/// `numfuse::run_reduce_at`.
+unsafe extern "C" fn run_reduce_at(env: napi_env, info: napi_callback_info) -> napi_value {
+    // SAFETY: Node calls this on the JS thread with its env and call info.
+    unsafe {
+        js_function(env, || {
+            let [handle, threads, op, at, meta_len, count] =
+                arguments::<6>(env, info, "runReduceAt")?;
+            let handle = get_u32(env, handle, "handle")?;
+            let threads = get_u32(env, threads, "threads")?;
+            let op = get_u32(env, op, "op")?;
+            let block = get_block(env, at)?;
+            let meta_len = get_u32(env, meta_len, "metaLength")?;
+            let count = get_u32(env, count, "count")?;
+            // SAFETY (the block's, in detail): as `run_at`'s.
+            numfuse::run_reduce_at(handle, threads, op, block, meta_len, count)?;
+            Ok(ptr::null_mut())
         })
     }
 }
@@ -1325,6 +1429,9 @@ const EXPORTS: &[(&str, napi_callback)] = &[
     ("programNew\0", Some(program_new)),
     ("programFree\0", Some(program_free)),
     ("run\0", Some(run)),
+    ("runAt\0", Some(run_at)),
+    ("runReduceAt\0", Some(run_reduce_at)),
+    ("address\0", Some(address)),
     ("runAsync\0", Some(run_async)),
     ("runNd\0", Some(run_nd)),
     ("runNdAsync\0", Some(run_nd_async)),
@@ -1420,11 +1527,11 @@ mod tests {
     fn unknown_handles_are_errors() {
         for handle in [0, 12345, u32::MAX] {
             assert_eq!(
-                registry::get(handle).err().unwrap().code,
+                numfuse::lookup(handle).err().unwrap().code,
                 ErrorCode::BadHandle
             );
             assert_eq!(
-                registry::remove(handle).err().unwrap().code,
+                numfuse::free(handle).err().unwrap().code,
                 ErrorCode::BadHandle
             );
         }

@@ -109,6 +109,9 @@ extern "C" {
     ) -> napi_status;
     pub fn napi_get_value_uint32(env: napi_env, value: napi_value, result: *mut u32)
         -> napi_status;
+    pub fn napi_create_double(env: napi_env, value: f64, result: *mut napi_value) -> napi_status;
+    pub fn napi_get_value_double(env: napi_env, value: napi_value, result: *mut f64)
+        -> napi_status;
 
     pub fn napi_create_function(
         env: napi_env,
