@@ -1399,12 +1399,8 @@ function callPositional(
     }
     scratchValues[i] = a;
   }
-  const value = execute(v, out);
-  const byAddress = native().byAddress;
-  if (whole && byAddress !== undefined && v.meta[0] > 0) {
-    learn(byAddress, Array.from(k.slotArg, (i) => args[i] as NumericArray), 1);
-  }
-  return value;
+  // A whole reduction run by value learns its arrays (`runFused`).
+  return execute(v, out);
 }
 
 /**
@@ -2177,13 +2173,7 @@ function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
   const shape = axis === undefined ? [] : view.shape.filter((_, d) => d !== axis);
   const count = elements(shape);
   const reduced = axis === undefined ? elements(view.shape) : view.shape[axis];
-  if ((r.name === "min" || r.name === "max") && reduced === 0 && count > 0) {
-    throw new RangeError(
-      `zero-size array to reduction operation ${
-        r.name === "min" ? "minimum" : "maximum"
-      } which has no identity`,
-    );
-  }
+  if (reduced === 0 && count > 0) checkIdentity(r.name);
   if (target !== undefined && arrayLength(target) !== count) {
     throw new RangeError(
       `Variable '${r.target!.name}' has ${
@@ -2212,19 +2202,7 @@ function prepareReduction(v: Variant, allocate: boolean): ReductionJob {
       finish(args) {
         // Read at once: a result array of the dtype serves every synchronous call.
         const o = args[0] = direct ? target! : resultScratch(r.resultDtype);
-        const byAddress = v.metaAt === undefined || geometry !== undefined
-          ? undefined
-          : native().byAddress;
-        if (byAddress === undefined || v.meta[0] === 0) {
-          native().runReduce(v.handle, getNumThreads(), r.code, v.meta, geometry, args);
-        } else if (!direct && writeKnown(v, 1)) {
-          v.meta[v.metaLength] = resultAddress(byAddress, r.resultDtype);
-          const k = args.length;
-          byAddress.runReduceAt(v.handle, getNumThreads(), r.code, v.metaAt, v.metaLength, k);
-        } else {
-          native().runReduce(v.handle, getNumThreads(), r.code, v.meta, geometry, args);
-          learn(byAddress, args, 1);
-        }
+        runFused(v, args, !direct, geometry);
         return end(o);
       },
       async finishAsync(args) {
@@ -2307,7 +2285,64 @@ function reducedValue(out: NumericArray, shape: readonly number[], dtype: DType)
   return dtype === "bool" ? x !== 0 : x;
 }
 
+/** NumPy's error for a min or max over no elements, which have no identity. */
+function checkIdentity(name: string): void {
+  if (name === "min" || name === "max") {
+    throw new RangeError(
+      `zero-size array to reduction operation ${
+        name === "min" ? "minimum" : "maximum"
+      } which has no identity`,
+    );
+  }
+}
+
+/**
+ * Runs a fused reduction's program, its result array in `args[0]`: by
+ * address when the arrays are all known (a 1-D run into the result
+ * scratch, `scratch`), else by value, learning them.
+ */
+function runFused(
+  v: Variant,
+  args: NumericArray[],
+  scratch: boolean,
+  geometry: Float64Array | undefined,
+): void {
+  const r = v.reduction!;
+  const byAddress = v.metaAt === undefined || geometry !== undefined
+    ? undefined
+    : native().byAddress;
+  if (byAddress === undefined || v.meta[0] === 0) {
+    native().runReduce(v.handle, getNumThreads(), r.code, v.meta, geometry, args);
+  } else if (scratch && writeKnown(v, 1)) {
+    v.meta[v.metaLength] = resultAddress(byAddress, r.resultDtype);
+    byAddress.runReduceAt(v.handle, getNumThreads(), r.code, v.metaAt, v.metaLength, args.length);
+  } else {
+    native().runReduce(v.handle, getNumThreads(), r.code, v.meta, geometry, args);
+    learn(byAddress, args, 1);
+  }
+}
+
+/**
+ * A whole reduction of a 1-D call to a value (`isWholeValue`): the program
+ * run and reduced in one run into the result scratch, with none of a
+ * general reduction's planning.
+ */
+function runWholeValue(v: Variant): Reduced {
+  const r = v.reduction!;
+  try {
+    prepare(v, v.names, undefined, false);
+    if (v.meta[0] === 0) checkIdentity(r.name);
+    v.meta[1] = 1;
+    const o = v.args[0] = resultScratch(r.resultDtype);
+    runFused(v, v.args, true, undefined);
+    return reducedValue(o, [], r.resultDtype);
+  } finally {
+    release(v);
+  }
+}
+
 function runReduction(v: Variant): Reduced | undefined {
+  if (!ndCall && isWholeValue(v)) return runWholeValue(v);
   try {
     const job = prepareReduction(v, true);
     if (job.fused) return job.finish(v.args);

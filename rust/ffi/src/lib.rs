@@ -84,6 +84,12 @@
 //! run holds its own reference to the program, so freeing it while a
 //! nonblocking run is in flight on another thread is safe.
 //!
+//! **As a Rust library** it serves the Node-API addon (`rust/node`): one
+//! registry of handles for both bindings ([`register`], [`lookup`],
+//! [`free`]) and the runs by address with their record of checked runs
+//! ([`run_at`], [`run_reduce_at`], `nf_run_at` and `nf_run_reduce_at` with
+//! their errors returned).
+//!
 //! ```ts
 //! const lib = Deno.dlopen(path, {
 //!   nf_program_new: { parameters: ["buffer", "u32"], result: "i32" },
