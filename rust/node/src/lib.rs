@@ -21,7 +21,6 @@
 //!   whose one output is reduced whole by reduction `op` as it is computed
 //!   (`numfuse_core::run_reduce`), never stored; the output's array is the
 //!   result's, one element of the reduction's result dtype
-//!
 //! - `address(array): number` — where a TypedArray's elements are (0 for
 //!   none); reading it moves an array kept on the JS heap into memory of its
 //!   own, where it stays until its buffer is detached
