@@ -23,11 +23,9 @@ use crate::opcodes::{DType, Op, OpInfo};
 use numfuse_vecmath as vm;
 
 /// A pre-decoded instruction's work: `n` elements from the sources `a`, `b`,
-/// `c`, `d` (null when unused) into `dst`, asking the cache for each
-/// operand's lines [`AHEAD`] elements in advance when `ahead` is set (for
-/// runs over arrays larger than the caches; a hint, never a change of
-/// result). Returns 0, or a nonzero status for a domain error (see
-/// [`STATUS_NEGATIVE_POWER`]).
+/// `c`, `d` (null when unused) into `dst`, touching memory as `mode` says
+/// (a hint, never a change of result). Returns 0, or a nonzero status for a
+/// domain error (see [`STATUS_NEGATIVE_POWER`]).
 ///
 /// # Safety
 ///
@@ -43,8 +41,31 @@ pub(crate) type Kernel = unsafe fn(
     b: *const u8,
     c: *const u8,
     d: *const u8,
-    ahead: bool,
+    mode: Mode,
 ) -> u32;
+
+/// How a kernel treats memory.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Mode {
+    /// Plain loads and stores (operands in cache).
+    Plain,
+    /// Asks the cache for each operand's lines [`AHEAD`] elements in
+    /// advance (arrays larger than the caches).
+    Ahead,
+    /// As `Ahead` for the sources, and writes `dst` with non-temporal
+    /// stores where it is 16-byte aligned (x86_64): its lines go to memory
+    /// without first being read into the cache, a third of the traffic of a
+    /// large output that nothing reads back soon.
+    Stream,
+}
+
+impl Mode {
+    /// Whether the loop prefetches the sources.
+    #[inline(always)]
+    fn ahead(self) -> bool {
+        self != Mode::Plain
+    }
+}
 
 /// Writes `n` copies of a pool or scalar value (its 8 raw little-endian
 /// bytes) into a register buffer.
@@ -92,6 +113,56 @@ fn prefetch<T>(p: *const T, i: usize, write: bool) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (p, i, write);
+}
+
+/// Whether a kernel's chunks go to `dst` with non-temporal stores: in
+/// `Mode::Stream`, on x86_64, where `dst` is 16-byte aligned (every chunk is
+/// then, being a multiple of 16 bytes from it).
+#[inline(always)]
+fn streams<R>(mode: Mode, dst: *const R) -> bool {
+    cfg!(target_arch = "x86_64") && mode == Mode::Stream && (dst as usize) % 16 == 0
+}
+
+/// Writes a chunk of results at `dst`: with non-temporal stores when
+/// `stream` (see [`streams`]), else as a plain store.
+///
+/// # Safety
+///
+/// `dst` is valid for writes of `CHUNK` elements and aligned for `R`, and
+/// 16-byte aligned when `stream`.
+#[inline(always)]
+unsafe fn store_chunk<R: Elem>(dst: *mut R, r: [R; CHUNK], stream: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if stream {
+        use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_stream_si128};
+        let (from, to) = (r.as_ptr().cast::<u8>(), dst.cast::<u8>());
+        // CHUNK (16) elements of 1, 2, 4 or 8 bytes: whole 16-byte lanes.
+        for lane in 0..CHUNK * std::mem::size_of::<R>() / 16 {
+            // SAFETY: MOVNTDQ (SSE2, in every x86_64 CPU) to a 16-byte
+            // aligned lane inside the chunk `dst` is valid for; the load
+            // reads the local chunk.
+            unsafe {
+                let value = _mm_loadu_si128(from.add(16 * lane).cast::<__m128i>());
+                _mm_stream_si128(to.add(16 * lane).cast::<__m128i>(), value);
+            }
+        }
+        return;
+    }
+    let _ = stream;
+    // SAFETY: as this function's contract; [R; CHUNK] has R's alignment.
+    unsafe { dst.cast::<[R; CHUNK]>().write(r) };
+}
+
+/// Orders this thread's non-temporal stores before its later stores, so
+/// that a run's streamed output is all in memory before the run says it is
+/// done (x86_64; elsewhere there are none).
+#[inline(always)]
+pub(crate) fn store_fence() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SFENCE (SSE, in every x86_64 CPU) only orders stores.
+    unsafe {
+        std::arch::x86_64::_mm_sfence();
+    }
 }
 
 /// A value on its way through a conversion: what C would promote it to.
@@ -1255,14 +1326,17 @@ unsafe fn map1<A: Elem, R: Elem, F: Fn1<A, R>>(
     _: *const u8,
     _: *const u8,
     _: *const u8,
-    ahead: bool,
+    mode: Mode,
 ) -> u32 {
     let (dst, a) = (dst.cast::<R>(), a.cast::<A>());
+    let stream = streams(mode, dst);
     let mut i = 0;
     while n - i >= CHUNK {
-        if ahead {
+        if mode.ahead() {
             prefetch(a, i, false);
-            prefetch(dst, i, true);
+            if !stream {
+                prefetch(dst, i, true);
+            }
         }
         // SAFETY: i + CHUNK <= n, so the chunk is in bounds of both arrays
         // (the caller's contract); [T; CHUNK] has T's alignment. The chunk is
@@ -1275,7 +1349,7 @@ unsafe fn map1<A: Elem, R: Elem, F: Fn1<A, R>>(
                 r[j] = F::call(x[j]);
             }
             F::fix(&x, &mut r);
-            dst.add(i).cast::<[R; CHUNK]>().write(r);
+            store_chunk(dst.add(i), r, stream);
         }
         i += CHUNK;
         keep_chunked();
@@ -1306,16 +1380,19 @@ unsafe fn map2<A: Elem, B: Elem, R: Elem, F: Fn2<A, B, R>>(
     b: *const u8,
     _: *const u8,
     _: *const u8,
-    ahead: bool,
+    mode: Mode,
 ) -> u32 {
     let (dst, a, b) = (dst.cast::<R>(), a.cast::<A>(), b.cast::<B>());
+    let stream = streams(mode, dst);
     let mut status = 0;
     let mut i = 0;
     while n - i >= CHUNK {
-        if ahead {
+        if mode.ahead() {
             prefetch(a, i, false);
             prefetch(b, i, false);
-            prefetch(dst, i, true);
+            if !stream {
+                prefetch(dst, i, true);
+            }
         }
         // SAFETY: as in map1: in bounds, aligned, both sources read whole
         // before dst is written.
@@ -1327,7 +1404,7 @@ unsafe fn map2<A: Elem, B: Elem, R: Elem, F: Fn2<A, B, R>>(
                 r[j] = F::call(x[j], y[j]);
                 status |= F::status(x[j], y[j]);
             }
-            dst.add(i).cast::<[R; CHUNK]>().write(r);
+            store_chunk(dst.add(i), r, stream);
         }
         i += CHUNK;
         keep_chunked();
@@ -1356,15 +1433,18 @@ macro_rules! map_sources {
             dst: *mut u8,
             $($src: *const u8,)+
             $($unused: *const u8,)?
-            ahead: bool,
+            mode: Mode,
         ) -> u32 {
             let dst = dst.cast::<R>();
             $(let $src = $src.cast::<$t>();)+
+            let stream = streams(mode, dst);
             let mut i = 0;
             while n - i >= CHUNK {
-                if ahead {
+                if mode.ahead() {
                     $(prefetch($src, i, false);)+
-                    prefetch(dst, i, true);
+                    if !stream {
+                        prefetch(dst, i, true);
+                    }
                 }
                 // SAFETY: as in map1: in bounds, aligned, all sources read
                 // whole before dst is written.
@@ -1374,7 +1454,7 @@ macro_rules! map_sources {
                     for j in 0..CHUNK {
                         r[j] = F::call($($v[j]),+);
                     }
-                    dst.add(i).cast::<[R; CHUNK]>().write(r);
+                    store_chunk(dst.add(i), r, stream);
                 }
                 i += CHUNK;
                 keep_chunked();
@@ -1590,10 +1670,10 @@ macro_rules! isa_loop {
             b: *const u8,
             c: *const u8,
             d: *const u8,
-            ahead: bool,
+            mode: Mode,
         ) -> u32 {
             // SAFETY: our caller keeps the Kernel contract, which is the loop's.
-            unsafe { super::$name::<$($t,)+ R, F>(n, dst, a, b, c, d, ahead) }
+            unsafe { super::$name::<$($t,)+ R, F>(n, dst, a, b, c, d, mode) }
         }
     };
 }
@@ -1604,7 +1684,7 @@ macro_rules! instantiate {
     ($($(#[$cfg:meta])* $isa:ident $(: $features:literal)?;)*) => {$(
         $(#[$cfg])*
         mod $isa {
-            use super::{ops, Bool, DType, Elem, Fn1, Fn2, Fn3, Fn4, Kernel, Op, OpInfo, F16};
+            use super::{ops, Bool, DType, Elem, Fn1, Fn2, Fn3, Fn4, Kernel, Mode, Op, OpInfo, F16};
 
             isa_loop!(map1: Fn1<A> $(, $features)?);
             isa_loop!(map2: Fn2<A, B> $(, $features)?);

@@ -38,7 +38,7 @@ pub use program::{Program, MAX_SCRATCH_BYTES};
 pub use reduce::{reduce, ReduceArgs, ReduceOp, View, MAX_DIMS};
 pub use vm::{
     check_run, run, run_nd, run_reduce, run_unchecked, ArrayArg, RunArgs, BLOCK, PARALLEL_WORK_MIN,
-    PREFETCH_MIN,
+    PREFETCH_MIN, STREAM_MIN_BYTES,
 };
 
 /// Why a program or a run was refused. The discriminants are the C ABI's

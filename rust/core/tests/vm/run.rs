@@ -3,7 +3,9 @@
 
 use crate::common::{run_bufs, Buf, Builder};
 use numfuse_core::opcodes::DType;
-use numfuse_core::{run, ArrayArg, Error, ErrorCode, Program, RunArgs, BLOCK, PREFETCH_MIN};
+use numfuse_core::{
+    run, ArrayArg, Error, ErrorCode, Program, RunArgs, BLOCK, PREFETCH_MIN, STREAM_MIN_BYTES,
+};
 
 /// out0 := x * 2 + y (float32), through a temp.
 fn axpy() -> Program {
@@ -418,4 +420,133 @@ fn programs_can_be_shared_across_threads() {
         })
         .collect();
     assert!(handles.into_iter().all(|h| h.join().unwrap()));
+}
+
+/// Float32 arrays in 64-byte lines, so that a test picks each one's alignment.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Lines([f32; 16]);
+
+fn lines(n: usize) -> Vec<Lines> {
+    vec![Lines([0.0; 16]); n / 16 + 2]
+}
+
+/// `n` float32 elements of `v` from `offset` elements in (`offset < 16`).
+fn at_offset(v: &mut [Lines], offset: usize, n: usize) -> ArrayArg {
+    assert!(offset < 16 && (v.len() - 1) * 16 >= n);
+    ArrayArg {
+        // SAFETY: offset + n elements fit in the lines.
+        ptr: unsafe { v.as_mut_ptr().cast::<f32>().add(offset).cast() },
+        len: n,
+    }
+}
+
+fn f32s(a: ArrayArg) -> &'static [f32] {
+    // SAFETY: the tests' arrays outlive these reads, and no run is in flight.
+    unsafe { std::slice::from_raw_parts(a.ptr.cast::<f32>(), a.len) }
+}
+
+#[test]
+fn large_outputs_written_with_streaming_stores_are_what_small_runs_write() {
+    // out0 := tanh(where(x > 0, x, 0)); out1 := out0 * y, which reads out0
+    // back (so out0 is stored plainly and out1 streamed).
+    let mut b = Builder::new();
+    let x = b.input(0, DType::Float32);
+    let y = b.input(1, DType::Float32);
+    let zero = b.constant(DType::Float32, 0f64.to_bits());
+    let t = b.temp(DType::Float32);
+    let (out0, out1) = (b.output(0, DType::Float32), b.output(1, DType::Float32));
+    b.op("where_gt_fffff", t, &[x, zero, x, zero]);
+    b.op("tanh_ff", out0, &[t]);
+    b.op("mul_fff", out1, &[out0, y]);
+    let both = b.build().unwrap();
+    // The same first statement alone: its one output is streamed.
+    let mut b = Builder::new();
+    let x1 = b.input(0, DType::Float32);
+    let zero1 = b.constant(DType::Float32, 0f64.to_bits());
+    let t1 = b.temp(DType::Float32);
+    let o1 = b.output(0, DType::Float32);
+    b.op("where_gt_fffff", t1, &[x1, zero1, x1, zero1]);
+    b.op("tanh_ff", o1, &[t1]);
+    let one = b.build().unwrap();
+
+    let n = STREAM_MIN_BYTES / 4 + 3 * BLOCK + 7;
+    let value = |i: usize| ((i * 37) % 2001) as f32 * 0.01 - 10.0;
+    let (mut xs, mut ys) = (lines(n), lines(n));
+    let x = at_offset(&mut xs, 0, n);
+    let y = at_offset(&mut ys, 0, n);
+    // SAFETY: x and y hold n elements each.
+    unsafe {
+        for i in 0..n {
+            x.ptr.cast::<f32>().add(i).write(value(i));
+            y.ptr.cast::<f32>().add(i).write(1.5 - (i % 7) as f32);
+        }
+    }
+    let want0 = |i: usize| value(i).max(0.0).tanh();
+    // A reference for tanh: the VM's own, in runs far below the threshold.
+    let small = |i: usize| {
+        let mut out = [Buf::zeros(DType::Float32, 1)];
+        run_bufs(&one, &mut out, &mut [f32_buf([value(i)])], &[], 1).unwrap();
+        f32_at(&out[0], 0)
+    };
+    let sample: Vec<usize> = (0..n).step_by(4099).chain([n - 1]).collect();
+    let reference: Vec<f32> = sample.iter().map(|&i| small(i)).collect();
+    for (&i, &r) in sample.iter().zip(&reference) {
+        assert!((r - want0(i)).abs() <= 1e-6, "reference at {i}");
+    }
+    let check = |out: ArrayArg, what: &str| {
+        let got = f32s(out);
+        for (&i, &r) in sample.iter().zip(&reference) {
+            assert_eq!(got[i].to_bits(), r.to_bits(), "{what}: element {i}");
+        }
+        // Every element, against its neighbours' pattern: tanh of a clamp.
+        for (i, &v) in got.iter().enumerate() {
+            assert!(
+                (v - want0(i)).abs() <= 2e-7 * want0(i).abs().max(1.0),
+                "{what}: {i}"
+            );
+        }
+    };
+    // Aligned outputs (streamed), one 4 bytes off (plain stores in stream
+    // mode), and two threads or one.
+    for (offset, threads) in [(0, 2), (1, 2), (4, 1)] {
+        let mut os = lines(n);
+        let out = at_offset(&mut os, offset, n);
+        let args = RunArgs {
+            n,
+            arrays: &[out, x],
+            scalars: &[],
+            threads,
+        };
+        // SAFETY: the arrays hold n elements each and do not overlap.
+        unsafe { run(&one, &args) }.unwrap();
+        check(out, &format!("one output at +{offset}, {threads} threads"));
+    }
+    let (mut o0s, mut o1s) = (lines(n), lines(n));
+    let (o0, o1) = (at_offset(&mut o0s, 0, n), at_offset(&mut o1s, 0, n));
+    let args = RunArgs {
+        n,
+        arrays: &[o0, o1, x, y],
+        scalars: &[],
+        threads: 2,
+    };
+    // SAFETY: as above.
+    unsafe { run(&both, &args) }.unwrap();
+    check(o0, "the output read back");
+    let (got0, got1, ys) = (f32s(o0), f32s(o1), f32s(y));
+    for i in 0..n {
+        assert_eq!(got1[i].to_bits(), (got0[i] * ys[i]).to_bits(), "out1: {i}");
+    }
+    // In place over its input (an exact alias: not streamed).
+    let mut xs2 = xs.clone();
+    let inout = at_offset(&mut xs2, 0, n);
+    let args = RunArgs {
+        n,
+        arrays: &[inout, inout],
+        scalars: &[],
+        threads: 2,
+    };
+    // SAFETY: an exact alias, which the program reads before writing.
+    unsafe { run(&one, &args) }.unwrap();
+    check(inout, "in place");
 }
