@@ -1427,13 +1427,21 @@ function callReducedAddressed(
   const r = v.reduction!, meta = v.meta, count = k.slotArg.length;
   const n = writeAddresses(k, v, args, undefined, 1, -1);
   if (n <= 0 || k.scalarArg.length > 0 && !writeScalars(k, v, args)) return undefined;
-  const byAddress = native().byAddress!, result = resultScratch(r.resultDtype);
-  meta[v.metaLength] = resultAddress(byAddress, r.resultDtype);
   meta[0] = n;
   meta[1] = 1;
   for (let s = 1; s < count; s++) meta[1 + s] = n;
+  reduceAt(v, native().byAddress!, count);
+  return reducedValue(resultScratch(r.resultDtype), [], r.resultDtype);
+}
+
+/**
+ * Runs a whole reduction to a value by address, its inputs' addresses
+ * written after its meta, the result into the scratch of its dtype.
+ */
+function reduceAt(v: Variant, byAddress: ByAddress, count: number): void {
+  const r = v.reduction!;
+  v.meta[v.metaLength] = resultAddress(byAddress, r.resultDtype);
   byAddress.runReduceAt(v.handle, getNumThreads(), r.code, v.metaAt, v.metaLength, count);
-  return reducedValue(result, [], r.resultDtype);
 }
 
 /**
@@ -2314,8 +2322,7 @@ function runFused(
   if (byAddress === undefined || v.meta[0] === 0) {
     native().runReduce(v.handle, getNumThreads(), r.code, v.meta, geometry, args);
   } else if (scratch && writeKnown(v, 1)) {
-    v.meta[v.metaLength] = resultAddress(byAddress, r.resultDtype);
-    byAddress.runReduceAt(v.handle, getNumThreads(), r.code, v.metaAt, v.metaLength, args.length);
+    reduceAt(v, byAddress, args.length);
   } else {
     native().runReduce(v.handle, getNumThreads(), r.code, v.meta, geometry, args);
     learn(byAddress, args, 1);

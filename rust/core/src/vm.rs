@@ -105,6 +105,7 @@ pub unsafe fn run_unchecked(program: &Program, args: &RunArgs) -> Result<(), Err
         arrays: args.arrays,
         scalars: args.scalars,
         n: args.n,
+        streamed: streamed_outputs(program, args.arrays, args.n),
     };
     // SAFETY: the arguments were checked and the caller guarantees the
     // arrays; the ranges `split_blocks` runs are disjoint.
@@ -443,6 +444,8 @@ struct Job<'a> {
     arrays: &'a [ArrayArg],
     scalars: &'a [[u8; 8]],
     n: usize,
+    /// The outputs written with non-temporal stores ([`streamed_outputs`]).
+    streamed: u64,
 }
 
 // SAFETY: a Job only carries the caller's array pointers, which `run`'s
@@ -459,8 +462,7 @@ impl Job<'_> {
     /// other thread runs an overlapping block range of this job.
     #[inline(always)]
     unsafe fn blocks(&self, lo: usize, hi: usize) -> u32 {
-        let (program, n) = (self.program, self.n);
-        let streamed = streamed_outputs(program, self.arrays, n);
+        let (program, n, streamed) = (self.program, self.n, self.streamed);
         let run = |scratch: *mut u8| {
             let mut status = 0;
             for block in lo..hi {

@@ -713,15 +713,20 @@ fn addresses(slots: &[[u8; 8]]) -> Result<[*mut u8; AT_MAX], Error> {
     let mut ptrs = [std::ptr::null_mut::<u8>(); AT_MAX];
     for (i, (ptr, slot)) in ptrs.iter_mut().zip(slots).enumerate() {
         let x = f64::from_ne_bytes(*slot);
-        // In range, `as i64` is exact and one instruction (see `count`).
-        if !(1.0..9_007_199_254_740_992.0).contains(&x) || (x as i64) as f64 != x {
-            return Err(bad_args(format!(
+        *ptr = address(x).ok_or_else(|| {
+            bad_args(format!(
                 "array {i}'s address is {x:?}, not a whole number in [1, 2^53)"
-            )));
-        }
-        *ptr = x as i64 as usize as *mut u8;
+            ))
+        })?;
     }
     Ok(ptrs)
+}
+
+/// An address as JS passes it: a whole number in [1, 2^53), else None.
+pub fn address(x: f64) -> Option<*mut u8> {
+    // In range, `as i64` is exact and one instruction (see `count`).
+    ((1.0..9_007_199_254_740_992.0).contains(&x) && (x as i64) as f64 == x)
+        .then_some(x as i64 as usize as *mut u8)
 }
 
 /// The bits of a run by address that passed the checks on this thread:

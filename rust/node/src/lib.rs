@@ -1216,16 +1216,12 @@ unsafe fn get_block(env: napi_env, value: napi_value) -> Result<*const f64> {
     let mut x = 0.0;
     // SAFETY: `x` is an out-pointer.
     let status = unsafe { napi_get_value_double(env, value, &mut x) };
-    // In range, `as u64` is exact and so tells a whole number.
-    if status != Status::napi_ok
-        || !(1.0..9_007_199_254_740_992.0).contains(&x)
-        || (x as u64) as f64 != x
-    {
-        return Err(JsError::bad_args(
-            "a block's address must be a whole number in [1, 2^53)".to_string(),
-        ));
-    }
-    Ok(x as u64 as usize as *const f64)
+    numfuse::address(x)
+        .filter(|_| status == Status::napi_ok)
+        .map(|at| at.cast_const().cast::<f64>())
+        .ok_or_else(|| {
+            JsError::bad_args("a block's address must be a whole number in [1, 2^53)".to_string())
+        })
 }
 
 /// `runAt(handle, threads, at, metaLength, count): void` — `numfuse::run_at`.
