@@ -10,6 +10,8 @@
  * @module
  */
 
+import { aptInstall } from "./apt.ts";
+
 /** The Rust workspace. */
 export const RUST_DIR = new URL("../rust/", import.meta.url).pathname;
 const DEBIAN_REGISTRY = "/usr/share/cargo/registry";
@@ -38,31 +40,13 @@ async function run(cmd: string, args: string[], cwd?: string): Promise<boolean> 
   return success;
 }
 
-async function canInstallWithApt(): Promise<boolean> {
-  if (Deno.uid() !== 0) return false;
-  try {
-    return (await new Deno.Command("apt-get", { args: ["--version"], stdout: "null" }).output())
-      .success;
-  } catch {
-    return false;
-  }
-}
-
-async function installDebianCrates(): Promise<boolean> {
-  console.error(`numfuse: installing ${DEBIAN_CRATES.join(" ")} with apt-get`);
-  const env = ["DEBIAN_FRONTEND=noninteractive"];
-  const apt = (args: string[]) => run("env", [...env, "apt-get", ...args]);
-  if (await apt(["install", "-y", "-qq", ...DEBIAN_CRATES])) return true;
-  return await apt(["update", "-qq"]) && await apt(["install", "-y", "-qq", ...DEBIAN_CRATES]);
-}
-
 let sourceArgs: Promise<string[]> | undefined;
 
 /** The extra cargo arguments that pick the crate source (empty for crates.io). */
 export function cargoSourceArgs(): Promise<string[]> {
   sourceArgs ??= (async () => {
     if (Deno.env.get("NUMFUSE_CARGO_SOURCE") === "crates-io") return [];
-    if (!hasDebianCrates() && !(await canInstallWithApt() && await installDebianCrates())) {
+    if (!hasDebianCrates() && !(await aptInstall(DEBIAN_CRATES, "numfuse"))) {
       return [];
     }
     return [

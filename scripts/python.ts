@@ -7,6 +7,8 @@
  * @module
  */
 
+import { aptInstall } from "./apt.ts";
+
 /** The Python interpreter to use: `NUMFUSE_PYTHON`, else Debian's `/usr/bin/python3`. */
 export function pythonPath(): string {
   return Deno.env.get("NUMFUSE_PYTHON") ?? "/usr/bin/python3";
@@ -26,23 +28,6 @@ export async function pythonImports(python: string, modules: readonly string[]):
   }
 }
 
-/** Installs Debian packages with apt-get (updating the lists once if needed); whether it worked. */
-async function aptInstall(packages: readonly string[], who: string): Promise<boolean> {
-  const apt = async (args: string[]) =>
-    (await new Deno.Command("env", {
-      args: ["DEBIAN_FRONTEND=noninteractive", "apt-get", ...args],
-      stdout: "inherit",
-      stderr: "inherit",
-    }).output()).success;
-  try {
-    console.error(`${who}: installing ${packages.join(" ")} with apt-get`);
-    if (await apt(["install", "-y", "-qq", ...packages])) return true;
-    return await apt(["update", "-qq"]) && await apt(["install", "-y", "-qq", ...packages]);
-  } catch {
-    return false; // no apt-get
-  }
-}
-
 /**
  * The Python of {@linkcode pythonPath} once it imports `modules`, installing
  * the Debian `packages` that provide them when they are missing and we are
@@ -55,7 +40,7 @@ export async function findPython(
 ): Promise<string | undefined> {
   const python = pythonPath();
   if (await pythonImports(python, modules)) return python;
-  if (Deno.uid() === 0 && await aptInstall(packages, who) && await pythonImports(python, modules)) {
+  if (await aptInstall(packages, who) && await pythonImports(python, modules)) {
     return python;
   }
   return undefined;

@@ -1,7 +1,8 @@
 /**
  * Runs every check and test: `deno task test`.
  *
- * Builds the native library, runs the Rust tests, checks that the tree is
+ * Builds the native library, runs the Rust tests (and, cross compiled, under
+ * qemu for aarch64: `scripts/test_aarch64.ts`), checks that the tree is
  * clean (deno fmt/lint/check, cargo fmt/clippy), then runs the Deno tests
  * (with Debian's python3-numpy installed first when we are root, for the
  * freshness check of the NumPy goldens).
@@ -13,6 +14,7 @@
 import { cargo, cargoSourceArgs, RUST_DIR } from "./cargo.ts";
 import { findPython } from "./python.ts";
 import { Tally } from "./runner.ts";
+import { testAarch64 } from "./test_aarch64.ts";
 import { testNode } from "./test_node.ts";
 
 const DENO = Deno.execPath();
@@ -46,6 +48,7 @@ await tally.step("cargo clippy", "cargo", [
   "-D",
   "warnings",
 ], { cwd: RUST_DIR });
+await testAarch64(tally);
 await tally.step("deno fmt --check", DENO, ["fmt", "--check"]);
 await tally.step("deno lint", DENO, ["lint"]);
 await tally.step("deno check", DENO, [

@@ -88,7 +88,9 @@ const CHUNK: usize = 16;
 /// How many elements ahead of the chunk at hand the loops ask the cache for
 /// their operands when told to (measured: the hardware's own prefetch
 /// leaves the loops waiting on memory, `exp` over 2^24 float32 3× and
-/// `tanh` 1.5× slower without it).
+/// `tanh` 1.5× slower without it). x86_64 only: elsewhere the loops leave
+/// prefetching to the hardware.
+#[cfg(target_arch = "x86_64")]
 const AHEAD: usize = 256;
 
 /// Asks the cache for the line of `p`'s element `i + AHEAD`, to read it
