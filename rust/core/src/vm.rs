@@ -476,7 +476,15 @@ impl Job<'_> {
                 // SAFETY: as this function's contract; arrays have n
                 // elements, so `len` from `start`; `check` refused inexact
                 // array overlaps.
-                status = unsafe { run_block(program, len, n >= PREFETCH_MIN, streamed, at) };
+                let last = block + 1 == hi;
+                let next = |loc: Loc| match loc {
+                    Loc::Array { arg, size } if !last => self.arrays[arg]
+                        .ptr
+                        .wrapping_add((start + BLOCK) * size)
+                        .cast_const(),
+                    _ => ptr::null(),
+                };
+                status = unsafe { run_block(program, len, n >= PREFETCH_MIN, streamed, at, next) };
                 if status != 0 {
                     break;
                 }
@@ -533,9 +541,10 @@ fn streamed_outputs(program: &Program, arrays: &[ArrayArg], n: usize) -> u64 {
 
 /// Runs the program's instructions over one block of `len` elements, each
 /// register's block at `at(loc)`, the kernels prefetching `ahead` (see
-/// [`PREFETCH_MIN`]) and writing the output slots in `streamed` (a bit set,
-/// [`streamed_outputs`]) with non-temporal stores; returns the first
-/// nonzero kernel status, or 0.
+/// [`PREFETCH_MIN`]), then also the next block of their paired array at
+/// `next(loc)` (null: none; see `Instr::next`), and writing the output slots
+/// in `streamed` (a bit set, [`streamed_outputs`]) with non-temporal stores;
+/// returns the first nonzero kernel status, or 0.
 ///
 /// # Safety
 ///
@@ -544,6 +553,7 @@ fn streamed_outputs(program: &Program, arrays: &[ArrayArg], n: usize) -> u64 {
 /// `BLOCK`, broadcasts filled for min(n, BLOCK)); each instruction's
 /// destination is disjoint from or exactly one of its sources (scratch
 /// registers are disjoint, and the run's check refused inexact overlaps).
+/// `next` may give any address: the kernels only prefetch from it.
 #[inline(always)]
 unsafe fn run_block(
     program: &Program,
@@ -551,12 +561,14 @@ unsafe fn run_block(
     ahead: bool,
     streamed: u64,
     at: impl Fn(Loc) -> *mut u8,
+    next: impl Fn(Loc) -> *const u8,
 ) -> u32 {
-    let plain = if ahead { Mode::Ahead } else { Mode::Plain };
     for ins in &program.instrs {
+        let next = if ahead { next(ins.next) } else { ptr::null() };
         let mode = match ins.dst {
-            Loc::Array { arg, .. } if arg < 64 && streamed >> arg & 1 != 0 => Mode::Stream,
-            _ => plain,
+            Loc::Array { arg, .. } if arg < 64 && streamed >> arg & 1 != 0 => Mode::Stream { next },
+            _ if ahead => Mode::Ahead { next },
+            _ => Mode::Plain,
         };
         // SAFETY: as this function's contract; the kernel matches the
         // registers' dtypes (validated).
@@ -917,7 +929,18 @@ impl NdJob<'_> {
             // SAFETY: arrays and gathers hold `len` elements from `start`
             // (as above); `check_nd` or `check_reduce` refused inexact
             // overlaps.
-            let status = unsafe { run_block(self.program, len, self.n >= PREFETCH_MIN, 0, at) };
+            let last = block + 1 == hi;
+            let next = |loc: Loc| match (loc, last) {
+                (Loc::Array { arg, .. }, false) => match self.plan.access[arg] {
+                    Access::InPlace { base, size } => {
+                        base.wrapping_add((start + BLOCK) * size).cast_const()
+                    }
+                    _ => ptr::null(),
+                },
+                _ => ptr::null(),
+            };
+            let ahead = self.n >= PREFETCH_MIN;
+            let status = unsafe { run_block(self.program, len, ahead, 0, at, next) };
             if status != 0 {
                 return status;
             }
