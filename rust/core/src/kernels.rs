@@ -130,8 +130,8 @@ fn prefetch<T>(p: *const T, i: usize, write: bool) {
 
 /// For the chunk at element `i`, asks the cache for line `i / CHUNK` from
 /// `next`, to read it, into L2 and L3 but not L1: over a block, a kernel
-/// thus fetches the next block of an array that an earlier instruction
-/// reads (`BLOCK / CHUNK` lines, all of it at 4 bytes per element) while it
+/// thus fetches the next block of an array that another instruction of its
+/// program reads (`BLOCK / CHUNK` lines, all of it at 4 bytes per element) while it
 /// computes, where the reading instruction would otherwise wait for memory.
 /// (Into L1 too, it evicted the block's own registers: fused Adam at 2^24
 /// float32 took 18.3–19.3 ms against 16.4–16.9 ms into L2.) Nothing if

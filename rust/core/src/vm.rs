@@ -473,9 +473,6 @@ impl Job<'_> {
                     _ => scratch_at(loc, scratch),
                 };
                 let len = BLOCK.min(n - start);
-                // SAFETY: as this function's contract; arrays have n
-                // elements, so `len` from `start`; `check` refused inexact
-                // array overlaps.
                 let last = block + 1 == hi;
                 let next = |loc: Loc| match loc {
                     Loc::Array { arg, size } if !last => self.arrays[arg]
@@ -484,6 +481,9 @@ impl Job<'_> {
                         .cast_const(),
                     _ => ptr::null(),
                 };
+                // SAFETY: as this function's contract; arrays have n
+                // elements, so `len` from `start`; `check` refused inexact
+                // array overlaps.
                 status = unsafe { run_block(program, len, n >= PREFETCH_MIN, streamed, at, next) };
                 if status != 0 {
                     break;
@@ -926,9 +926,6 @@ impl NdJob<'_> {
                 Loc::Array { arg, .. } => bases[arg],
                 _ => scratch_at(loc, scratch),
             };
-            // SAFETY: arrays and gathers hold `len` elements from `start`
-            // (as above); `check_nd` or `check_reduce` refused inexact
-            // overlaps.
             let last = block + 1 == hi;
             let next = |loc: Loc| match (loc, last) {
                 (Loc::Array { arg, .. }, false) => match self.plan.access[arg] {
@@ -940,6 +937,9 @@ impl NdJob<'_> {
                 _ => ptr::null(),
             };
             let ahead = self.n >= PREFETCH_MIN;
+            // SAFETY: arrays and gathers hold `len` elements from `start`
+            // (as above); `check_nd` or `check_reduce` refused inexact
+            // overlaps.
             let status = unsafe { run_block(self.program, len, ahead, 0, at, next) };
             if status != 0 {
                 return status;
