@@ -217,10 +217,12 @@ function timeDeno(o: Options, rows: Row[]): void {
 
 function fmtTime(s: number | undefined): string {
   if (s === undefined) return "—";
-  if (s < 1e-6) return `${(s * 1e9).toPrecision(3)} ns`;
-  if (s < 1e-3) return `${(s * 1e6).toPrecision(3)} µs`;
-  if (s < 1) return `${(s * 1e3).toPrecision(3)} ms`;
-  return `${s.toPrecision(3)} s`;
+  // The unit is chosen after rounding, so 999.7 ns prints as 1.00 µs, not 1.00e+3 ns.
+  const r = Number(s.toPrecision(3));
+  if (r < 1e-6) return `${(r * 1e9).toPrecision(3)} ns`;
+  if (r < 1e-3) return `${(r * 1e6).toPrecision(3)} µs`;
+  if (r < 1) return `${(r * 1e3).toPrecision(3)} ms`;
+  return `${r.toPrecision(3)} s`;
 }
 
 function fmtRatio(a: number | undefined, b: number | undefined): string {

@@ -40,26 +40,31 @@ pub(crate) struct Instr {
 }
 
 /// Pairs each instruction that reads no array (it computes from the
-/// scratch, and memory idles while it runs) with an array that others read,
-/// taking the arrays in turn: in a large run, that instruction's kernel
+/// scratch, and memory idles while it runs) with an array that others read
+/// before any instruction writes it, taking the arrays in turn: in a large run, that instruction's kernel
 /// fetches the array's next block while it computes (`Mode::Ahead`), so the
 /// instruction reading it finds it in the cache. Measured at 2^24 float32,
 /// 2 threads, median of 21 calls, two processes each (before → after):
 /// tanh∘ReLU into `out` (`where`, then `tanh` from the scratch) 4.45–4.52 →
-/// 3.88–3.99 ms, fused Adam 17.6–17.7 → 16.6–17.1 ms, Adam as 3 calls
+/// 3.88–3.99 ms, fused Adam 17.6–17.7 → 16.6–17.1 ms (then 17.9–18.5 →
+/// 16.5–16.6 ms in a slower hour, once the outputs it reads back, `m` and
+/// `v` in `p`'s statement, no longer took `p`'s turn), Adam as 3 calls
 /// 23.9–24.0 → 20.3–21.2 ms, `exp(p * 0.1) + g` 11.7–12.2 → 9.3–9.6 ms,
 /// `sum(tanh(p * g))` 8.3–8.5 → 7.6–8.0 ms; SGD and ReLU have no such
 /// instruction.
 fn pair_prefetches(instrs: &mut [Instr]) {
     let is_array = |loc: &Loc| matches!(loc, Loc::Array { .. });
-    let mut arrays: Vec<Loc> = Vec::new();
-    for &loc in instrs
-        .iter()
-        .flat_map(|ins| &ins.src)
-        .filter(|loc| is_array(loc))
-    {
-        if !arrays.contains(&loc) {
-            arrays.push(loc);
+    // The arrays read before the block writes them: an output read back
+    // after an instruction of the block wrote it is in the cache already.
+    let (mut arrays, mut written): (Vec<Loc>, Vec<Loc>) = (Vec::new(), Vec::new());
+    for ins in instrs.iter() {
+        for &loc in ins.src.iter().filter(|loc| is_array(loc)) {
+            if !arrays.contains(&loc) && !written.contains(&loc) {
+                arrays.push(loc);
+            }
+        }
+        if is_array(&ins.dst) {
+            written.push(ins.dst);
         }
     }
     let computing = instrs
@@ -621,6 +626,18 @@ mod tests {
             paired(&adam),
             [None, Some(2), None, Some(3), Some(4), Some(2)]
         );
+
+        // An output read back after an instruction of the block wrote it
+        // (fused Adam's m in p's statement) is in the cache: only the input
+        // is paired, with both computing instructions.
+        let mut back = vec![
+            instr(array(0), &[array(2), zero]),
+            instr(t0, &[array(0)]),
+            instr(t1, &[t0]),
+            instr(array(1), &[t1, zero]),
+        ];
+        pair_prefetches(&mut back);
+        assert_eq!(paired(&back), [None, None, Some(2), Some(2)]);
 
         // Nothing reads an array: nothing to prefetch.
         let mut constant = vec![instr(t0, &[zero, zero]), instr(array(0), &[t0])];
