@@ -47,8 +47,8 @@ const PACKAGES = [
  * float32 functions compute in float64). A scalar build has none.
  */
 const MIN_NEON_FLOAT_OPS = 50;
-/** The longest the cross build and emulated tests may take (`timeout`'s syntax; ~8 minutes here). */
-const TIMEOUT = "20m";
+/** The longest the cross build and emulated tests may take (`timeout`'s syntax; ~7 minutes here, so a hang leaves CI under 30). */
+const TIMEOUT = "12m";
 
 /** What a command printed, or undefined if it failed or does not exist. */
 async function output(cmd: string, args: string[]): Promise<string | undefined> {

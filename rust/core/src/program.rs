@@ -41,17 +41,17 @@ pub(crate) struct Instr {
 
 /// Pairs each instruction that reads no array (it computes from the
 /// scratch, and memory idles while it runs) with an array that others read
-/// before any instruction writes it, taking the arrays in turn: in a large run, that instruction's kernel
-/// fetches the array's next block while it computes (`Mode::Ahead`), so the
-/// instruction reading it finds it in the cache. Measured at 2^24 float32,
-/// 2 threads, median of 21 calls, two processes each (before → after):
-/// tanh∘ReLU into `out` (`where`, then `tanh` from the scratch) 4.45–4.52 →
-/// 3.88–3.99 ms, fused Adam 17.6–17.7 → 16.6–17.1 ms (then 17.9–18.5 →
-/// 16.5–16.6 ms in a slower hour, once the outputs it reads back, `m` and
-/// `v` in `p`'s statement, no longer took `p`'s turn), Adam as 3 calls
+/// before any instruction writes it, taking the arrays in turn: in a large
+/// run, that instruction's kernel fetches the array's next block while it
+/// computes (`Mode::Ahead`), so the instruction reading it finds it in the
+/// cache. Measured at 2^24 float32, 2 threads, median of 21 calls, two
+/// processes each (before → after): tanh∘ReLU into `out` (`where`, then
+/// `tanh` from the scratch) 4.45–4.52 → 3.88–3.99 ms, Adam as 3 calls
 /// 23.9–24.0 → 20.3–21.2 ms, `exp(p * 0.1) + g` 11.7–12.2 → 9.3–9.6 ms,
-/// `sum(tanh(p * g))` 8.3–8.5 → 7.6–8.0 ms; SGD and ReLU have no such
-/// instruction.
+/// `sum(tanh(p * g))` 8.3–8.5 → 7.6–8.0 ms, fused Adam 17.6–17.7 → 16.6–17.1
+/// ms, and 17.9–18.5 → 16.5–16.6 ms (a slower hour) once the outputs its
+/// last statement reads back (`m`, `v`, written earlier in the block) no
+/// longer took turns from `p`. SGD and ReLU have no such instruction.
 fn pair_prefetches(instrs: &mut [Instr]) {
     let is_array = |loc: &Loc| matches!(loc, Loc::Array { .. });
     // The arrays read before the block writes them: an output read back
