@@ -6,6 +6,8 @@
  * @module
  */
 
+import { output } from "./runner.ts";
+
 /** Runs a command with its output shown; whether it succeeded (false if it does not exist). */
 async function succeeds(cmd: string, args: string[]): Promise<boolean> {
   try {
@@ -25,13 +27,7 @@ async function succeeds(cmd: string, args: string[]): Promise<boolean> {
  * `--allow-sys`, which the tasks that install do not all have).
  */
 async function isRoot(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("id", { args: ["-u"], stdout: "piped", stderr: "null" })
-      .output();
-    return out.success && new TextDecoder().decode(out.stdout).trim() === "0";
-  } catch {
-    return false;
-  }
+  return (await output("id", ["-u"]))?.trim() === "0";
 }
 
 /**

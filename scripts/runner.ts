@@ -12,6 +12,19 @@ export const ROOT = new URL("../", import.meta.url).pathname;
 // deno-lint-ignore no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
 
+/** What `cargo test` prints per test binary: its passed and failed counts, for {@linkcode Tally.count}. */
+export const CARGO_TEST_RESULT = /test result: \w+\. (\d+) passed; (\d+) failed/g;
+
+/** What a command printed to stdout, or undefined if it failed or does not exist. */
+export async function output(cmd: string, args: string[]): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
+    return out.success ? new TextDecoder().decode(out.stdout) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Text without terminal colour codes. */
 export function stripAnsi(s: string): string {
   return s.replace(ANSI, "");

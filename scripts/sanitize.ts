@@ -31,7 +31,7 @@
  */
 
 import { cargoSourceArgs, RUST_DIR } from "./cargo.ts";
-import { Tally } from "./runner.ts";
+import { CARGO_TEST_RESULT, Tally } from "./runner.ts";
 
 const TARGET = "x86_64-unknown-linux-gnu";
 
@@ -63,7 +63,6 @@ async function hasRustSrc(): Promise<boolean> {
 
 const tally = new Tally();
 const source = await cargoSourceArgs();
-const TEST_RESULT = /test result: \w+\. (\d+) passed; (\d+) failed/g;
 
 // 1. AddressSanitizer.
 const buildStd = await hasRustSrc();
@@ -85,7 +84,7 @@ const asan = await tally.step("cargo test under AddressSanitizer", "cargo", [
   cwd: RUST_DIR,
   env: { RUSTFLAGS: "-Zsanitizer=address", ASAN_OPTIONS: "detect_leaks=1" },
 });
-tally.count(asan.text, TEST_RESULT);
+tally.count(asan.text, CARGO_TEST_RESULT);
 
 // 2. Miri.
 if (await works(["miri", "--version"])) {
@@ -106,7 +105,7 @@ if (await works(["miri", "--version"])) {
     cwd: RUST_DIR,
     env: { MIRIFLAGS: "-Zmiri-disable-isolation", NUMFUSE_FUZZ_CASES: "8" },
   });
-  tally.count(miri.text, TEST_RESULT);
+  tally.count(miri.text, CARGO_TEST_RESULT);
 } else {
   tally.problems.push(
     "Miri is not installed: rustup component add --toolchain nightly miri rust-src",

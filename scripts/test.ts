@@ -13,7 +13,7 @@
 
 import { cargo, cargoSourceArgs, RUST_DIR } from "./cargo.ts";
 import { findPython } from "./python.ts";
-import { Tally } from "./runner.ts";
+import { CARGO_TEST_RESULT, Tally } from "./runner.ts";
 import { testAarch64 } from "./test_aarch64.ts";
 import { testNode } from "./test_node.ts";
 
@@ -36,7 +36,7 @@ const source = await cargoSourceArgs();
 tally.count(
   (await tally.step("cargo test", "cargo", ["test", "--release", ...source], { cwd: RUST_DIR }))
     .text,
-  /test result: \w+\. (\d+) passed; (\d+) failed/g,
+  CARGO_TEST_RESULT,
 );
 await tally.step("cargo fmt --check", "cargo", ["fmt", "--all", "--check"], { cwd: RUST_DIR });
 await tally.step("cargo clippy", "cargo", [

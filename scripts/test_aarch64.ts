@@ -24,7 +24,7 @@
 
 import { aptInstall } from "./apt.ts";
 import { cargoSourceArgs, RUST_DIR } from "./cargo.ts";
-import type { Tally } from "./runner.ts";
+import { CARGO_TEST_RESULT, output, type Tally } from "./runner.ts";
 
 const TARGET = "aarch64-unknown-linux-gnu";
 const LINKER = "aarch64-linux-gnu-gcc";
@@ -49,16 +49,6 @@ const PACKAGES = [
 const MIN_NEON_FLOAT_OPS = 50;
 /** The longest the cross build and emulated tests may take (`timeout`'s syntax; ~7 minutes here, so a hang leaves CI under 30). */
 const TIMEOUT = "12m";
-
-/** What a command printed, or undefined if it failed or does not exist. */
-async function output(cmd: string, args: string[]): Promise<string | undefined> {
-  try {
-    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
-    return out.success ? new TextDecoder().decode(out.stdout) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** A rustc that has the aarch64 standard library, if any (its rustdoc is beside it). */
 async function targetRustc(): Promise<string | undefined> {
@@ -153,7 +143,7 @@ export async function testAarch64(tally: Tally): Promise<void> {
       [`CARGO_TARGET_${upper}_RUNNER`]: RUNNER,
     },
   });
-  tally.count(run.text, /test result: \w+\. (\d+) passed; (\d+) failed/g);
+  tally.count(run.text, CARGO_TEST_RESULT);
 
   const vm = /Running tests\/vm\/main\.rs \((.+)\)/.exec(run.text)?.[1];
   if (vm === undefined) {
