@@ -15,9 +15,14 @@
  * to a scratch of the binding's user), whose parameters are all numbers and
  * that block's pointer: each `buffer` parameter costs the fast call several
  * nanoseconds.
- * Async runs always use the table: a `nonblocking` call runs on another
- * thread, so its error message comes back in a buffer of its own rather than
- * through the thread-local `nf_last_error`. N-d runs take the geometry block
+ * Async runs go through `nf_run_async`, called `nonblocking`: it runs on
+ * another thread, so its error message comes back in a buffer of its own
+ * rather than through the thread-local `nf_last_error`, and it takes the
+ * arrays' addresses in a table and each of their distinct buffers as a
+ * `buffer` parameter the VM never reads. Deno holds the memory of every
+ * `buffer` argument of a nonblocking call until it returns, so a buffer
+ * transferred or dropped during the run keeps its memory until the VM is
+ * done with it. N-d runs take the geometry block
  * too, through `nf_run_nd_1` … `nf_run_nd_8` or, for more arrays and async
  * runs, the pointer table of `nf_run_nd`; fused reductions likewise, through
  * `nf_run_reduce_K`, `nf_run_reduce_nd_K` and `nf_run_reduce`.
@@ -30,6 +35,12 @@ import { addressable, type NativeBinding, nativeError, reduceGeometry } from "./
 
 /** The most arrays a fixed-arity run symbol takes. */
 const MAX_FIXED = 8;
+
+/** The most buffers `nf_run_async` keeps alive (`numfuse::ASYNC_KEEP`). */
+const ASYNC_KEEP = 32;
+
+/** `nf_run_async`'s `op` for a run without a reduction (`numfuse::NO_REDUCTION`). */
+const NO_REDUCTION = 0xffff_ffff;
 
 const LIB_FILE: Partial<Record<typeof Deno.build.os, string>> = {
   darwin: "libnumfuse.dylib",
@@ -67,7 +78,40 @@ const ND_PARAMS = params("u32 u32 buffer u32 buffer u32 buffer u32 buffer u32");
  * pointer table, count, error buffer, its capacity.
  */
 const RUN_REDUCE_PARAMS = params("u32 u32 u32 buffer u32 buffer u32 buffer u32 buffer u32");
+/** As `RUN_REDUCE_PARAMS`, then `ASYNC_KEEP` buffers to keep alive. */
+const RUN_ASYNC_PARAMS = params(
+  `u32 u32 u32 buffer u32 buffer u32 buffer u32 buffer u32${" buffer".repeat(ASYNC_KEEP)}`,
+);
 type AsyncFn = (...args: unknown[]) => Promise<number>;
+
+/**
+ * `nf_run_async`'s keep-alive arguments for a run's arrays: one array of
+ * each distinct buffer, then nulls. An array over a resizable or growable
+ * buffer is refused (its memory could move during the run; Deno refuses
+ * such buffers in nonblocking calls too), as are more distinct buffers
+ * than can be kept.
+ */
+function keepAlive(arrays: readonly NumericArray[]): (NumericArray | null)[] {
+  const keep: (NumericArray | null)[] = [];
+  const buffers = new Set<ArrayBufferLike>();
+  for (const a of arrays) {
+    if (arrayByteLength(a) === 0 || buffers.has(a.buffer)) continue;
+    if (!addressable(a)) {
+      throw new TypeError(
+        "An async run cannot use an array over a resizable or growable buffer (its memory could move while another thread reads it): use the synchronous call, or an array of fixed size",
+      );
+    }
+    buffers.add(a.buffer);
+    keep.push(a);
+  }
+  if (keep.length > ASYNC_KEEP) {
+    throw new RangeError(
+      `An async run keeps at most ${ASYNC_KEEP} distinct buffers alive, this one has ${keep.length}: use the synchronous call`,
+    );
+  }
+  while (keep.length < ASYNC_KEEP) keep.push(null);
+  return keep;
+}
 
 function symbols(): Record<string, Deno.ForeignFunction> {
   const defs: Record<string, Deno.ForeignFunction> = {
@@ -80,17 +124,21 @@ function symbols(): Record<string, Deno.ForeignFunction> {
     nf_run_at: { parameters: params("u32 u32 pointer u32 u32"), result: "i32" },
     nf_run_reduce_at: { parameters: params("u32 u32 u32 pointer u32 u32"), result: "i32" },
   };
-  // Each run symbol also as `<name>_async`: the same function, called nonblocking.
   const runs: [string, Deno.NativeType[]][] = [
     ["nf_run_table", TABLE_PARAMS],
     ["nf_run_nd", ND_PARAMS],
     ["nf_reduce", REDUCE_PARAMS],
     ["nf_run_reduce", RUN_REDUCE_PARAMS],
   ];
-  for (const [name, parameters] of runs) {
-    defs[name] = { parameters, result: "i32" };
-    defs[`${name}_async`] = { name, parameters, result: "i32", nonblocking: true };
-  }
+  for (const [name, parameters] of runs) defs[name] = { parameters, result: "i32" };
+  // Called nonblocking: the work runs on another thread.
+  defs.nf_run_async = { parameters: RUN_ASYNC_PARAMS, result: "i32", nonblocking: true };
+  defs.nf_reduce_async = {
+    name: "nf_reduce",
+    parameters: REDUCE_PARAMS,
+    result: "i32",
+    nonblocking: true,
+  };
   // handle, threads, [op,] meta, its length, [geometry, its length,] then k
   // arrays; a 1-D run's meta is the binding's staging block, a pointer made once.
   for (let k = 1; k <= MAX_FIXED; k++) {
@@ -112,7 +160,7 @@ function symbols(): Record<string, Deno.ForeignFunction> {
   return defs;
 }
 
-const ABI_VERSION = 4;
+const ABI_VERSION = 5;
 
 /** Decodes a NUL-terminated (or full) UTF-8 message buffer. */
 function decodeMessage(buf: Uint8Array): string {
@@ -178,6 +226,40 @@ export function openDenoBinding(): NativeBinding {
   };
   const pointerTable = (arrays: readonly NumericArray[]) =>
     BigUint64Array.from(arrays, (a) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a))));
+
+  /**
+   * Any run off the JS thread (see the module docs): `op` is a reduction or
+   * `NO_REDUCTION`, `geometry` undefined for a 1-D run. The closure keeps
+   * its own copies of `meta` and the geometry, and `arrays`, until it settles.
+   */
+  const runAsync = async (
+    handle: number,
+    threads: number,
+    op: number,
+    meta: Float64Array,
+    geometry: Float64Array | undefined,
+    arrays: readonly NumericArray[],
+  ) => {
+    const keep = keepAlive(arrays);
+    const ownMeta = meta.slice();
+    const ownGeometry = geometry?.slice();
+    const errors = new Uint8Array(1024);
+    const status = await asyncSym.nf_run_async(
+      handle,
+      threads,
+      op,
+      ownMeta,
+      ownMeta.length,
+      ownGeometry ?? null,
+      ownGeometry?.length ?? 0,
+      pointerTable(arrays),
+      arrays.length,
+      errors,
+      errors.length,
+      ...keep,
+    );
+    check(status, errors);
+  };
 
   return {
     programNew(code) {
@@ -247,21 +329,8 @@ export function openDenoBinding(): NativeBinding {
         if (status !== 0) fail(status);
       },
     },
-    async runAsync(handle, threads, meta, arrays) {
-      // The closure keeps `arrays` (and so their buffers) alive until the run settles.
-      const ownMeta = meta.slice();
-      const errors = new Uint8Array(1024);
-      const status = await asyncSym.nf_run_table_async(
-        handle,
-        threads,
-        ownMeta,
-        ownMeta.length,
-        pointerTable(arrays),
-        arrays.length,
-        errors,
-        errors.length,
-      );
-      check(status, errors);
+    runAsync(handle, threads, meta, arrays) {
+      return runAsync(handle, threads, NO_REDUCTION, meta, undefined, arrays);
     },
     runNd(handle, threads, meta, geometry, arrays) {
       const k = arrays.length;
@@ -292,24 +361,8 @@ export function openDenoBinding(): NativeBinding {
       );
       check(status, errorBuf);
     },
-    async runNdAsync(handle, threads, meta, geometry, arrays) {
-      // The closure keeps `arrays` (and so their buffers) alive until the run settles.
-      const ownMeta = meta.slice();
-      const ownGeometry = geometry.slice();
-      const errors = new Uint8Array(1024);
-      const status = await asyncSym.nf_run_nd_async(
-        handle,
-        threads,
-        ownMeta,
-        ownMeta.length,
-        ownGeometry,
-        ownGeometry.length,
-        pointerTable(arrays),
-        arrays.length,
-        errors,
-        errors.length,
-      );
-      check(status, errors);
+    runNdAsync(handle, threads, meta, geometry, arrays) {
+      return runAsync(handle, threads, NO_REDUCTION, meta, geometry, arrays);
     },
     numCpus() {
       return sym.nf_num_cpus();
@@ -336,7 +389,9 @@ export function openDenoBinding(): NativeBinding {
       check(status, errorBuf);
     },
     async reduceAsync(op, dtype, data, view, axis, out, threads) {
-      // The closure keeps the arrays (and so their buffers) alive until it settles.
+      // Both arrays are `buffer` parameters, which Deno keeps alive during
+      // the call; a resizable one is refused as for any async run.
+      keepAlive([data, out]);
       const geom = reduceGeometry(view, axis);
       const errors = new Uint8Array(1024);
       const status = await asyncSym.nf_reduce_async(
@@ -391,25 +446,8 @@ export function openDenoBinding(): NativeBinding {
       );
       check(status, errorBuf);
     },
-    async runReduceAsync(handle, threads, op, meta, geometry, arrays) {
-      // The closure keeps the arrays (and so their buffers) alive until it settles.
-      const ownMeta = meta.slice();
-      const ownGeometry = geometry?.slice();
-      const errors = new Uint8Array(1024);
-      const status = await asyncSym.nf_run_reduce_async(
-        handle,
-        threads,
-        op,
-        ownMeta,
-        ownMeta.length,
-        ownGeometry ?? null,
-        ownGeometry?.length ?? 0,
-        pointerTable(arrays),
-        arrays.length,
-        errors,
-        errors.length,
-      );
-      check(status, errors);
+    runReduceAsync(handle, threads, op, meta, geometry, arrays) {
+      return runAsync(handle, threads, op, meta, geometry, arrays);
     },
   };
 }

@@ -6,7 +6,7 @@
 //! thread-local string read with `nf_last_error`.
 //!
 //! ```text
-//! u32 nf_abi_version(void)                              4
+//! u32 nf_abi_version(void)                              5
 //! u32 nf_num_cpus(void)                                 std::thread::available_parallelism
 //! void nf_advise_fresh(void* buf, f64 byte_len)         huge pages for a fresh result buffer
 //! i32 nf_program_new(const u8* code, u32 code_len)      > 0 a handle; < 0 -(error code)
@@ -46,13 +46,21 @@
 //!                        const f64* meta, u32 meta_len,
 //!                        const f64* geom, u32 geom_len,
 //!                        void* a0, ..., void* a{K-1}) K = 1..=8, N-d
+//! i32 nf_run_async(u32 handle, u32 threads, u32 op,
+//!                  const f64* meta, u32 meta_len,    nf_run_table (op NO_REDUCTION,
+//!                  const f64* geom, u32 geom_len,    geom NULL), nf_run_nd or
+//!                  const u64* ptrs, u32 count,       nf_run_reduce, then 32
+//!                  u8* err, u32 err_cap,             buffers for the caller to
+//!                  void* keep_0, ..., keep_31)       keep alive, never read
 //! i32 nf_run_reduce_at(u32 handle, u32 threads, u32 op,
 //!                      const f64* block, u32 meta_len,
 //!                      u32 k)                         k = 1..=8, 1-D, as nf_run_at
 //! ```
 //!
-//! `nf_run_table`'s own error buffer serves `nonblocking` calls, which run on
-//! another thread than the one that would read `nf_last_error`.
+//! The error buffers of `nf_run_table`, `nf_run_nd`, `nf_run_reduce` and
+//! `nf_run_async` serve `nonblocking` calls, which run on another thread than
+//! the one that would read `nf_last_error`; `nf_run_async` is the one Deno's
+//! `nonblocking` runs call (see its docs).
 //!
 //! **Fused reductions** (`nf_run_reduce*`, `op` a `ReduceOp` code) take the
 //! run's own `meta` and arrays, but for the output's slot: its array is where
@@ -114,7 +122,7 @@ use numfuse_core::{
 };
 
 /// The version of this ABI; bumped on any incompatible change.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// The most arrays `nf_run_at` takes.
 const AT_MAX: usize = 8;
@@ -1115,6 +1123,73 @@ pub unsafe extern "C" fn nf_run_reduce(
     unsafe { copy_error(status, err, err_cap) };
     status
 }
+
+/// The most `buffer`s `nf_run_async` keeps alive.
+pub const ASYNC_KEEP: usize = 32;
+
+/// `nf_run_async`, its keep-alive parameters written out (`keep_0` …).
+macro_rules! run_async {
+    ($($keep:ident),*) => {
+        /// The one run symbol of Deno's `nonblocking` calls: `nf_run_table`
+        /// (`op` is [`NO_REDUCTION`] and `geom` NULL), `nf_run_nd` (`geom` a
+        /// geometry block) or `nf_run_reduce` (`op` a reduction code), with
+        /// their errors, followed by [`ASYNC_KEEP`] keep-alive parameters
+        /// that the VM never reads. The caller passes each distinct buffer
+        /// of the run's arrays there (NULL for the rest): Deno holds the
+        /// memory of every `buffer` argument of a nonblocking call until it
+        /// returns, so a buffer transferred, or dropped, while the run is on
+        /// another thread still has its memory when the VM writes it.
+        ///
+        /// # Safety
+        ///
+        /// As `nf_run_reduce`'s (`op` aside).
+        #[no_mangle]
+        #[allow(clippy::too_many_arguments)]
+        pub unsafe extern "C" fn nf_run_async(
+            handle: u32,
+            threads: u32,
+            op: u32,
+            meta: *const f64,
+            meta_len: u32,
+            geom: *const f64,
+            geom_len: u32,
+            ptrs: *const u64,
+            count: u32,
+            err: *mut u8,
+            err_cap: u32,
+            $($keep: *const c_void),*
+        ) -> i32 {
+            const _: () = assert!([$(stringify!($keep)),*].len() == ASYNC_KEEP);
+            let _ = [$($keep),*];
+            // SAFETY: forwarded from this function's contract.
+            unsafe {
+                if op != NO_REDUCTION {
+                    nf_run_reduce(
+                        handle, threads, op, meta, meta_len, geom, geom_len, ptrs, count, err,
+                        err_cap,
+                    )
+                } else if geom.is_null() {
+                    nf_run_table(handle, threads, meta, meta_len, ptrs, count, err, err_cap)
+                } else {
+                    nf_run_nd(
+                        handle, threads, meta, meta_len, geom, geom_len, ptrs, count, err,
+                        err_cap,
+                    )
+                }
+            }
+        }
+    };
+}
+
+/// `nf_run_async`'s `op` for a run without a reduction.
+pub const NO_REDUCTION: u32 = u32::MAX;
+
+run_async!(
+    keep_0, keep_1, keep_2, keep_3, keep_4, keep_5, keep_6, keep_7, keep_8, keep_9, keep_10,
+    keep_11, keep_12, keep_13, keep_14, keep_15, keep_16, keep_17, keep_18, keep_19, keep_20,
+    keep_21, keep_22, keep_23, keep_24, keep_25, keep_26, keep_27, keep_28, keep_29, keep_30,
+    keep_31
+);
 
 /// A reduction's code, checked.
 fn reduce_op(op: u32) -> Result<numfuse_core::ReduceOp, Error> {

@@ -105,7 +105,7 @@ fn vp(v: &mut [f64]) -> *mut c_void {
 
 #[test]
 fn version_and_cpus() {
-    assert_eq!(nf_abi_version(), 4);
+    assert_eq!(nf_abi_version(), 5);
     assert!(nf_num_cpus() >= 1);
 }
 
@@ -150,6 +150,13 @@ fn program_round_trip() {
         )
     };
     assert_eq!(rc, 0, "{}", last_error());
+    assert!(out.iter().zip(&x).all(|(o, x)| *o == x * x));
+    // The same through nf_run_async, which never reads its keep-alive buffers.
+    out.fill(0.0);
+    let mut err = [0u8; 64];
+    // SAFETY: as above; the keep-alive parameters may be anything.
+    let rc = unsafe { run_async(h as u32, NO_REDUCTION, &table, &meta, &mut err) };
+    assert_eq!(rc, 0);
     assert!(out.iter().zip(&x).all(|(o, x)| *o == x * x));
     // In place: out is x.
     let p = vp(&mut x);
@@ -748,11 +755,71 @@ fn a_program_freed_on_another_thread_is_not_run_from_a_cached_lookup() {
     );
 }
 
+/// Calls `nf_run_async` (1-D) with a handle, a run's `op`, arrays and meta, an error
+/// buffer, and keep-alive parameters that are not buffers at all (the VM must
+/// not read them).
+///
+/// # Safety
+///
+/// As `nf_run_table`'s.
+unsafe fn run_async(h: u32, op: u32, table: &[u64], meta: &[f64], err: &mut [u8]) -> i32 {
+    let keep = |i: usize| (i + 1) as *const c_void;
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        nf_run_async(
+            h,
+            2,
+            op,
+            meta.as_ptr(),
+            meta.len() as u32,
+            ptr::null(),
+            0,
+            table.as_ptr(),
+            table.len() as u32,
+            err.as_mut_ptr(),
+            err.len() as u32,
+            keep(0),
+            keep(1),
+            keep(2),
+            keep(3),
+            keep(4),
+            keep(5),
+            keep(6),
+            keep(7),
+            keep(8),
+            keep(9),
+            keep(10),
+            keep(11),
+            keep(12),
+            keep(13),
+            keep(14),
+            keep(15),
+            keep(16),
+            keep(17),
+            keep(18),
+            keep(19),
+            keep(20),
+            keep(21),
+            keep(22),
+            keep(23),
+            keep(24),
+            keep(25),
+            keep(26),
+            keep(27),
+            keep(28),
+            keep(29),
+            keep(30),
+            keep(31),
+        )
+    }
+}
+
 /// Calls `nf_run_reduce` with op `op` on `square` (1-D) over `x` into
-/// `out` (its length in meta `out_len`), and `nf_run_reduce_2` and
-/// `nf_run_reduce_at` likewise; returns the status and message of each (the
-/// error buffer's, then `nf_last_error`).
-fn run_reduce_square(op: u32, x: &mut [f64], out: &mut [f64], out_len: f64) -> [(i32, String); 3] {
+/// `out` (its length in meta `out_len`), and `nf_run_reduce_2`,
+/// `nf_run_reduce_at` and `nf_run_async` likewise; returns the status and
+/// message of each (the error buffer's, then `nf_last_error`, then the error
+/// buffer's).
+fn run_reduce_square(op: u32, x: &mut [f64], out: &mut [f64], out_len: f64) -> [(i32, String); 4] {
     let h = new_program(&square()) as u32;
     let meta = [x.len() as f64, out_len, x.len() as f64];
     let table = [out.as_mut_ptr() as u64, x.as_mut_ptr() as u64];
@@ -798,15 +865,21 @@ fn run_reduce_square(op: u32, x: &mut [f64], out: &mut [f64], out_len: f64) -> [
     // SAFETY: as above; block holds meta and both addresses.
     let status = unsafe { nf_run_reduce_at(h, 2, op, block.as_ptr(), 3, 2) };
     let by_address = (status, message(status));
+    let third = out[0];
+    err.fill(0);
+    // SAFETY: as above.
+    let status = unsafe { run_async(h, op, &table, &meta, &mut err) };
+    let end = err.iter().position(|&b| b == 0).unwrap_or(err.len());
+    let async_result = (status, String::from_utf8_lossy(&err[..end]).into_owned());
     if table_result.0 == 0 {
         assert_eq!(
-            [second.to_bits(), out[0].to_bits()],
-            [first.to_bits(); 2],
-            "the three entry points agree"
+            [second.to_bits(), third.to_bits(), out[0].to_bits()],
+            [first.to_bits(); 3],
+            "the four entry points agree"
         );
     }
     assert_eq!(nf_program_free(h), 0);
-    [table_result, positional, by_address]
+    [table_result, positional, by_address, async_result]
 }
 
 #[test]
@@ -814,12 +887,12 @@ fn run_reduce_reduces_without_an_output_array() {
     let mut x: Vec<f64> = (0..20_000).map(|i| (i % 7) as f64 - 3.0).collect();
     let squares: f64 = x.iter().map(|v| v * v).sum();
     let mut out = [0.0f64];
-    let ok = [(0, String::new()), (0, String::new()), (0, String::new())];
+    let ok = [0; 4].map(|_| (0, String::new()));
     assert_eq!(run_reduce_square(0, &mut x, &mut out, 1.0), ok);
     assert_eq!(out[0], squares);
     assert_eq!(run_reduce_square(3, &mut x, &mut out, 1.0), ok);
     assert_eq!(out[0], 9.0);
-    let both = |status: i32, message: &str| [0; 3].map(|_| (status, message.to_string()));
+    let both = |status: i32, message: &str| [0; 4].map(|_| (status, message.to_string()));
     assert_eq!(
         run_reduce_square(0, &mut x, &mut [0.0; 2], 2.0),
         both(
