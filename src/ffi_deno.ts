@@ -22,16 +22,22 @@
  * `buffer` parameter the VM never reads. Deno holds the memory of every
  * `buffer` argument of a nonblocking call until it returns, so a buffer
  * transferred or dropped during the run keeps its memory until the VM is
- * done with it. N-d runs take the geometry block
- * too, through `nf_run_nd_1` … `nf_run_nd_8` or, for more arrays and async
- * runs, the pointer table of `nf_run_nd`; fused reductions likewise, through
- * `nf_run_reduce_K`, `nf_run_reduce_nd_K` and `nf_run_reduce`.
+ * done with it. N-d runs take the geometry block too, through `nf_run_nd_1`
+ * … `nf_run_nd_8` or, for more arrays, the pointer table of `nf_run_nd`;
+ * fused reductions likewise, through `nf_run_reduce_K`, `nf_run_reduce_nd_K`
+ * and `nf_run_reduce`.
  *
  * @module
  */
 
 import { allocArray, arrayByteLength, dtypeCode, type NumericArray } from "./dtype.ts";
-import { addressable, type NativeBinding, nativeError, reduceGeometry } from "./native.ts";
+import {
+  addressable,
+  type NativeBinding,
+  nativeError,
+  reduceGeometry,
+  type RunReduceParams,
+} from "./native.ts";
 
 /** The most arrays a fixed-arity run symbol takes. */
 const MAX_FIXED = 8;
@@ -232,14 +238,7 @@ export function openDenoBinding(): NativeBinding {
    * `NO_REDUCTION`, `geometry` undefined for a 1-D run. The closure keeps
    * its own copies of `meta` and the geometry, and `arrays`, until it settles.
    */
-  const runAsync = async (
-    handle: number,
-    threads: number,
-    op: number,
-    meta: Float64Array,
-    geometry: Float64Array | undefined,
-    arrays: readonly NumericArray[],
-  ) => {
+  const runAsync = async (...[handle, threads, op, meta, geometry, arrays]: RunReduceParams) => {
     const keep = keepAlive(arrays);
     const ownMeta = meta.slice();
     const ownGeometry = geometry?.slice();
