@@ -60,6 +60,10 @@ export const UNARY_PREC = 8;
 /** The deepest nesting the parser accepts (parentheses, operands, tree height). */
 export const MAX_DEPTH = 1000;
 
+/** What a chain of more than `MAX_DEPTH` operators is told. */
+const CHAIN_HINT =
+  `: a chain of operators is one level per operator, so more than ${MAX_DEPTH} terms in a row need splitting into statements, as in 't = a + b; t + c'`;
+
 const UNARY_OPERATORS: ReadonlySet<TokenKind> = new Set(["-", "+", "~"]);
 
 /** Python words that are not operators here, each with what to write instead. */
@@ -239,11 +243,21 @@ class Parser {
     return Object.hasOwn(KEYWORD_HINTS, word) ? KEYWORD_HINTS[word] : undefined;
   }
 
-  /** Records a node's tree height, refusing trees deeper than {@linkcode MAX_DEPTH}. */
+  /**
+   * Records a node's tree height, refusing trees deeper than
+   * {@linkcode MAX_DEPTH}; a binary operator whose left operand is the
+   * deeper one ends a long chain (`a + b + c ...`), and its error says how
+   * to split one.
+   */
   #node<T extends Expr>(node: T, at: Span, children: readonly Expr[]): T {
-    const height = 1 + Math.max(0, ...children.map((c) => this.#height.get(c) ?? 1));
+    const heights = children.map((c) => this.#height.get(c) ?? 1);
+    const height = 1 + Math.max(0, ...heights);
     if (height > MAX_DEPTH) {
-      throw this.#error(at, `expression nested too deeply (limit ${MAX_DEPTH})`);
+      const chain = node.type === "binary" && heights[0] >= heights[1];
+      throw this.#error(
+        at,
+        `expression nested too deeply (limit ${MAX_DEPTH})${chain ? CHAIN_HINT : ""}`,
+      );
     }
     this.#height.set(node, height);
     return node;

@@ -322,8 +322,17 @@ test("1 MB expressions: a long sum hits the depth limit fast; long literals and 
   throwsAt(
     () => evaluate(sum, { x }),
     4 * MAX_DEPTH - 2,
-    `at ${4 * MAX_DEPTH - 2}: expression nested too deeply (limit ${MAX_DEPTH})`,
+    `at ${4 * MAX_DEPTH - 2}: expression nested too deeply (limit ${MAX_DEPTH}): a chain of ` +
+      `operators is one level per operator, so more than ${MAX_DEPTH} terms in a row need ` +
+      "splitting into statements, as in 't = a + b; t + c'",
   );
+  // Split as the message says, 2700 terms run (float64 sums of small integers are exact).
+  const part = "x + ".repeat(899) + "x";
+  assert.deepEqual(list(evaluate(`t = ${part}; u = t + ${part}; u + ${part}`, { x })!), [
+    2700,
+    5400,
+    8100,
+  ]);
   const digits = "1".repeat(1 << 20);
   const ninth = Number(`0.${digits}`);
   assert.deepEqual(list(evaluate(`x + 0.${digits}`, { x })!), [1 + ninth, 2 + ninth, 3 + ninth]);

@@ -164,7 +164,11 @@ Deno.test("bad expressions fail with a precise message at the right offset", () 
     ],
     ["-".repeat(100000) + "x", 1000, "expression nested too deeply (limit 1000)"],
     ["x" + "**x".repeat(100000), 3000, "expression nested too deeply (limit 1000)"],
-    ["x" + "+x".repeat(100000), 1999, "expression nested too deeply (limit 1000)"],
+    [
+      "x" + "+x".repeat(100000),
+      1999,
+      "expression nested too deeply (limit 1000): a chain of operators is one level per operator, so more than 1000 terms in a row need splitting into statements, as in 't = a + b; t + c'",
+    ],
   ];
   failsAt(table, (source) => typecheck(parse(source), VARS, source));
 });
