@@ -23,7 +23,7 @@ import {
 import { ExpressionError } from "../src/errors.ts";
 import { evaluate } from "../mod.ts";
 import { pick, randomExpression } from "./generate.ts";
-import { referenceEvaluate, rng, ulpDistance } from "./reference.ts";
+import { decodeGolden, hypot, referenceEvaluate, rng, ulpDistance } from "./reference.ts";
 
 const FLOATS = [
   NaN,
@@ -84,10 +84,16 @@ const INEXACT = new Set([
   ...["exp2", "arctan2", "hypot", "fma"],
 ]);
 
-/** Operations whose result jumps on a last-place change of the operand (`%`, rounding, sign). */
-const AMPLIFIERS = new Set(
-  ["mod", "fmod", "ceil", "floor", "trunc", "rint", "sign", "floordiv", "nextafter", "signbit"],
-);
+/**
+ * Operations whose result jumps on a last-place change of the operand (`%`,
+ * rounding, sign), and copysign, whose result takes the sign of a NaN an
+ * inexact kernel made, which IEEE 754 leaves open (NumPy's arcsin(2) is -NaN
+ * on this machine, numfuse's +NaN).
+ */
+const AMPLIFIERS = new Set([
+  ...["mod", "fmod", "ceil", "floor", "trunc", "rint", "sign", "floordiv", "nextafter"],
+  ...["signbit", "copysign"],
+]);
 
 /** Whether a tree contains an inexact (transcendental or `**`) operation. */
 function hasInexact(e: TypedExpr): boolean {
@@ -253,4 +259,48 @@ test(`${COUNT} random well-typed expressions agree with the reference evaluator`
   // Most cases are compared value by value.
   assert.ok(unstable < COUNT / 5, `${unstable} of ${COUNT} cases not compared by value`);
   console.log(`differential: ${compared} cases, ${unstable} compared by dtype and length only`);
+});
+
+/** The part of a case of `goldens/numpy.json` the hypot check reads. */
+interface GoldenCase {
+  readonly expr: string;
+  readonly dtype?: DType;
+  readonly inputs: Record<string, { readonly dtype: DType; readonly data: readonly string[] }>;
+  readonly values?: readonly string[];
+}
+
+test("the reference's hypot is NumPy's on every float64 hypot golden, bit for bit", () => {
+  const { cases } = JSON.parse(
+    Deno.readTextFileSync(new URL("./goldens/numpy.json", import.meta.url)),
+  ) as { cases: readonly GoldenCase[] };
+  let checked = 0;
+  for (const c of cases) {
+    if (c.expr !== "hypot(a, b)" || c.dtype !== "float64" || !c.values) continue;
+    const a = decodeGolden(c.inputs.a.dtype, c.inputs.a.data);
+    const b = decodeGolden(c.inputs.b.dtype, c.inputs.b.data);
+    const expected = decodeGolden("float64", c.values);
+    for (let i = 0; i < expected.length; i++) {
+      assert.ok(
+        Object.is(hypot(Number(a[i]), Number(b[i])), expected[i]),
+        `hypot(${a[i]}, ${b[i]}) is ${hypot(Number(a[i]), Number(b[i]))}, NumPy ${expected[i]}`,
+      );
+      checked++;
+    }
+  }
+  assert.ok(checked >= 150, `only ${checked} golden hypot values`);
+});
+
+test("a comparison with hypot at its rounding boundary agrees with the reference", () => {
+  // hypot(2147483647, -26) is 2147483647 + 1.57e-7, above the half ulp
+  // (1.19e-7): NumPy rounds it up, and so s >= hypot(s, i) is false.
+  const s = new Int32Array([2147483647, 2147483647, 5]);
+  const i = new Int32Array([-26, 1, 0]);
+  const source = "s >= hypot(s, i)";
+  const { typed } = compileProgram(source, {
+    s: { kind: "array", dtype: "int32" },
+    i: { kind: "array", dtype: "int32" },
+  });
+  const expected = referenceEvaluate(typed, { s, i }, 3);
+  assert.deepEqual(Array.from(expected as Uint8Array), [0, 1, 1]);
+  assert.deepEqual(Array.from(evaluate(source, { s, i }) as Uint8Array), [0, 1, 1]);
 });

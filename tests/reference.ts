@@ -201,7 +201,7 @@ function floatBinary(op: string, a: number, b: number): number {
     case "copysign":
       return signbit(a) === signbit(b) ? a : -a;
     case "hypot":
-      return Math.hypot(a, b);
+      return hypot(a, b);
     case "fmod":
       return a % b;
     case "maximum":
@@ -260,23 +260,55 @@ export function signbit(x: number | bigint): boolean {
   return (SIGN_BYTES[7] & 0x80) !== 0;
 }
 
-/** fma(a, b, c) rounded once: exact product by Dekker's split, then an error-compensated sum. */
-export function fma(a: number, b: number, c: number): number {
-  const p = a * b;
-  if (!Number.isFinite(p) || !Number.isFinite(c) || p === 0 || c === 0) return p + c;
+/**
+ * The rounding error of `a * b` (`a * b - p` exactly, for `p = a * b`), by
+ * Dekker's split; not finite when the split overflows (|a| or |b| near the
+ * top of the range).
+ */
+function productError(a: number, b: number, p: number): number {
   const split = (x: number) => {
     const t = 134217729 * x;
     const hi = t - (t - x);
     return [hi, x - hi];
   };
   const [ah, al] = split(a), [bh, bl] = split(b);
-  const e = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+  return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+}
+
+/** fma(a, b, c) rounded once: exact product by Dekker's split, then an error-compensated sum. */
+export function fma(a: number, b: number, c: number): number {
+  const p = a * b;
+  if (!Number.isFinite(p) || !Number.isFinite(c) || p === 0 || c === 0) return p + c;
+  const e = productError(a, b, p);
   // The split overflows for |a| or |b| near the top of the range: there the
   // product's rounding error is far below c's last place unless c is huge too.
   if (!Number.isFinite(e)) return p + c;
   const s = p + c, bb = s - p;
   const err = (p - (s - bb)) + (c - bb);
   return s + (err + e);
+}
+
+/**
+ * hypot(a, b) rounded correctly. V8's `Math.hypot` is 1 ulp off for 37 of
+ * the 198 float64 hypot values in NumPy's goldens (and for ~18% of random
+ * pairs); glibc's, which NumPy and the VM call, agrees with this one on all
+ * 198 and on all but ~0.03% of random pairs, where it is 1 ulp off. Math.hypot's
+ * h is corrected by the residual a² + b² - h², computed exactly (Dekker
+ * products), with the operands scaled by a power of two so that no square
+ * overflows or underflows.
+ */
+export function hypot(a: number, b: number): number {
+  const h = Math.hypot(a, b);
+  if (!Number.isFinite(h) || h === 0) return h;
+  const scale = h > 2 ** 500 ? 2 ** -600 : h < 2 ** -500 ? 2 ** 600 : 1;
+  const x = Math.max(Math.abs(a), Math.abs(b)) * scale;
+  const y = Math.min(Math.abs(a), Math.abs(b)) * scale;
+  const g = h * scale;
+  const xx = x * x, yy = y * y, gg = g * g;
+  // x ≤ g ≤ x√2, so xx - gg is exact (Sterbenz).
+  const residual = ((xx - gg) + yy) +
+    ((productError(x, x, xx) + productError(y, y, yy)) - productError(g, g, gg));
+  return (g + residual / (2 * g)) / scale;
 }
 
 /** The predicates: any numeric value in, bool out (integers are finite numbers). */
