@@ -43,6 +43,8 @@ export interface Generated {
   scalars: { name: string; dtype: DType }[];
   /** Each output slot: the result, named `""`, then the arrays assigned, by name. */
   outputs: { name: string; dtype: DType }[];
+  /** Work per element: the sum of the instructions' costs, as the VM's thread planner counts it. */
+  cost: number;
 }
 
 /** A distinct value of the program: a leaf, or the result of one instruction. */
@@ -373,6 +375,7 @@ export function generateProgram(program: TypedProgram, outDtype?: DType): Genera
     inputs,
     scalars,
     outputs: slots.map((o) => ({ name: o.name, dtype: o.dtype })),
+    cost: instrs.reduce((sum, ins) => sum + OPCODES[ins.opcode].cost, 0),
   };
 }
 

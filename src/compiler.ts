@@ -31,6 +31,8 @@ export interface CompiledProgram {
    * expression, then each array assigned, by name.
    */
   readonly outputs: readonly { readonly name: string; readonly dtype: DType }[];
+  /** Work per element: the sum of the instructions' costs, as the VM's thread planner counts it. */
+  readonly cost: number;
   /** Whether the program ends with an expression, whose value is output slot 0. */
   readonly hasResult: boolean;
   /**
@@ -42,7 +44,7 @@ export interface CompiledProgram {
 }
 
 /** The code of a program that runs nothing: a reduction of a variable in place. */
-const NO_CODE = { code: new Uint32Array(0), inputs: [], scalars: [], outputs: [] };
+const NO_CODE = { code: new Uint32Array(0), inputs: [], scalars: [], outputs: [], cost: 0 };
 
 /**
  * Compiles a program (one expression, or statements) for the given variables.
@@ -66,7 +68,7 @@ export function compileProgram(
   const { program: parsed, site } = splitReduction(parseProgram(source), vars, source);
   const program = typecheckProgram(parsed, vars, source);
   const reduction = site && typeReduction(site, program, vars, source);
-  const { code, inputs, scalars, outputs } = reduction?.input !== undefined
+  const { code, inputs, scalars, outputs, cost } = reduction?.input !== undefined
     ? NO_CODE
     : generateProgram(optimizeProgram(program), outDtype);
   const { statements } = program;
@@ -78,6 +80,7 @@ export function compileProgram(
     inputs: Object.freeze(inputs),
     scalars: Object.freeze(scalars.map((s) => Object.freeze(s))),
     outputs: Object.freeze(outputs.map((o) => Object.freeze(o))),
+    cost,
     hasResult: statements[statements.length - 1].kind === "result" && !reduction?.input,
     reduction,
   });

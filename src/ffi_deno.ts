@@ -367,6 +367,7 @@ export function openDenoBinding(): NativeBinding {
       return sym.nf_num_cpus();
     },
     allocate: allocArray,
+    zeroedBelow: Infinity,
     adviseFresh(array) {
       sym.nf_advise_fresh(array, arrayByteLength(array));
     },

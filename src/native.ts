@@ -110,6 +110,12 @@ export interface NativeBinding {
    */
   allocate(dtype: DType, length: number): NumericArray;
   /**
+   * `allocate` zeroes arrays of fewer bytes than this (Deno: all,
+   * `Infinity`; Node: those below 4096 bytes), on the calling thread where
+   * the memory is recycled.
+   */
+  readonly zeroedBelow: number;
+  /**
    * Asks the OS for huge pages on a fresh result array before the VM first
    * writes it (advisory: page faults on a new 64 MB array cost more than the
    * computation). Called only for arrays of `ADVISE_MIN_BYTES` or more.

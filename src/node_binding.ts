@@ -324,6 +324,7 @@ export function openNodeBinding(): NativeBinding {
       const buffer = (globalThis as unknown as { Buffer: NodeBuffer }).Buffer;
       return new ArrayOf(buffer.allocUnsafeSlow(bytes).buffer);
     },
+    zeroedBelow: UNINITIALIZED_MIN_BYTES,
     adviseFresh(array) {
       addon.adviseFresh(array);
     },

@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import { evaluate, evaluateAsync } from "../mod.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).href;
+const API = new URL("../src/api.ts", import.meta.url).href;
+const FFI = new URL("../src/ffi_deno.ts", import.meta.url).href;
 
 /** Runs a snippet in a fresh Deno process (the binding is loaded once per process). */
 async function runSnippet(code: string, env: Record<string, string>, flags: string[] = []) {
@@ -48,6 +50,76 @@ Deno.test("NUMFUSE_NUM_THREADS sets the default thread count", async () => {
     { NUMFUSE_NUM_THREADS: "1" },
   );
   assert.equal(stdout, "1\n");
+});
+
+Deno.test("a fresh result of at most 1 MiB that Deno zeroed runs on the calling thread unless its program is costly", async () => {
+  // The threads each run is given, recorded by a binding around Deno's; the
+  // expected counts are the policy's (api.ts, FRESH_SERIAL_MAX_BYTES and
+  // FRESH_SPLIT_COST_PER_BYTE): 1 for a fresh result of at most 1 MiB
+  // whose program costs less than 4 per byte of an element, else all.
+  const snippet = (zeroedBelow: string) =>
+    `import { compile, evaluate, setNumThreads, useBinding } from "${API}";
+     import { openDenoBinding } from "${FFI}";
+     const seen = [];
+     useBinding(() => {
+       const real = openDenoBinding();
+       return { ...real, zeroedBelow: ${zeroedBelow},
+         run: (h, t, ...rest) => (seen.push(t), real.run(h, t, ...rest)),
+         runNd: (h, t, ...rest) => (seen.push(t), real.runNd(h, t, ...rest)) };
+     });
+     setNumThreads(2);
+     const f32 = (n) => new Float32Array(n).fill(-1.5), f64 = (n) => new Float64Array(n).fill(-1.5);
+     const relu = "where(p > 0, p, 0)", costly = "tanh(p) + sin(p)";
+     const c = Math.tanh(-1.5) + Math.sin(-1.5);
+     const cases = {
+       fresh: [() => evaluate(relu, { p: f32(1 << 18) }), 0],
+       out: [() => evaluate(relu, { p: f32(1 << 18) }, { out: f32(1 << 18) }), 0],
+       over1MiB: [() => evaluate(relu, { p: f32((1 << 18) + 1) }), 0],
+       float64: [() => evaluate(relu, { p: f64(1 << 17) }), 0],
+       tanhRelu: [() => evaluate("tanh(" + relu + ")", { p: f32(1 << 18) }), 0],
+       costly: [() => evaluate(costly, { p: f32(1 << 18) }), c],
+       float64Costly: [() => evaluate(costly, { p: f64(1 << 17) }), c],
+       call: [() => compile(relu, { p: "float32" }).call(f32(1 << 18)), 0],
+       callInto: [() => compile(relu, { p: "float32" }).callInto(f32(1 << 18), f32(1 << 18)), 0],
+       nd: [() => evaluate(relu, { p: { data: f32(1 << 18), shape: [512, 512] } }), 0],
+     };
+     const threads = {};
+     for (const [name, [run, expected]] of Object.entries(cases)) {
+       seen.length = 0;
+       const r = run(), v = (r.data ?? r)[(1 << 17) - 1];
+       if (!(Math.abs(v - expected) < 1e-6)) throw new Error(name + ": " + v + ", expected " + expected);
+       threads[name] = seen.join(",");
+     }
+     console.log(JSON.stringify(threads));`;
+  const deno = await runSnippet(snippet("Infinity"), {});
+  assert.equal(deno.stderr, "");
+  assert.deepEqual(JSON.parse(deno.stdout), {
+    fresh: "1",
+    out: "2",
+    over1MiB: "2",
+    float64: "1",
+    tanhRelu: "1",
+    costly: "2",
+    float64Costly: "1",
+    call: "1",
+    callInto: "2",
+    nd: "1",
+  });
+  // A binding that leaves large results uninitialized (Node's, from 4096 bytes) splits them.
+  const node = await runSnippet(snippet("4096"), {});
+  assert.equal(node.stderr, "");
+  assert.deepEqual(JSON.parse(node.stdout), {
+    fresh: "2",
+    out: "2",
+    over1MiB: "2",
+    float64: "2",
+    tanhRelu: "2",
+    costly: "2",
+    float64Costly: "2",
+    call: "2",
+    callInto: "2",
+    nd: "2",
+  });
 });
 
 Deno.test("an async run keeps its buffers' memory while they are transferred", async () => {

@@ -286,6 +286,21 @@ Deno.test("compileProgram names the slots", () => {
   assert.ok(q.typed.type === "op" && q.typed.op === "pow");
 });
 
+Deno.test("a program's cost is the sum of its instructions' costs in the opcode table", () => {
+  // ReLU is one fused where_gt (1); tanh costs 12, sin 12, an add 1; the
+  // Adam step: sub, mul, add (m); mul, sub, mul, add (v); mul, sqrt (2),
+  // add, div (2), sub (p); a reduction of a variable in place runs no code.
+  const cost = (source: string) => compileProgram(source, VARS).cost;
+  assert.equal(cost("where(x > 0, x, 0)"), 1);
+  assert.equal(cost("tanh(where(x > 0, x, 0))"), 13);
+  assert.equal(cost("tanh(x) + sin(x)"), 25);
+  assert.equal(
+    cost("y = y + 0.1 * (x - y); x = x + 0.001 * (x * x - x); x - 0.001 * y / (sqrt(x) + 1e-8)"),
+    3 + 4 + (1 + 2 + 1 + 2 + 1),
+  );
+  assert.equal(cost("sum(x)"), 0);
+});
+
 Deno.test("bytecode words follow the format in opcodes.ts", () => {
   const { code } = compileProgram("x + 0.5", VARS);
   const add = opcodeByName("add_fff")!;
