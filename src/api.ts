@@ -1315,13 +1315,12 @@ function execute(v: Variant, out: NumericArray | undefined): NumericArray | Redu
     // A fresh result has no address: its run goes by value, and it is not learnt.
     const fresh = result !== undefined && result !== out;
     const byAddress = v.metaAt === undefined ? undefined : native().byAddress;
-    const threads = runThreads(v, fresh ? result : undefined);
-    if (byAddress === undefined || v.meta[0] === 0) runChecked(v, threads);
-    else if (fresh || !writeKnown(v) || !runAddressed(v, v.args.length)) {
+    if (byAddress !== undefined && v.meta[0] !== 0) {
+      if (!fresh && writeKnown(v) && runAddressed(v, v.args.length)) return result;
       // Before the run: resolving an overlap puts copies in the arguments.
       learn(byAddress, v.args, fresh ? 1 : 0);
-      runChecked(v, threads);
     }
+    runChecked(v, runThreads(v, fresh ? result : undefined));
     return result;
   } finally {
     release(v);
